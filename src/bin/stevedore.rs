@@ -1,0 +1,207 @@
+//! `stevedore`: the command-line shell over the library's verbs.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use stevedore::platform::Platform;
+use stevedore::{CopyOptions, CopyReport, Error, InspectOptions, InspectReport};
+
+/// Stevedore: copy, inspect and list OCI container images without a daemon.
+#[derive(Parser)]
+#[command(name = "stevedore", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Copy an image between two locations (e.g. oci:/a:1.0 oci:/b:1.0).
+    Copy {
+        /// The image to copy, as TRANSPORT:LOCATION.
+        src: String,
+        /// Where to copy it, as TRANSPORT:LOCATION.
+        dst: String,
+        /// Copy every image of an index, not just one platform's.
+        #[arg(long)]
+        all: bool,
+        /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+        #[arg(long, conflicts_with = "all")]
+        platform: Option<Platform>,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe an image: digest, platform, layers, config.
+    Inspect {
+        /// The image, as TRANSPORT:LOCATION.
+        image: String,
+        /// Print the manifest exactly as stored.
+        #[arg(long, conflicts_with = "config")]
+        raw: bool,
+        /// Print the config exactly as stored.
+        #[arg(long)]
+        config: bool,
+        /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+        #[arg(long, conflicts_with = "raw")]
+        platform: Option<Platform>,
+        /// Print the report as JSON.
+        #[arg(long, conflicts_with_all = ["raw", "config"])]
+        json: bool,
+    },
+    /// List the tags of a repository or layout.
+    Tags {
+        /// The repository or layout, as TRANSPORT:LOCATION.
+        image: String,
+        /// Print the tags as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stevedore: {} error: {e}", e.kind());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    let output = match command {
+        Command::Copy {
+            src,
+            dst,
+            all,
+            platform,
+            json,
+        } => {
+            let (src, dst) = (stevedore::parse_image(&src)?, stevedore::parse_image(&dst)?);
+            let report = stevedore::copy(&src, &dst, &CopyOptions { all, platform })?;
+            if json {
+                to_json(&report)?.into_bytes()
+            } else {
+                describe_copy(&report).into_bytes()
+            }
+        }
+        Command::Inspect {
+            image,
+            raw,
+            config,
+            platform,
+            json,
+        } => {
+            let image = stevedore::parse_image(&image)?;
+            let options = InspectOptions { platform };
+            if raw {
+                stevedore::raw_manifest(&image)?.raw().to_vec()
+            } else if config {
+                stevedore::raw_config(&image, &options)?
+            } else {
+                let report = stevedore::inspect(&image, &options)?;
+                if json {
+                    to_json(&report)?.into_bytes()
+                } else {
+                    describe_image(&report).into_bytes()
+                }
+            }
+        }
+        Command::Tags { image, json } => {
+            let tags = stevedore::tags(&stevedore::parse_image(&image)?)?;
+            if json {
+                to_json(&tags)?.into_bytes()
+            } else {
+                tags.iter()
+                    .map(|t| format!("{t}\n"))
+                    .collect::<String>()
+                    .into_bytes()
+            }
+        }
+    };
+    stdout
+        .write_all(&output)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::invalid(format!("cannot render JSON: {e}")))
+}
+
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn describe_copy(r: &CopyReport) -> String {
+    format!(
+        "Copied {} to {}\nDigest: {}\nBlobs:  {} sent ({}), {} already present\n",
+        r.source,
+        r.destination,
+        r.digest,
+        r.blobs_copied,
+        human_size(r.bytes_copied),
+        r.blobs_skipped
+    )
+}
+
+fn describe_image(r: &InspectReport) -> String {
+    let mut out = String::new();
+    let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<13}{v}\n"));
+    line("Name:", &r.name);
+    line("Digest:", &r.digest.to_string());
+    line("Media type:", &r.media_type);
+    if let Some(index) = &r.index {
+        let platforms: Vec<String> = index
+            .iter()
+            .map(|e| e.platform.clone().unwrap_or_else(|| "(none)".into()))
+            .collect();
+        line("Platforms:", &platforms.join(", "));
+        line("Image:", &r.image_digest.to_string());
+    }
+    line("Platform:", &r.platform);
+    if let Some(created) = &r.created {
+        line("Created:", created);
+    }
+    if let Some(author) = &r.author {
+        line("Author:", author);
+    }
+    line("Config:", &r.config_digest.to_string());
+    line(
+        "Layers:",
+        &format!("{} ({})", r.layers.len(), human_size(r.layers_size)),
+    );
+    for layer in &r.layers {
+        line("", &format!("{}  {}", layer.digest, human_size(layer.size)));
+    }
+    if !r.entrypoint.is_empty() {
+        line("Entrypoint:", &r.entrypoint.join(" "));
+    }
+    if !r.cmd.is_empty() {
+        line("Cmd:", &r.cmd.join(" "));
+    }
+    for (i, env) in r.env.iter().enumerate() {
+        line(if i == 0 { "Env:" } else { "" }, env);
+    }
+    for (i, (k, v)) in r.labels.iter().enumerate() {
+        line(if i == 0 { "Labels:" } else { "" }, &format!("{k}={v}"));
+    }
+    out
+}

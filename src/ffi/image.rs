@@ -1,0 +1,138 @@
+//! The image verbs: copy, inspect, tags.
+
+use std::ffi::c_char;
+
+use super::boundary::{boundary, stevedore_status};
+use super::memory::{input_str, options, OutBytes, OutString};
+use crate::error::{Error, Result};
+use crate::inspect::InspectOptions;
+use crate::transport::{self, ImageRef};
+
+unsafe fn image(ptr: *const c_char, what: &str) -> Result<ImageRef> {
+    transport::parse(input_str(ptr, what)?)
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot render result: {e}")))
+}
+
+/// Copies the image `src` names to `dst` (transport strings such as
+/// `"oci:/images/app:1.0"`). `options_json` (NULL for defaults):
+/// `{"all": bool, "platform": "os/arch[/variant]"}`. On success `*out_json`
+/// receives the result — `{"source", "destination", "digest", "media_type",
+/// "manifests", "blobs_copied", "blobs_skipped", "bytes_copied"}` — to free
+/// with `stevedore_string_free`. Safe to call from many threads at once.
+///
+/// # Safety
+/// String arguments are NULL or NUL-terminated; `out_json` is NULL or valid
+/// for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_copy(
+    src: *const c_char,
+    dst: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let (src, dst) = (image(src, "src")?, image(dst, "dst")?);
+        let report = crate::copy(&src, &dst, &options(options_json)?)?;
+        out.set(to_json(&report)?)
+    })
+}
+
+/// Describes the image `image_ref` names. `options_json` (NULL for defaults):
+/// `{"platform": "os/arch[/variant]"}` to choose from an index. On success
+/// `*out_json` receives the report — `{"name", "digest", "media_type",
+/// "index", "image_digest", "platform", "created", "author", "config_digest",
+/// "layers", "layers_size", "env", "entrypoint", "cmd", "labels",
+/// "annotations"}` — to free with `stevedore_string_free`.
+///
+/// # Safety
+/// As `stevedore_copy`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_inspect(
+    image_ref: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let image = image(image_ref, "image_ref")?;
+        let report = crate::inspect(&image, &options(options_json)?)?;
+        out.set(to_json(&report)?)
+    })
+}
+
+/// Options of `stevedore_inspect_raw`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawOptions {
+    config: bool,
+    #[serde(deserialize_with = "crate::platform::deserialize_optional")]
+    platform: Option<crate::platform::Platform>,
+}
+
+/// The exact bytes of the manifest `image_ref` names, or with
+/// `{"config": true}` in `options_json` those of its config (of the image for
+/// `"platform"`, or the host's, when the reference names an index). On
+/// success `*out` and `*out_len` receive a buffer to free with
+/// `stevedore_bytes_free(*out, *out_len)`.
+///
+/// # Safety
+/// String arguments are NULL or NUL-terminated; `out` and `out_len` are NULL
+/// or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_inspect_raw(
+    image_ref: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutBytes::new(out, out_len)?;
+        let image = image(image_ref, "image_ref")?;
+        let opts: RawOptions = options(options_json)?;
+        let bytes = if opts.config {
+            crate::raw_config(
+                &image,
+                &InspectOptions {
+                    platform: opts.platform,
+                },
+            )?
+        } else if opts.platform.is_some() {
+            return Err(Error::invalid(
+                "\"platform\" applies only with \"config\": true",
+            ));
+        } else {
+            crate::raw_manifest(&image)?.raw().to_vec()
+        };
+        out.set(bytes);
+        Ok(())
+    })
+}
+
+/// The tags of the repository or layout `image_ref` names, as a JSON array
+/// of strings in `*out_json` (free with `stevedore_string_free`).
+/// `options_json` must be NULL or `{}`.
+///
+/// # Safety
+/// As `stevedore_copy`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_tags(
+    image_ref: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let image = image(image_ref, "image_ref")?;
+        let _: NoOptions = options(options_json)?;
+        out.set(to_json(&crate::tags(&image)?)?)
+    })
+}
+
+/// An options object that accepts no keys.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoOptions {}

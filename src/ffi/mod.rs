@@ -1,0 +1,14 @@
+//! The C ABI: every verb as an `extern "C"` function over C strings, options
+//! and results as JSON, a status code per error kind, and the last error of
+//! each thread. The header `include/stevedore.h` is generated from this module.
+#![allow(unsafe_code)]
+
+mod boundary;
+mod image;
+mod memory;
+mod version;
+
+pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
+pub use image::{stevedore_copy, stevedore_inspect, stevedore_inspect_raw, stevedore_tags};
+pub use memory::{stevedore_bytes_free, stevedore_string_free};
+pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

@@ -1,0 +1,33 @@
+//! Stevedore: a library-first, daemonless OCI container image toolkit.
+//!
+//! Everything you can do to an image except run it, as blocking functions over
+//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`]. Images are
+//! named the way skopeo names them ([`transport::parse`]: `oci:/images/app:1.0`).
+//! Every digest is preserved and every blob is verified as it streams.
+//!
+//! The same verbs are reachable from C through the ABI in `include/stevedore.h`.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod archive;
+pub mod config;
+pub mod copy;
+pub mod descriptor;
+pub mod digest;
+pub mod error;
+pub mod ffi;
+pub mod inspect;
+pub mod manifest;
+pub mod media_types;
+pub mod platform;
+pub mod reference;
+pub mod resolve;
+pub mod store;
+pub mod transport;
+
+pub use copy::{copy, CopyOptions, CopyReport};
+pub use digest::Digest;
+pub use error::{Error, ErrorKind, Result};
+pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
+pub use reference::Reference;
+pub use transport::{parse as parse_image, ImageRef};

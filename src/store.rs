@@ -1,0 +1,256 @@
+//! Content-addressed blob stores: a [`Store`] trait, a file-system store laid out
+//! like an OCI layout's `blobs/` directory, and an in-memory store.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::digest::{Digest, VerifyingReader};
+use crate::error::{from_io, Error, Result};
+
+/// The buffer size for streaming blobs to and from disk.
+pub const COPY_BUFFER_SIZE: usize = 1 << 20;
+
+/// Copies `reader` to `writer` through one large buffer; returns the byte count.
+pub fn copy_stream(reader: &mut dyn Read, writer: &mut dyn Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; COPY_BUFFER_SIZE];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        writer.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+/// A store of blobs addressed by digest. Safe to share between threads.
+pub trait Store: Send + Sync {
+    /// The size of the blob, or `None` when the store does not have it.
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>>;
+
+    /// A reader of the blob's bytes as stored ([`ErrorKind::NotFound`] when
+    /// absent). Callers that need integrity wrap it in a [`VerifyingReader`].
+    ///
+    /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>>;
+
+    /// Stores `content`, which must have `digest` (and `size`, when given);
+    /// returns the size. Content that does not verify is not stored, and a
+    /// reader never sees a partly written blob. A blob already present is kept
+    /// and `content` is not read.
+    fn put(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64>;
+
+    /// Removes the blob; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
+    /// when absent.
+    fn delete(&self, digest: &Digest) -> Result<()>;
+}
+
+/// Blobs on disk at `ROOT/blobs/ALGORITHM/HEX`, the layout of an OCI image
+/// layout's `blobs/` directory. Writes go to a temporary file in `ROOT`, are
+/// verified and flushed to disk, then renamed into place.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+}
+
+impl FsStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> FsStore {
+        FsStore { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path where the blob `digest` lives.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().as_str())
+            .join(digest.hex())
+    }
+}
+
+impl Store for FsStore {
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
+        let path = self.blob_path(digest);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+            Ok(_) => Err(Error::invalid(format!(
+                "{} is not a regular file",
+                path.display()
+            ))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let path = self.blob_path(digest);
+        let file = File::open(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                Error::not_found(format!("blob {digest} is missing ({})", path.display()))
+            }
+            _ => Error::io(format!("opening {}", path.display()), e),
+        })?;
+        Ok(Box::new(file))
+    }
+
+    fn put(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64> {
+        if let Some(existing) = self.stat(digest)? {
+            return Ok(existing);
+        }
+        let path = self.blob_path(digest);
+        let dir = path.parent().expect("a blob path has a parent");
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".stevedore-blob-")
+            .tempfile_in(&self.root)
+            .map_err(|e| {
+                Error::io(
+                    format!("creating a temporary file in {}", self.root.display()),
+                    e,
+                )
+            })?;
+        let mut verified = VerifyingReader::new(content, digest.clone(), size);
+        let written = copy_stream(&mut verified, temp.as_file_mut())
+            .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(format!("flushing blob {digest} to disk"), e))?;
+        temp.persist(&path)
+            .map_err(|e| Error::io(format!("moving blob into {}", path.display()), e.error))?;
+        Ok(written)
+    }
+
+    fn delete(&self, digest: &Digest) -> Result<()> {
+        let path = self.blob_path(digest);
+        fs::remove_file(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                Error::not_found(format!("blob {digest} is not in the store"))
+            }
+            _ => Error::io(format!("removing {}", path.display()), e),
+        })
+    }
+}
+
+/// Blobs in memory, for tests and short-lived work on small images.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    blobs: Arc<RwLock<HashMap<Digest, Arc<[u8]>>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn blobs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Digest, Arc<[u8]>>> {
+        self.blobs
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
+        Ok(self.blobs().get(digest).map(|b| b.len() as u64))
+    }
+
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let blob = self
+            .blobs()
+            .get(digest)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("blob {digest} is not in the store")))?;
+        Ok(Box::new(io::Cursor::new(blob)))
+    }
+
+    fn put(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64> {
+        if let Some(existing) = self.stat(digest)? {
+            return Ok(existing);
+        }
+        let mut bytes = Vec::new();
+        VerifyingReader::new(content, digest.clone(), size)
+            .read_to_end(&mut bytes)
+            .map_err(|e| from_io(format!("reading blob {digest}"), e))?;
+        let len = bytes.len() as u64;
+        self.blobs
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(digest.clone(), bytes.into());
+        Ok(len)
+    }
+
+    fn delete(&self, digest: &Digest) -> Result<()> {
+        self.blobs
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(digest)
+            .map(drop)
+            .ok_or_else(|| Error::not_found(format!("blob {digest} is not in the store")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn exercise(store: &dyn Store) {
+        let d = Digest::sha256(b"blob");
+        assert_eq!(store.stat(&d).unwrap(), None);
+        assert_eq!(store.open(&d).err().unwrap().kind(), ErrorKind::NotFound);
+        assert_eq!(store.put(&d, Some(4), &mut &b"blob"[..]).unwrap(), 4);
+        assert_eq!(store.stat(&d).unwrap(), Some(4));
+        let mut out = Vec::new();
+        store.open(&d).unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"blob");
+        let other = Digest::sha256(b"other");
+        let err = store.put(&other, None, &mut &b"not other"[..]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        assert_eq!(store.stat(&other).unwrap(), None);
+        store.delete(&d).unwrap();
+        assert_eq!(store.delete(&d).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn memory_store_verifies_and_deletes() {
+        exercise(&MemoryStore::new());
+    }
+
+    #[test]
+    fn fs_store_verifies_leaves_nothing_partial_and_is_safe_for_concurrent_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::new(dir.path());
+        exercise(&store);
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "blobs")
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+        let content = vec![7u8; 3 * COPY_BUFFER_SIZE + 5];
+        let d = Digest::sha256(&content);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    store
+                        .put(&d, Some(content.len() as u64), &mut &content[..])
+                        .unwrap()
+                });
+            }
+        });
+        assert_eq!(fs::read(store.blob_path(&d)).unwrap(), content);
+    }
+}

@@ -1,0 +1,161 @@
+//! Where images live: one [`Transport`] trait, streaming both ways, and
+//! [`parse`] for skopeo-style strings (`oci:PATH:TAG`; containers-transports(5)).
+
+mod oci_layout;
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+pub use oci_layout::OciLayout;
+
+use crate::descriptor::Descriptor;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+
+/// Which manifest of a transport an operation is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Selector {
+    /// The manifest a tag points to.
+    Tag(String),
+    /// The manifest with this digest.
+    Digest(Digest),
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::Tag(t) => write!(f, "tag {t:?}"),
+            Selector::Digest(d) => write!(f, "digest {d}"),
+        }
+    }
+}
+
+/// A place that holds images: a registry repository, a layout directory, an
+/// archive. Blobs stream in and out through readers, never whole in memory;
+/// blobs read are verified against their descriptor as they stream.
+///
+/// Writes become visible as they are made; [`finalize`](Transport::finalize)
+/// completes a destination after a successful copy and
+/// [`abort`](Transport::abort) cleans up after a failed one.
+pub trait Transport: Send + Sync {
+    /// The transport string without a tag or digest, such as `oci:/images/app`.
+    fn name(&self) -> String;
+
+    /// The manifest to use when the user named none (for a layout holding one
+    /// image, that image).
+    fn default_selector(&self) -> Result<Selector>;
+
+    /// The manifest named by `selector`, raw bytes and all, verified against
+    /// its digest.
+    fn get_manifest(&self, selector: &Selector) -> Result<Manifest>;
+
+    /// Stores a manifest that an index refers to (no tag).
+    fn put_child_manifest(&self, manifest: &Manifest) -> Result<()>;
+
+    /// Stores a top-level manifest, under `tag` when given; a tag that pointed
+    /// elsewhere is moved.
+    fn put_manifest(&self, manifest: &Manifest, tag: Option<&str>) -> Result<()>;
+
+    /// The size of the blob `digest` if the transport has it (`has_blob`).
+    fn blob_size(&self, digest: &Digest) -> Result<Option<u64>>;
+
+    /// A reader of the blob `descriptor`, which fails instead of ending when the
+    /// content does not match the descriptor's digest or size.
+    fn get_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>>;
+
+    /// Stores the blob `descriptor` read from `content`, verifying it as it
+    /// streams; nothing is stored when it does not verify.
+    fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()>;
+
+    /// The tags, in the transport's order.
+    fn list_tags(&self) -> Result<Vec<String>>;
+
+    /// Removes the manifest `selector` names (for a tag: the tag).
+    fn delete(&self, selector: &Selector) -> Result<()>;
+
+    /// Completes a destination after everything was written.
+    fn finalize(&self) -> Result<()>;
+
+    /// Cleans up after a failed write: whatever this handle created and nothing
+    /// else references is removed.
+    fn abort(&self);
+}
+
+/// A transport plus, optionally, which of its manifests: what a string such as
+/// `oci:/images/app:1.0` names.
+#[derive(Clone)]
+pub struct ImageRef {
+    transport: Arc<dyn Transport>,
+    selector: Option<Selector>,
+}
+
+impl ImageRef {
+    /// An image reference from its parts.
+    pub fn new(transport: Arc<dyn Transport>, selector: Option<Selector>) -> ImageRef {
+        ImageRef {
+            transport,
+            selector,
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &dyn Transport {
+        self.transport.as_ref()
+    }
+
+    /// The selector the string named, if any.
+    pub fn selector(&self) -> Option<&Selector> {
+        self.selector.as_ref()
+    }
+
+    /// The selector to read: the one named, or the transport's default.
+    pub fn resolve(&self) -> Result<Selector> {
+        match &self.selector {
+            Some(s) => Ok(s.clone()),
+            None => self.transport.default_selector(),
+        }
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.transport.name())?;
+        match &self.selector {
+            Some(Selector::Tag(t)) => write!(f, ":{t}"),
+            Some(Selector::Digest(d)) => write!(f, "@{d}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ImageRef({self})")
+    }
+}
+
+/// The transports `parse` knows, as their prefixes.
+const KNOWN: &str = "oci:";
+
+/// Parses a transport string in the syntax of containers-transports(5), such
+/// as `oci:/images/app:1.0`.
+pub fn parse(s: &str) -> Result<ImageRef> {
+    let (prefix, rest) = s.split_once(':').ok_or_else(|| {
+        Error::invalid(format!(
+            "{s:?} names no transport: write it as TRANSPORT:LOCATION, such as oci:/images/app:1.0 \
+             (transports: {KNOWN})"
+        ))
+    })?;
+    match prefix {
+        "oci" => oci_layout::parse(rest),
+        "docker" | "dir" | "docker-archive" | "oci-archive" | "docker-daemon"
+        | "containers-storage" | "sif" | "ostree" => Err(Error::unsupported(format!(
+            "the {prefix}: transport is not supported yet (transports: {KNOWN})"
+        ))),
+        _ => Err(Error::invalid(format!(
+            "unknown transport {prefix:?} in {s:?} (transports: {KNOWN})"
+        ))),
+    }
+}

@@ -1,0 +1,466 @@
+//! The `oci:PATH[:TAG]` transport: an OCI image layout directory (`oci-layout`,
+//! `index.json`, `blobs/`), with tags in `org.opencontainers.image.ref.name`.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{ImageRef, Selector, Transport};
+use crate::descriptor::Descriptor;
+use crate::digest::{Digest, VerifyingReader};
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::{ImageIndex, Manifest, ManifestContent, MANIFEST_SIZE_MAX};
+use crate::media_types;
+use crate::store::{FsStore, Store};
+
+/// The annotation holding an index entry's tag.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const LAYOUT_FILE: &str = "oci-layout";
+const LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+const INDEX_FILE: &str = "index.json";
+
+/// An OCI image layout directory.
+pub struct OciLayout {
+    root: PathBuf,
+    store: FsStore,
+    index_lock: Mutex<()>,
+    created_root: AtomicBool,
+}
+
+/// Parses the part after `oci:`: `PATH[:TAG]`.
+pub(super) fn parse(rest: &str) -> Result<ImageRef> {
+    let (path, tag) = match rest.split_once(':') {
+        Some((path, tag)) => (path, Some(tag)),
+        None => (rest, None),
+    };
+    if path.is_empty() {
+        return Err(Error::invalid(
+            "oci: needs a directory, as in oci:/images/app or oci:/images/app:1.0",
+        ));
+    }
+    let selector = match tag {
+        Some(tag) => {
+            validate_ref_name(tag)?;
+            Some(Selector::Tag(tag.to_owned()))
+        }
+        None => None,
+    };
+    Ok(ImageRef::new(Arc::new(OciLayout::new(path)), selector))
+}
+
+/// Checks a tag against the grammar of `org.opencontainers.image.ref.name`:
+/// components of letters and digits joined by `-._:@+` or `--`, separated by `/`.
+fn validate_ref_name(tag: &str) -> Result<()> {
+    let valid_component = |c: &str| {
+        let b = c.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter()
+                .all(|&x| x.is_ascii_alphanumeric() || b"-._:@+".contains(&x))
+            && !b.windows(2).any(|w| {
+                !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric() && w != b"--"
+            })
+    };
+    if tag.split('/').all(valid_component) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "invalid tag {tag:?} for an OCI layout: use letters and digits joined by '-', '.', '_', ':', '@', '+' or '/'"
+        )))
+    }
+}
+
+impl OciLayout {
+    /// The layout at `root` (read lazily; created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> OciLayout {
+        let root = root.into();
+        OciLayout {
+            store: FsStore::new(&root),
+            root,
+            index_lock: Mutex::new(()),
+            created_root: AtomicBool::new(false),
+        }
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.root.join(file)
+    }
+
+    fn read_index(&self) -> Result<ImageIndex> {
+        let layout_path = self.path(LAYOUT_FILE);
+        let layout = fs::read(&layout_path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::not_found(format!(
+                "no OCI layout at {}: {} is missing",
+                self.root.display(),
+                layout_path.display()
+            )),
+            _ => Error::io(format!("reading {}", layout_path.display()), e),
+        })?;
+        let version = serde_json::from_slice::<serde_json::Value>(&layout)
+            .ok()
+            .and_then(|v| v.get("imageLayoutVersion")?.as_str().map(str::to_owned));
+        if version.as_deref() != Some("1.0.0") {
+            return Err(Error::invalid(format!(
+                "{} does not declare imageLayoutVersion 1.0.0",
+                layout_path.display()
+            )));
+        }
+        let index_path = self.path(INDEX_FILE);
+        let bytes = read_capped(&index_path, MANIFEST_SIZE_MAX)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::invalid(format!(
+                "{} is not a valid OCI image index: {e}",
+                index_path.display()
+            ))
+        })
+    }
+
+    /// Creates the layout's skeleton if it does not exist yet. A directory
+    /// that exists, is not empty and is not a layout is refused.
+    fn ensure_layout(&self) -> Result<()> {
+        if self.path(LAYOUT_FILE).exists() {
+            return Ok(());
+        }
+        match fs::create_dir(&self.root) {
+            Ok(()) => self.created_root.store(true, Ordering::SeqCst),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let mut entries = fs::read_dir(&self.root)
+                    .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
+                if entries.next().is_some() {
+                    return Err(Error::invalid(format!(
+                        "{} exists and is not an OCI layout (it has no {LAYOUT_FILE} file); \
+                         choose an empty or new directory",
+                        self.root.display()
+                    )));
+                }
+            }
+            Err(e) => return Err(Error::io(format!("creating {}", self.root.display()), e)),
+        }
+        let empty = ImageIndex {
+            schema_version: 2,
+            media_type: Some(media_types::OCI_INDEX.to_owned()),
+            artifact_type: None,
+            manifests: Vec::new(),
+            subject: None,
+            annotations: Default::default(),
+        };
+        self.write_index(&empty)?;
+        write_atomically(&self.root, &self.path(LAYOUT_FILE), LAYOUT_CONTENT)
+    }
+
+    fn write_index(&self, index: &ImageIndex) -> Result<()> {
+        let bytes = serde_json::to_vec(index)
+            .map_err(|e| Error::invalid(format!("cannot serialise index.json: {e}")))?;
+        write_atomically(&self.root, &self.path(INDEX_FILE), &bytes)
+    }
+
+    /// Runs `change` on index.json under a lock that excludes other threads and
+    /// other processes, and writes the result atomically.
+    fn update_index(&self, change: impl FnOnce(&mut ImageIndex) -> Result<()>) -> Result<()> {
+        let _thread = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let lock_path = self.path(LAYOUT_FILE);
+        let lock = File::open(&lock_path)
+            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        lock.lock()
+            .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+        let mut index = self.read_index()?;
+        change(&mut index)?;
+        self.write_index(&index)
+    }
+
+    fn entries_for(&self, selector: &Selector) -> Result<Vec<Descriptor>> {
+        let index = self.read_index()?;
+        Ok(index
+            .manifests
+            .into_iter()
+            .filter(|d| entry_matches(d, selector))
+            .collect())
+    }
+
+    fn read_manifest(&self, digest: &Digest, declared: Option<&str>) -> Result<Manifest> {
+        let raw = read_capped(&self.store.blob_path(digest), MANIFEST_SIZE_MAX).map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::not_found(format!("manifest {digest} is missing from {}", self.name()))
+            } else {
+                e
+            }
+        })?;
+        Manifest::from_bytes_verified(raw, declared, digest)
+            .map_err(|e| e.context(format!("{} holds a bad manifest", self.name())))
+    }
+
+    /// The digests reachable from the index entries other than `removed`.
+    fn reachable(&self, entries: &[Descriptor]) -> Result<HashSet<Digest>> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<Descriptor> = entries.to_vec();
+        while let Some(d) = stack.pop() {
+            if !seen.insert(d.digest.clone()) {
+                continue;
+            }
+            if media_types::is_index(&d.media_type) || media_types::is_image_manifest(&d.media_type)
+            {
+                let manifest = self.read_manifest(&d.digest, Some(&d.media_type))?;
+                match manifest.content() {
+                    ManifestContent::Index(i) => stack.extend(i.manifests.iter().cloned()),
+                    ManifestContent::Image(m) => {
+                        stack.push(m.config.clone());
+                        stack.extend(m.layers.iter().cloned());
+                    }
+                }
+            }
+        }
+        Ok(seen)
+    }
+}
+
+fn entry_matches(d: &Descriptor, selector: &Selector) -> bool {
+    match selector {
+        Selector::Tag(t) => d.annotations.get(REF_NAME) == Some(t),
+        Selector::Digest(digest) => &d.digest == digest,
+    }
+}
+
+fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::invalid(format!(
+            "{} is larger than the {limit}-byte limit for manifests",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` through a flushed temporary file in `dir` and a rename.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |e| Error::io(format!("writing {}", path.display()), e);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".stevedore-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    temp.write_all(bytes).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+impl Transport for OciLayout {
+    fn name(&self) -> String {
+        format!("oci:{}", self.root.display())
+    }
+
+    fn default_selector(&self) -> Result<Selector> {
+        let index = self.read_index()?;
+        match index.manifests.as_slice() {
+            [only] => Ok(Selector::Digest(only.digest.clone())),
+            [] => Err(Error::not_found(format!("{} holds no image", self.name()))),
+            many => Err(Error::invalid(format!(
+                "{} holds {} images; name one as {}:TAG (tags: {})",
+                self.name(),
+                many.len(),
+                self.name(),
+                self.list_tags()?.join(", ")
+            ))),
+        }
+    }
+
+    fn get_manifest(&self, selector: &Selector) -> Result<Manifest> {
+        let entries = self.entries_for(selector)?;
+        let digest = match (selector, entries.as_slice()) {
+            (Selector::Digest(d), _) => d,
+            (Selector::Tag(_), [one]) => &one.digest,
+            (Selector::Tag(t), []) => {
+                return Err(Error::not_found(format!(
+                    "{} has no image tagged {t:?} (tags: {})",
+                    self.name(),
+                    self.list_tags()?.join(", ")
+                )))
+            }
+            (Selector::Tag(t), _) => {
+                return Err(Error::invalid(format!(
+                    "{} has several entries tagged {t:?}; its index.json is ambiguous",
+                    self.name()
+                )))
+            }
+        };
+        let declared = entries.first();
+        let manifest = self.read_manifest(digest, declared.map(|d| d.media_type.as_str()))?;
+        if let Some(entry) = declared {
+            if entry.size != manifest.raw().len() as u64 {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "manifest {} in {} has {} bytes, but index.json says {}",
+                        entry.digest,
+                        self.name(),
+                        manifest.raw().len(),
+                        entry.size
+                    ),
+                ));
+            }
+        }
+        Ok(manifest)
+    }
+
+    fn put_child_manifest(&self, manifest: &Manifest) -> Result<()> {
+        self.ensure_layout()?;
+        self.store
+            .put(
+                manifest.digest(),
+                Some(manifest.raw().len() as u64),
+                &mut manifest.raw(),
+            )
+            .map(drop)
+    }
+
+    fn put_manifest(&self, manifest: &Manifest, tag: Option<&str>) -> Result<()> {
+        if let Some(tag) = tag {
+            validate_ref_name(tag)?;
+        }
+        self.put_child_manifest(manifest)?;
+        self.update_index(|index| {
+            let mut entry = manifest.descriptor();
+            match tag {
+                Some(tag) => {
+                    index
+                        .manifests
+                        .retain(|d| d.annotations.get(REF_NAME).map(String::as_str) != Some(tag));
+                    entry
+                        .annotations
+                        .insert(REF_NAME.to_owned(), tag.to_owned());
+                }
+                None => index
+                    .manifests
+                    .retain(|d| d.digest != entry.digest || d.annotations.contains_key(REF_NAME)),
+            }
+            index.manifests.push(entry);
+            Ok(())
+        })
+    }
+
+    fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+        self.store.stat(digest)
+    }
+
+    fn get_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>> {
+        let file = self.store.open(&descriptor.digest).map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::not_found(format!(
+                    "blob {} is missing from {}",
+                    descriptor.digest,
+                    self.name()
+                ))
+            } else {
+                e
+            }
+        })?;
+        Ok(Box::new(VerifyingReader::new(
+            file,
+            descriptor.digest.clone(),
+            Some(descriptor.size),
+        )))
+    }
+
+    fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        self.ensure_layout()?;
+        self.store
+            .put(&descriptor.digest, Some(descriptor.size), content)
+            .map(drop)
+            .map_err(|e| e.context(format!("writing into {}", self.name())))
+    }
+
+    fn list_tags(&self) -> Result<Vec<String>> {
+        let mut tags: Vec<String> = Vec::new();
+        for entry in self.read_index()?.manifests {
+            if let Some(tag) = entry.annotations.get(REF_NAME) {
+                if !tags.contains(tag) {
+                    tags.push(tag.clone());
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    /// Removes the index entries `selector` names, then the blobs only they
+    /// referenced.
+    fn delete(&self, selector: &Selector) -> Result<()> {
+        let mut removed = Vec::new();
+        let mut kept = Vec::new();
+        self.update_index(|index| {
+            let (gone, stay): (Vec<_>, Vec<_>) = index
+                .manifests
+                .drain(..)
+                .partition(|d| entry_matches(d, selector));
+            if gone.is_empty() {
+                return Err(Error::not_found(format!(
+                    "{} has no {selector}",
+                    self.name()
+                )));
+            }
+            index.manifests = stay.clone();
+            removed = gone;
+            kept = stay;
+            Ok(())
+        })?;
+        let still_used = self.reachable(&kept)?;
+        let unused = self.reachable(&removed)?;
+        for digest in unused.difference(&still_used) {
+            match self.store.delete(digest) {
+                Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn finalize(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn abort(&self) {
+        if self.created_root.swap(false, Ordering::SeqCst) {
+            // Best effort: the directory is ours alone, and an error here must
+            // not hide the error that made the copy fail.
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_names() {
+        for good in [
+            "latest",
+            "1.0",
+            "v1.2.3-rc1",
+            "a/b",
+            "x:y",
+            "a--b",
+            "A_b+c@d",
+        ] {
+            validate_ref_name(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in ["", "-a", "a-", "a..b", "a//b", "/a", "a b", "a/"] {
+            assert!(validate_ref_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parse_forms() {
+        assert_eq!(parse("/x:t").unwrap().to_string(), "oci:/x:t");
+        assert_eq!(parse("rel/dir").unwrap().to_string(), "oci:rel/dir");
+        assert!(parse("").is_err());
+        assert!(parse("/x:").is_err());
+    }
+}
