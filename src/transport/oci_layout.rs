@@ -28,6 +28,8 @@ pub struct OciLayout {
     store: FsStore,
     index_lock: Mutex<()>,
     created_root: AtomicBool,
+    /// Blobs this handle wrote that were not there before, until `finalize`.
+    written: Mutex<Vec<Digest>>,
 }
 
 /// Parses the part after `oci:`: `PATH[:TAG]`.
@@ -83,6 +85,7 @@ impl OciLayout {
             root,
             index_lock: Mutex::new(()),
             created_root: AtomicBool::new(false),
+            written: Mutex::new(Vec::new()),
         }
     }
 
@@ -159,8 +162,9 @@ impl OciLayout {
     }
 
     /// Runs `change` on index.json under a lock that excludes other threads and
-    /// other processes, and writes the result atomically.
-    fn update_index(&self, change: impl FnOnce(&mut ImageIndex) -> Result<()>) -> Result<()> {
+    /// other processes; writes the result atomically when `change` says it
+    /// changed the index.
+    fn update_index(&self, change: impl FnOnce(&mut ImageIndex) -> Result<bool>) -> Result<()> {
         let _thread = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
         let lock_path = self.path(LAYOUT_FILE);
         let lock = File::open(&lock_path)
@@ -168,8 +172,24 @@ impl OciLayout {
         lock.lock()
             .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
         let mut index = self.read_index()?;
-        change(&mut index)?;
-        self.write_index(&index)
+        if change(&mut index)? {
+            self.write_index(&index)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a blob and remembers it when it is new, for `abort`.
+    fn put_recorded(&self, digest: &Digest, size: u64, content: &mut dyn Read) -> Result<()> {
+        self.ensure_layout()?;
+        if self.store.stat(digest)?.is_some() {
+            return Ok(());
+        }
+        self.store.put(digest, Some(size), content)?;
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(digest.clone());
+        Ok(())
     }
 
     fn entries_for(&self, selector: &Selector) -> Result<Vec<Descriptor>> {
@@ -342,7 +362,7 @@ impl Transport for OciLayout {
                     .retain(|d| d.digest != entry.digest || d.annotations.contains_key(REF_NAME)),
             }
             index.manifests.push(entry);
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -370,10 +390,7 @@ impl Transport for OciLayout {
     }
 
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
-        self.ensure_layout()?;
-        self.store
-            .put(&descriptor.digest, Some(descriptor.size), content)
-            .map(drop)
+        self.put_recorded(&descriptor.digest, descriptor.size, content)
             .map_err(|e| e.context(format!("writing into {}", self.name())))
     }
 
@@ -408,7 +425,7 @@ impl Transport for OciLayout {
             index.manifests = stay.clone();
             removed = gone;
             kept = stay;
-            Ok(())
+            Ok(true)
         })?;
         let still_used = self.reachable(&kept)?;
         let unused = self.reachable(&removed)?;
@@ -422,15 +439,32 @@ impl Transport for OciLayout {
     }
 
     fn finalize(&self) -> Result<()> {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         Ok(())
     }
 
+    /// Removes a layout this handle created; in a layout that existed, removes
+    /// the blobs this handle added that no index entry references. (A copy into
+    /// the same layout from another process that reuses such a blob before
+    /// tagging it can lose it; one writer per layout is the safe use.)
     fn abort(&self) {
+        let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|p| p.into_inner()));
         if self.created_root.swap(false, Ordering::SeqCst) {
             // Best effort: the directory is ours alone, and an error here must
             // not hide the error that made the copy fail.
             let _ = fs::remove_dir_all(&self.root);
+            return;
         }
+        let _ = self.update_index(|index| {
+            let referenced = self.reachable(&index.manifests)?;
+            for digest in written.iter().filter(|d| !referenced.contains(d)) {
+                let _ = self.store.delete(digest);
+            }
+            Ok(false)
+        });
     }
 }
 

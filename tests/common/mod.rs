@@ -1,0 +1,173 @@
+//! Test support: images made through Stevedore's own library, the real peer
+//! tools (skopeo, umoci), and snapshots of directory trees.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use stevedore::archive::LayerBuilder;
+use stevedore::config::{ImageConfig, RootFs, RuntimeConfig};
+use stevedore::descriptor::Descriptor;
+use stevedore::manifest::{ImageIndex, ImageManifest, Manifest, ManifestContent};
+use stevedore::media_types;
+use stevedore::platform::Platform;
+use stevedore::transport::{OciLayout, Transport};
+
+/// One layer's entries: files (path, contents), plus a directory and a symlink.
+pub struct LayerSpec<'a> {
+    pub files: &'a [(&'a str, &'a [u8])],
+}
+
+/// Writes one image (config + layers) into `layout`; returns its manifest.
+/// The image is not tagged; the caller tags it with `put_manifest`.
+pub fn write_image(layout: &OciLayout, platform: &str, layers: &[LayerSpec]) -> Manifest {
+    let platform: Platform = platform.parse().unwrap();
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for spec in layers {
+        let mut builder = LayerBuilder::new(Vec::new());
+        builder.add_dir("etc", 0o755).unwrap();
+        for (path, contents) in spec.files {
+            builder.add_file(path, 0o644, contents).unwrap();
+        }
+        builder.add_symlink("etc/link", "hello").unwrap();
+        let (bytes, digests) = builder.finish().unwrap();
+        let desc = Descriptor::new(media_types::OCI_LAYER_GZIP, digests.digest, digests.size);
+        layout.put_blob(&desc, &mut &bytes[..]).unwrap();
+        descriptors.push(desc);
+        diff_ids.push(digests.diff_id.to_string());
+    }
+    let config = ImageConfig {
+        created: Some("2024-01-01T00:00:00Z".into()),
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        variant: platform.variant.clone(),
+        config: Some(RuntimeConfig {
+            env: Some(vec!["PATH=/usr/bin:/bin".into()]),
+            cmd: Some(vec!["/bin/sh".into()]),
+            labels: Some([("org.example.test".to_owned(), "yes".to_owned())].into()),
+            ..Default::default()
+        }),
+        rootfs: Some(RootFs {
+            kind: "layers".into(),
+            diff_ids,
+        }),
+        ..Default::default()
+    };
+    let config_bytes = config.to_bytes().unwrap();
+    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
+    layout
+        .put_blob(&config_desc, &mut &config_bytes[..])
+        .unwrap();
+    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
+        schema_version: 2,
+        media_type: Some(media_types::OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: config_desc,
+        layers: descriptors,
+        subject: None,
+        annotations: Default::default(),
+    })))
+    .unwrap();
+    layout.put_child_manifest(&manifest).unwrap();
+    manifest
+}
+
+/// Writes a simple single-layer image tagged `tag` into the layout at `dir`.
+pub fn make_image(dir: &Path, tag: &str, hello: &[u8]) -> Manifest {
+    let layout = OciLayout::new(dir);
+    let files: &[(&str, &[u8])] = &[("etc/hello", hello), ("usr/share/doc/readme", b"docs\n")];
+    let manifest = write_image(
+        &layout,
+        &host_platform(),
+        &[
+            LayerSpec { files },
+            LayerSpec {
+                files: &[("etc/second", b"2\n")],
+            },
+        ],
+    );
+    layout.put_manifest(&manifest, Some(tag)).unwrap();
+    manifest
+}
+
+/// Writes an index of one image per platform, tagged `tag`; returns it.
+pub fn make_index(dir: &Path, tag: &str, platforms: &[&str]) -> Manifest {
+    let layout = OciLayout::new(dir);
+    let mut entries = Vec::new();
+    for p in platforms {
+        let contents = format!("built for {p}\n");
+        let files: &[(&str, &[u8])] = &[("etc/hello", contents.as_bytes())];
+        let image = write_image(&layout, p, &[LayerSpec { files }]);
+        let mut entry = image.descriptor();
+        entry.platform = Some(p.parse().unwrap());
+        entries.push(entry);
+    }
+    let index = Manifest::build(ManifestContent::Index(Box::new(ImageIndex {
+        schema_version: 2,
+        media_type: Some(media_types::OCI_INDEX.into()),
+        artifact_type: None,
+        manifests: entries,
+        subject: None,
+        annotations: Default::default(),
+    })))
+    .unwrap();
+    layout.put_manifest(&index, Some(tag)).unwrap();
+    index
+}
+
+pub fn host_platform() -> String {
+    Platform::host().to_string()
+}
+
+/// Runs a real tool; a missing tool fails the test with how to install it.
+pub fn tool(name: &str, args: &[&str]) -> Output {
+    Command::new(name).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run {name} ({e}); install it with scripts/test.sh, which apt-get installs the peers")
+    })
+}
+
+/// Runs a tool and returns its stdout, failing the test when it fails.
+pub fn tool_ok(name: &str, args: &[&str]) -> Vec<u8> {
+    let out = tool(name, args);
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Every file below `dir` with its contents; an absent directory is empty.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// The path of blob `digest` in the layout at `dir`.
+pub fn blob_path(dir: &Path, digest: &stevedore::Digest) -> PathBuf {
+    dir.join("blobs")
+        .join(digest.algorithm().as_str())
+        .join(digest.hex())
+}
+
+/// The `oci:` transport string for `dir` and `tag`.
+pub fn oci(dir: &Path, tag: &str) -> String {
+    format!("oci:{}:{tag}", dir.display())
+}
