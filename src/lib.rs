@@ -6,6 +6,16 @@
 //! Every digest is preserved and every blob is verified as it streams.
 //!
 //! The same verbs are reachable from C through the ABI in `include/stevedore.h`.
+//!
+//! ```no_run
+//! # fn main() -> stevedore::Result<()> {
+//! let src = stevedore::parse_image("oci:/images/app:1.0")?;
+//! let dst = stevedore::parse_image("oci:/mirror/app:1.0")?;
+//! let report = stevedore::copy(&src, &dst, &stevedore::CopyOptions::default())?;
+//! println!("{} ({} blobs sent)", report.digest, report.blobs_copied);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

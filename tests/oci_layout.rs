@@ -86,7 +86,13 @@ fn a_layout_skopeo_writes_is_read_by_us_byte_for_byte() {
     let manifest = make_image(&a, "1.0", b"made for skopeo\n");
     tool_ok(
         "skopeo",
-        &["copy", "--quiet", &oci(&a, "1.0"), &oci(&s, "skopeo-tag")],
+        &[
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            &oci(&a, "1.0"),
+            &oci(&s, "skopeo-tag"),
+        ],
     );
 
     let src = parse(&oci(&s, "skopeo-tag")).unwrap();
