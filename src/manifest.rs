@@ -223,3 +223,95 @@ impl Manifest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn docker_manifest() -> String {
+        format!(
+            r#"{{
+   "schemaVersion": 2,
+   "mediaType": "{}",
+   "config": {{"mediaType": "{}", "size": 0, "digest": "{D}"}},
+   "layers": [{{"mediaType": "{}", "size": 0, "digest": "{D}"}}]
+}}"#,
+            media_types::DOCKER_MANIFEST,
+            media_types::DOCKER_CONFIG,
+            media_types::DOCKER_LAYER_GZIP
+        )
+    }
+
+    #[test]
+    fn raw_bytes_and_digest_are_kept_exactly() {
+        let raw = docker_manifest();
+        let m = Manifest::from_bytes(raw.clone().into_bytes(), None).unwrap();
+        assert_eq!(m.raw(), raw.as_bytes(), "odd whitespace is kept");
+        assert_eq!(m.digest(), &Digest::sha256(raw.as_bytes()));
+        assert_eq!(m.media_type(), media_types::DOCKER_MANIFEST);
+        assert_eq!(m.blobs().len(), 2);
+        assert_eq!(m.descriptor().size, raw.len() as u64);
+        let again =
+            Manifest::from_bytes_verified(raw.clone().into_bytes(), None, m.digest()).unwrap();
+        assert_eq!(again, m);
+    }
+
+    #[test]
+    fn media_type_comes_from_the_declaration_then_the_field_then_the_shape() {
+        let list = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[]}}"#,
+            media_types::DOCKER_MANIFEST_LIST
+        );
+        let m = Manifest::from_bytes(list.into_bytes(), None).unwrap();
+        assert_eq!(m.media_type(), media_types::DOCKER_MANIFEST_LIST);
+        assert!(m.is_index());
+        let bare_index = br#"{"schemaVersion":2,"manifests":[]}"#.to_vec();
+        let m = Manifest::from_bytes(bare_index.clone(), None).unwrap();
+        assert_eq!(m.media_type(), media_types::OCI_INDEX);
+        let m = Manifest::from_bytes(bare_index, Some(media_types::DOCKER_MANIFEST_LIST)).unwrap();
+        assert_eq!(m.media_type(), media_types::DOCKER_MANIFEST_LIST);
+    }
+
+    #[test]
+    fn a_declaration_that_contradicts_the_content_is_refused() {
+        let err = Manifest::from_bytes(
+            docker_manifest().into_bytes(),
+            Some(media_types::OCI_MANIFEST),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.message().contains("says it is"), "{err}");
+    }
+
+    #[test]
+    fn schema1_is_recognised_and_refused() {
+        let v1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#.to_vec();
+        for declared in [None, Some(media_types::DOCKER_SCHEMA1_SIGNED)] {
+            let err = Manifest::from_bytes(v1.clone(), declared).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported);
+            assert!(err.message().contains("schema 1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn malformed_manifests_are_invalid_input() {
+        for (raw, declared) in [
+            (&b"not json"[..], None),
+            (br#"{"schemaVersion":2,"layers":[]}"#, Some(media_types::OCI_MANIFEST)),
+            (br#"{"schemaVersion":2,"config":{"mediaType":"x","size":1,"digest":"sha256:../../x"},"layers":[]}"#, None),
+            (br#"{"schemaVersion":2,"manifests":{}}"#, Some(media_types::OCI_INDEX)),
+        ] {
+            let err = Manifest::from_bytes(raw.to_vec(), declared).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{}", String::from_utf8_lossy(raw));
+        }
+        let err = Manifest::from_bytes(b"{}".to_vec(), Some("text/plain")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        let wrong = Digest::sha256(b"other");
+        let err = Manifest::from_bytes_verified(docker_manifest().into_bytes(), None, &wrong)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+    }
+}
