@@ -16,6 +16,25 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot render result: {e}")))
 }
 
+/// The body of a verb over one image with options `O` and a JSON result.
+unsafe fn image_verb<O, T>(
+    image_ref: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+    verb: impl FnOnce(&ImageRef, O) -> Result<T>,
+) -> stevedore_status
+where
+    O: serde::de::DeserializeOwned + Default,
+    T: serde::Serialize,
+{
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let image = image(image_ref, "image_ref")?;
+        let result = verb(&image, options(options_json)?)?;
+        out.set(to_json(&result)?)
+    })
+}
+
 /// Copies the image `src` names to `dst` (transport strings such as
 /// `"oci:/images/app:1.0"`). `options_json` (NULL for defaults):
 /// `{"all": bool, "platform": "os/arch[/variant]"}`. On success `*out_json`
@@ -56,12 +75,12 @@ pub unsafe extern "C" fn stevedore_inspect(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let image = image(image_ref, "image_ref")?;
-        let report = crate::inspect(&image, &options(options_json)?)?;
-        out.set(to_json(&report)?)
-    })
+    image_verb(
+        image_ref,
+        options_json,
+        out_json,
+        |image, opts: InspectOptions| crate::inspect(image, &opts),
+    )
 }
 
 /// Options of `stevedore_inspect_raw`.
@@ -124,11 +143,8 @@ pub unsafe extern "C" fn stevedore_tags(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let image = image(image_ref, "image_ref")?;
-        let _: NoOptions = options(options_json)?;
-        out.set(to_json(&crate::tags(&image)?)?)
+    image_verb(image_ref, options_json, out_json, |image, _: NoOptions| {
+        crate::tags(image)
     })
 }
 
