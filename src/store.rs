@@ -70,12 +70,13 @@ impl FsStore {
         &self.root
     }
 
+    fn blob_dir(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(digest.algorithm().as_str())
+    }
+
     /// The path where the blob `digest` lives.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join("blobs")
-            .join(digest.algorithm().as_str())
-            .join(digest.hex())
+        self.blob_dir(digest).join(digest.hex())
     }
 }
 
@@ -109,8 +110,8 @@ impl Store for FsStore {
             return Ok(existing);
         }
         let path = self.blob_path(digest);
-        let dir = path.parent().expect("a blob path has a parent");
-        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let dir = self.blob_dir(digest);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let mut temp = tempfile::Builder::new()
             .prefix(".stevedore-blob-")
             .tempfile_in(&self.root)

@@ -213,7 +213,7 @@ impl OciLayout {
             .map_err(|e| e.context(format!("{} holds a bad manifest", self.name())))
     }
 
-    /// The digests reachable from the index entries other than `removed`.
+    /// The digests of `entries` and of everything they reference.
     fn reachable(&self, entries: &[Descriptor]) -> Result<HashSet<Digest>> {
         let mut seen = HashSet::new();
         let mut stack: Vec<Descriptor> = entries.to_vec();
