@@ -111,7 +111,8 @@ impl Store for FsStore {
         }
         let path = self.blob_path(digest);
         let dir = self.blob_dir(digest);
-        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let mut temp = tempfile::Builder::new()
             .prefix(".stevedore-blob-")
             .tempfile_in(&self.root)
