@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod auth;
 pub mod config;
 pub mod copy;
 pub mod descriptor;
