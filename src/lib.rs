@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod media_types;
 pub mod platform;
 pub mod reference;
+pub mod registry;
 pub mod resolve;
 pub mod store;
 pub mod transport;

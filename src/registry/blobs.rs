@@ -1,0 +1,322 @@
+//! Blobs on a registry: existence, streamed download resumed by `Range` when a
+//! connection drops, monolithic and chunked upload, cross-repository mount.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use ureq::http::{header, Method};
+
+use super::http::{header_str, resolve, status_error, Call, Endpoint};
+use super::{Client, Repository};
+use crate::auth::Scope;
+use crate::descriptor::Descriptor;
+use crate::digest::{Digest, VerifyingReader};
+use crate::error::{from_io, Error, ErrorKind, Result};
+
+/// An upload session the registry opened: where to send the content.
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    location: String,
+    min_chunk: u64,
+}
+
+/// What a cross-repository mount did.
+#[derive(Debug)]
+pub enum MountResult {
+    /// The registry linked the blob; nothing needs uploading.
+    Mounted,
+    /// The registry declined and opened an upload session instead.
+    NotMounted(UploadSession),
+}
+
+/// A blob download that resumes where it stopped when the connection drops.
+/// Yields the bytes as sent; [`Client::get_blob`] wraps it in a verifier.
+pub struct BlobReader {
+    client: Client,
+    endpoint: Arc<Endpoint>,
+    url: String,
+    scopes: Vec<Scope>,
+    body: Option<ureq::BodyReader<'static>>,
+    offset: u64,
+    size: u64,
+    resumes_left: u32,
+}
+
+impl BlobReader {
+    /// Requests the blob from `offset` on and keeps the reply's body.
+    fn open(&mut self) -> Result<()> {
+        let mut call = Call::new(Method::GET, self.url.clone(), self.scopes.clone());
+        if self.offset > 0 {
+            call = call.header(header::RANGE, format!("bytes={}-", self.offset));
+        }
+        let response = self.client.send(&self.endpoint, &call)?;
+        let status = response.status().as_u16();
+        if !(status == 200 || (status == 206 && self.offset > 0)) {
+            return Err(status_error(&call.method, &call.url, response));
+        }
+        let mut body = response.into_body().into_reader();
+        if status == 200 && self.offset > 0 {
+            // The server ignored the range: skip what we already have.
+            let skipped =
+                io::copy(&mut (&mut body).take(self.offset), &mut io::sink()).map_err(|e| {
+                    Error::new(ErrorKind::Network, format!("resuming {}: {e}", self.url))
+                })?;
+            if skipped != self.offset {
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    format!("resuming {}: the blob ended early", self.url),
+                ));
+            }
+        }
+        self.body = Some(body);
+        Ok(())
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.body.is_none() {
+                self.open()?;
+            }
+            let Some(body) = self.body.as_mut() else {
+                continue;
+            };
+            match body.read(buf) {
+                Ok(0) if self.offset < self.size && self.resumes_left > 0 => {}
+                Ok(n) => {
+                    self.offset += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) if self.offset < self.size && self.resumes_left > 0 => {}
+                Err(e) => return Err(e),
+            }
+            // The connection dropped mid-blob: ask for the rest.
+            self.resumes_left -= 1;
+            self.body = None;
+        }
+    }
+}
+
+fn with_digest(location: &str, digest: &Digest) -> String {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{separator}digest={digest}")
+}
+
+impl Client {
+    fn push_scopes(repo: &Repository) -> Vec<Scope> {
+        vec![Scope::repository(&repo.name, &["pull", "push"])]
+    }
+
+    /// The size of the blob if the repository has it (`HEAD`), else `None`.
+    pub fn blob_size(&self, repo: &Repository, digest: &Digest) -> Result<Option<u64>> {
+        let endpoint = self.endpoint(&repo.registry)?;
+        let call = Call::new(
+            Method::HEAD,
+            endpoint.url(&format!("/v2/{}/blobs/{digest}", repo.name)),
+            vec![Scope::repository(&repo.name, &["pull"])],
+        );
+        let response = self.send(&endpoint, &call)?;
+        match response.status().as_u16() {
+            200 => Ok(Some(
+                header_str(&response, "content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            )),
+            404 => Ok(None),
+            _ => Err(status_error(&call.method, &call.url, response)),
+        }
+    }
+
+    /// The blob `descriptor`, streamed: the reader fails instead of ending when
+    /// the content does not match the digest or size. A dropped connection is
+    /// resumed with a `Range` request, up to `max_retries` times.
+    pub fn get_blob(
+        &self,
+        repo: &Repository,
+        descriptor: &Descriptor,
+    ) -> Result<VerifyingReader<BlobReader>> {
+        let endpoint = self.endpoint(&repo.registry)?;
+        let mut reader = BlobReader {
+            client: self.clone(),
+            url: endpoint.url(&format!("/v2/{}/blobs/{}", repo.name, descriptor.digest)),
+            endpoint,
+            scopes: vec![Scope::repository(&repo.name, &["pull"])],
+            body: None,
+            offset: 0,
+            size: descriptor.size,
+            resumes_left: self.options().max_retries,
+        };
+        reader.open()?;
+        Ok(VerifyingReader::new(
+            reader,
+            descriptor.digest.clone(),
+            Some(descriptor.size),
+        ))
+    }
+
+    fn start_upload(&self, endpoint: &Endpoint, repo: &Repository) -> Result<UploadSession> {
+        let call = Call::new(
+            Method::POST,
+            endpoint.url(&format!("/v2/{}/blobs/uploads/", repo.name)),
+            Self::push_scopes(repo),
+        );
+        let response = self.expect(endpoint, &call, &[202])?;
+        session_from(&call, &response)
+    }
+
+    /// Asks the registry to link `digest` from repository `from` (same
+    /// registry) into `repo`. A registry that declines opens an upload
+    /// session instead, returned for [`upload_blob`](Self::upload_blob).
+    pub fn mount_blob(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<MountResult> {
+        let endpoint = self.endpoint(&repo.registry)?;
+        let mut scopes = Self::push_scopes(repo);
+        scopes.push(Scope::repository(from, &["pull"]));
+        let call = Call::new(
+            Method::POST,
+            endpoint.url(&format!(
+                "/v2/{}/blobs/uploads/?mount={digest}&from={from}",
+                repo.name
+            )),
+            scopes,
+        );
+        let response = self.expect(&endpoint, &call, &[201, 202])?;
+        if response.status().as_u16() == 201 {
+            Ok(MountResult::Mounted)
+        } else {
+            session_from(&call, &response).map(MountResult::NotMounted)
+        }
+    }
+
+    /// Uploads the blob `descriptor` from `content`, verifying it on the way:
+    /// in one request when it fits in a chunk, else in chunks of
+    /// `chunk_size` (or the registry's minimum, if larger). Memory stays
+    /// within one chunk. A failed upload's session is cancelled.
+    pub fn upload_blob(
+        &self,
+        repo: &Repository,
+        descriptor: &Descriptor,
+        content: &mut dyn Read,
+        session: Option<UploadSession>,
+    ) -> Result<()> {
+        let endpoint = self.endpoint(&repo.registry)?;
+        let session = match session {
+            Some(s) => s,
+            None => self.start_upload(&endpoint, repo)?,
+        };
+        let mut location = session.location.clone();
+        let result = self.send_content(
+            &endpoint,
+            repo,
+            descriptor,
+            content,
+            &session,
+            &mut location,
+        );
+        if result.is_err() {
+            let cancel = Call::new(Method::DELETE, location, Self::push_scopes(repo)).no_retry();
+            // Best effort: the upload already failed, and that error is the one to report.
+            let _ = self.send(&endpoint, &cancel);
+        }
+        result
+    }
+
+    fn send_content(
+        &self,
+        endpoint: &Endpoint,
+        repo: &Repository,
+        descriptor: &Descriptor,
+        content: &mut dyn Read,
+        session: &UploadSession,
+        location: &mut String,
+    ) -> Result<()> {
+        let chunk = self.options().chunk_size.max(session.min_chunk).max(1);
+        let mut verified =
+            VerifyingReader::new(content, descriptor.digest.clone(), Some(descriptor.size));
+        let read_err = |e| from_io(format!("reading blob {}", descriptor.digest), e);
+        let mut body = Vec::new();
+        if descriptor.size <= chunk {
+            verified.read_to_end(&mut body).map_err(read_err)?;
+        } else {
+            body = vec![0u8; chunk as usize];
+            let mut offset = 0u64;
+            loop {
+                let n = fill(&mut verified, &mut body).map_err(read_err)?;
+                if n == 0 {
+                    break;
+                }
+                let call = Call::new(Method::PATCH, location.clone(), Self::push_scopes(repo))
+                    .header(header::CONTENT_TYPE, "application/octet-stream")
+                    .header(
+                        header::CONTENT_RANGE,
+                        format!("{offset}-{}", offset + n as u64 - 1),
+                    )
+                    .body(&body[..n])
+                    .no_retry();
+                let response = self.expect(endpoint, &call, &[202])?;
+                *location = session_from(&call, &response)?.location;
+                offset += n as u64;
+            }
+            body.clear();
+        }
+        let call = Call::new(
+            Method::PUT,
+            with_digest(location, &descriptor.digest),
+            Self::push_scopes(repo),
+        )
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(&body);
+        let response = self.expect(endpoint, &call, &[201])?;
+        if let Some(sent) = header_str(&response, "docker-content-digest") {
+            if sent.trim() != descriptor.digest.to_string() {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "{repo}: uploaded blob {}, the registry stored {sent}",
+                        descriptor.digest
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads into `buf` until it is full or the content ends; returns the count.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn session_from(call: &Call, response: &ureq::http::Response<ureq::Body>) -> Result<UploadSession> {
+    let location = header_str(response, "location").ok_or_else(|| {
+        Error::new(
+            ErrorKind::Network,
+            format!(
+                "{} {}: the registry opened an upload without a Location",
+                call.method,
+                call.url.split('?').next().unwrap_or("")
+            ),
+        )
+    })?;
+    Ok(UploadSession {
+        location: resolve(&call.url, location)?,
+        min_chunk: header_str(response, "oci-chunk-min-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    })
+}

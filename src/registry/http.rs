@@ -1,0 +1,662 @@
+//! One request to a registry, done right: the endpoint found by a `/v2/` ping
+//! (HTTPS, or plain HTTP where allowed), authentication answered from the
+//! `WWW-Authenticate` challenge, retries with backoff and `Retry-After`, and
+//! redirects followed by hand so that credentials never leave the registry's
+//! origin.
+
+use std::io::Read;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ureq::http::{self as h, header, Method, Response, Uri};
+use ureq::Body;
+
+use super::{api_host, Client, ClientOptions};
+use crate::auth::{parse_challenges, Credentials, Scope, Secret};
+use crate::error::{Error, ErrorKind, RegistryError, Result};
+
+/// The longest wait honoured from a `Retry-After`.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
+/// How many redirects one request may follow.
+const REDIRECTS_MAX: u32 = 10;
+/// How much of an error reply is read.
+const ERROR_BODY_MAX: u64 = 64 * 1024;
+
+/// Builds a `ureq` agent: no automatic redirects (we follow them ourselves),
+/// statuses returned rather than turned into errors, and the TLS trust chosen.
+pub(super) fn agent(options: &ClientOptions, verify: bool) -> Result<ureq::Agent> {
+    let mut tls = ureq::tls::TlsConfig::builder().disable_verification(!verify);
+    if let Some(dir) = &options.cert_dir {
+        tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(trusted_certs(
+            dir,
+        )?)));
+    }
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(options.user_agent.as_str())
+        .timeout_connect(Some(Duration::from_secs(options.connect_timeout_secs)))
+        .timeout_recv_response(Some(Duration::from_secs(options.read_timeout_secs)))
+        .timeout_per_read(Some(Duration::from_secs(options.read_timeout_secs)))
+        .tls_config(tls.build())
+        .build();
+    Ok(config.into())
+}
+
+/// The system's CA bundle plus every `*.crt` in `dir`.
+fn trusted_certs(dir: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let mut files = vec![std::path::PathBuf::from(
+        "/etc/ssl/certs/ca-certificates.crt",
+    )];
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+            .path();
+        if path.extension().is_some_and(|x| x == "crt") {
+            files.push(path);
+        }
+    }
+    let mut certs = Vec::new();
+    for file in files {
+        let Ok(pem) = std::fs::read(&file) else {
+            continue;
+        };
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Error::invalid(format!(
+                        "{} is not a valid PEM certificate file: {e}",
+                        file.display()
+                    )))
+                }
+            }
+        }
+    }
+    Ok(certs)
+}
+
+/// How a registry wants to be authenticated, learnt from its challenge.
+#[derive(Debug, Clone)]
+enum AuthScheme {
+    None,
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+/// A registry as reached: its base URL, its TLS trust, its auth scheme.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub registry: String,
+    pub base: String,
+    trusting: bool,
+    auth: Mutex<AuthScheme>,
+}
+
+impl Endpoint {
+    fn scheme(&self) -> AuthScheme {
+        self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_scheme(&self, scheme: AuthScheme) {
+        *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = scheme;
+    }
+
+    /// The URL of `path` (which starts with `/v2/`) on this registry.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// A request: method, absolute URL, headers, an optional body held in memory
+/// (so that it can be sent again), and the token scopes it needs.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(h::HeaderName, String)>,
+    pub body: Option<&'a [u8]>,
+    pub scopes: Vec<Scope>,
+    /// Whether the request may be sent again after a failure (false for
+    /// requests that change state in ways a repeat would corrupt).
+    pub retry: bool,
+}
+
+impl<'a> Call<'a> {
+    /// A retryable request without a body.
+    pub fn new(method: Method, url: String, scopes: Vec<Scope>) -> Call<'a> {
+        Call {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            scopes,
+            retry: true,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: h::HeaderName, value: impl Into<String>) -> Call<'a> {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: &'a [u8]) -> Call<'a> {
+        self.body = Some(body);
+        self
+    }
+
+    /// Marks the request as not to be repeated.
+    pub fn no_retry(mut self) -> Call<'a> {
+        self.retry = false;
+        self
+    }
+}
+
+/// A header's value as text, if present and readable.
+pub(crate) fn header_str<'r>(response: &'r Response<Body>, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The URL without its query, for messages (queries hold upload state).
+fn shown(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+fn origin(url: &str) -> Option<String> {
+    let uri = Uri::from_str(url).ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+/// Resolves a `Location` header against the URL it answered.
+pub(crate) fn resolve(base: &str, location: &str) -> Result<String> {
+    if location.contains("://") {
+        return Ok(location.to_owned());
+    }
+    let origin = origin(base).ok_or_else(|| Error::invalid(format!("bad URL {}", shown(base))))?;
+    if location.starts_with('/') {
+        Ok(format!("{origin}{location}"))
+    } else {
+        let dir = shown(base).rsplit_once('/').map_or("", |(d, _)| d);
+        Ok(format!("{dir}/{location}"))
+    }
+}
+
+fn transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::BodyStalled
+    )
+}
+
+/// The error for a reply with a failing status: kind by status, the
+/// registry's error list, and a message naming the request.
+pub(crate) fn status_error(method: &Method, url: &str, mut response: Response<Body>) -> Error {
+    let status = response.status().as_u16();
+    let kind = match status {
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Denied,
+        404 => ErrorKind::NotFound,
+        429 => ErrorKind::RateLimited,
+        400..=499 => ErrorKind::InvalidInput,
+        _ => ErrorKind::Network,
+    };
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(ERROR_BODY_MAX)
+        .read_to_vec()
+        .unwrap_or_default();
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<RegistryError>,
+    }
+    let errors = serde_json::from_slice::<Errors>(&body)
+        .map(|e| e.errors)
+        .unwrap_or_default();
+    let reason = response.status().canonical_reason().unwrap_or("");
+    let mut message = format!("{method} {}: HTTP {status} {reason}", shown(url));
+    for e in &errors {
+        message.push_str(&format!("; {}: {}", e.code, e.message));
+    }
+    Error::new(kind, message)
+        .with_http_status(status)
+        .with_registry_errors(errors)
+}
+
+fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
+    Error::new(ErrorKind::Network, format!("{method} {}: {e}", shown(url)))
+}
+
+fn jitter(limit: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let limit_ms = limit.as_millis().max(1) as u64;
+    Duration::from_millis(u64::from(nanos) % limit_ms)
+}
+
+impl Client {
+    fn agent(&self, endpoint: &Endpoint) -> &ureq::Agent {
+        if endpoint.trusting {
+            &self.inner.trusting
+        } else {
+            &self.inner.verifying
+        }
+    }
+
+    /// The delay before retry number `attempt` (0-based): exponential with jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.retry_delay() * 2u32.saturating_pow(attempt.min(10));
+        base + jitter(self.retry_delay())
+    }
+
+    /// The endpoint of `registry`, found once per client by pinging `/v2/`.
+    pub(crate) fn endpoint(&self, registry: &str) -> Result<Arc<Endpoint>> {
+        if let Some(e) = self
+            .inner
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(registry)
+        {
+            return Ok(e.clone());
+        }
+        let host = api_host(registry);
+        let insecure = self.inner.options.is_insecure(registry);
+        let schemes: &[&str] = if insecure {
+            &["https", "http"]
+        } else {
+            &["https"]
+        };
+        let mut last_error = None;
+        for scheme in schemes {
+            let endpoint = Endpoint {
+                registry: registry.to_owned(),
+                base: format!("{scheme}://{host}"),
+                trusting: insecure,
+                auth: Mutex::new(AuthScheme::None),
+            };
+            let mut ping = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
+            if insecure && *scheme == "https" {
+                // A plain-HTTP registry fails the TLS handshake: fall back at once.
+                ping = ping.no_retry();
+            }
+            match self.send(&endpoint, &ping) {
+                Ok(response) => {
+                    if response.status().as_u16() == 401 {
+                        let challenge = header_str(&response, "www-authenticate").unwrap_or("");
+                        endpoint.set_scheme(scheme_of(challenge));
+                    }
+                    let endpoint = Arc::new(endpoint);
+                    self.inner
+                        .endpoints
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(registry.to_owned(), endpoint.clone());
+                    return Ok(endpoint);
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let e = last_error.unwrap_or_else(|| Error::new(ErrorKind::Network, "no scheme to try"));
+        Err(e.context(format!("cannot reach registry {registry}")))
+    }
+
+    /// Sends `call` to `endpoint`, with authentication, retries and
+    /// redirects; returns the final reply, whatever its status.
+    pub(crate) fn send(&self, endpoint: &Endpoint, call: &Call) -> Result<Response<Body>> {
+        let max_retries = self.inner.options.max_retries;
+        let home = origin(&endpoint.base);
+        let (mut url, mut method, mut body) = (call.url.clone(), call.method.clone(), call.body);
+        let (mut attempt, mut redirects, mut challenged) = (0, 0, false);
+        loop {
+            let at_home = origin(&url) == home;
+            let authorization = if at_home {
+                self.authorization(endpoint, &call.scopes)?
+            } else {
+                None
+            };
+            let result =
+                self.send_once(endpoint, &method, &url, &call.headers, authorization, body);
+            let response = match result {
+                Ok(r) => r,
+                Err(e) if call.retry && attempt < max_retries && transient(&e) => {
+                    std::thread::sleep(self.backoff(attempt));
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(network_error(&method, &url, e)),
+            };
+            let status = response.status().as_u16();
+            if status == 401 && at_home && !challenged {
+                let challenge = header_str(&response, "www-authenticate")
+                    .unwrap_or("")
+                    .to_owned();
+                if self.answer_challenge(endpoint, &call.scopes, &challenge)? {
+                    challenged = true;
+                    continue;
+                }
+            }
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                if let Some(location) = header_str(&response, "location") {
+                    redirects += 1;
+                    if redirects > REDIRECTS_MAX {
+                        return Err(Error::new(
+                            ErrorKind::Network,
+                            format!(
+                                "{method} {}: more than {REDIRECTS_MAX} redirects",
+                                shown(&call.url)
+                            ),
+                        ));
+                    }
+                    url = resolve(&url, location)?;
+                    if status == 303 {
+                        (method, body) = (Method::GET, None);
+                    }
+                    continue;
+                }
+            }
+            if call.retry
+                && attempt < max_retries
+                && (status == 408 || status == 429 || status >= 500)
+            {
+                let wait = header_str(&response, "retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|s| Duration::from_secs(s).min(RETRY_AFTER_MAX))
+                    .unwrap_or_else(|| self.backoff(attempt));
+                std::thread::sleep(wait);
+                attempt += 1;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    fn send_once(
+        &self,
+        endpoint: &Endpoint,
+        method: &Method,
+        url: &str,
+        headers: &[(h::HeaderName, String)],
+        authorization: Option<Secret>,
+        body: Option<&[u8]>,
+    ) -> std::result::Result<Response<Body>, ureq::Error> {
+        let mut request = h::Request::builder().method(method.clone()).uri(url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        if let Some(auth) = authorization {
+            request = request.header(header::AUTHORIZATION, auth.expose());
+        }
+        let agent = self.agent(endpoint);
+        match body {
+            Some(bytes) => agent.run(request.body(bytes).map_err(ureq::Error::Http)?),
+            None => agent.run(request.body(()).map_err(ureq::Error::Http)?),
+        }
+    }
+
+    /// The `Authorization` to send proactively: a cached token, or basic
+    /// credentials where the registry asked for them.
+    fn authorization(&self, endpoint: &Endpoint, scopes: &[Scope]) -> Result<Option<Secret>> {
+        Ok(match endpoint.scheme() {
+            AuthScheme::None => None,
+            AuthScheme::Bearer { .. } => self
+                .inner
+                .tokens
+                .get(&endpoint.registry, scopes)
+                .map(|t| Secret::new(format!("Bearer {}", t.expose()))),
+            AuthScheme::Basic => self
+                .credentials_for(endpoint, scopes)?
+                .basic_header()
+                .map(Secret::new),
+        })
+    }
+
+    fn credentials_for(&self, endpoint: &Endpoint, scopes: &[Scope]) -> Result<Credentials> {
+        let repository = scopes.iter().find_map(Scope::repository_name).unwrap_or("");
+        self.inner
+            .credentials
+            .lookup(&endpoint.registry, repository)
+    }
+
+    /// Answers a 401: learns the scheme and, for bearer, fetches a token.
+    /// Returns whether the request should be sent again.
+    fn answer_challenge(
+        &self,
+        endpoint: &Endpoint,
+        scopes: &[Scope],
+        header: &str,
+    ) -> Result<bool> {
+        let scheme = scheme_of(header);
+        endpoint.set_scheme(scheme.clone());
+        match scheme {
+            AuthScheme::None => Ok(false),
+            AuthScheme::Basic => {
+                if self
+                    .credentials_for(endpoint, scopes)?
+                    .basic_header()
+                    .is_none()
+                {
+                    return Err(Error::new(
+                        ErrorKind::Unauthorized,
+                        format!(
+                            "registry {} requires a user name and password: pass --creds USER:PASSWORD \
+                             or add them to an auth file",
+                            endpoint.registry
+                        ),
+                    )
+                    .with_http_status(401));
+                }
+                Ok(true)
+            }
+            AuthScheme::Bearer { realm, service } => {
+                self.fetch_token(endpoint, &realm, service.as_deref(), scopes)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Asks the token service at `realm` for a token granting `scopes`, and
+    /// caches it.
+    fn fetch_token(
+        &self,
+        endpoint: &Endpoint,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[Scope],
+    ) -> Result<()> {
+        let credentials = self.credentials_for(endpoint, scopes)?;
+        let scope_strings: Vec<String> = scopes.iter().map(ToString::to_string).collect();
+        let agent = self.agent(endpoint);
+        let result = match &credentials {
+            Credentials::IdentityToken(token) => {
+                let scope = scope_strings.join(" ");
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.expose()),
+                    ("client_id", "stevedore"),
+                    ("scope", scope.as_str()),
+                ];
+                if let Some(service) = service {
+                    form.push(("service", service));
+                }
+                agent.post(realm).send_form(form)
+            }
+            _ => {
+                let mut request = agent.get(realm);
+                if let Some(service) = service {
+                    request = request.query("service", service);
+                }
+                for scope in &scope_strings {
+                    request = request.query("scope", scope);
+                }
+                if let Some(basic) = credentials.basic_header() {
+                    request = request.header(header::AUTHORIZATION, basic);
+                }
+                request.call()
+            }
+        };
+        let realm_shown = shown(realm);
+        let mut response = result.map_err(|e| {
+            Error::new(
+                ErrorKind::Network,
+                format!("token service {realm_shown}: {e}"),
+            )
+        })?;
+        match response.status().as_u16() {
+            200 => {}
+            401 | 403 => {
+                return Err(Error::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "the token service {realm_shown} refused the credentials for {}",
+                        endpoint.registry
+                    ),
+                )
+                .with_http_status(response.status().as_u16()))
+            }
+            _ => return Err(status_error(&Method::GET, realm, response)),
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenReply {
+            token: Option<Secret>,
+            access_token: Option<Secret>,
+            expires_in: Option<u64>,
+        }
+        let mut text = Vec::new();
+        response
+            .body_mut()
+            .as_reader()
+            .take(ERROR_BODY_MAX)
+            .read_to_end(&mut text)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("token service {realm_shown}: {e}"),
+                )
+            })?;
+        let reply: TokenReply = serde_json::from_slice(&text).map_err(|_| {
+            Error::new(
+                ErrorKind::Network,
+                format!("token service {realm_shown} sent no token"),
+            )
+        })?;
+        let token = reply.token.or(reply.access_token).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Network,
+                format!("token service {realm_shown} sent no token"),
+            )
+        })?;
+        let lifetime = Duration::from_secs(reply.expires_in.unwrap_or(60).max(10));
+        self.inner
+            .tokens
+            .put(&endpoint.registry, scopes, token, lifetime);
+        Ok(())
+    }
+
+    /// Reads a successful reply's body whole, up to `limit` bytes.
+    pub(crate) fn read_body(
+        &self,
+        call: &Call,
+        mut response: Response<Body>,
+        limit: u64,
+    ) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        response
+            .body_mut()
+            .as_reader()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("{} {}: {e}", call.method, shown(&call.url)),
+                )
+            })?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::invalid(format!(
+                "{} {}: the reply is larger than the {limit}-byte limit",
+                call.method,
+                shown(&call.url)
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// Sends `call` and fails unless the status is one of `expected`.
+    pub(crate) fn expect(
+        &self,
+        endpoint: &Endpoint,
+        call: &Call,
+        expected: &[u16],
+    ) -> Result<Response<Body>> {
+        let response = self.send(endpoint, call)?;
+        if expected.contains(&response.status().as_u16()) {
+            Ok(response)
+        } else {
+            Err(status_error(&call.method, &call.url, response))
+        }
+    }
+}
+
+fn scheme_of(header: &str) -> AuthScheme {
+    let challenges = parse_challenges(header);
+    if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+        if let Some(realm) = bearer.params.get("realm") {
+            return AuthScheme::Bearer {
+                realm: realm.clone(),
+                service: bearer.params.get("service").cloned(),
+            };
+        }
+    }
+    if challenges.iter().any(|c| c.scheme == "basic") {
+        AuthScheme::Basic
+    } else {
+        AuthScheme::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_against_the_request() {
+        let base = "http://127.0.0.1:5000/v2/a/blobs/uploads/?x=1";
+        assert_eq!(
+            resolve(base, "/v2/a/blobs/uploads/u1?_state=s").unwrap(),
+            "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=s"
+        );
+        assert_eq!(
+            resolve(base, "https://cdn.example/blob").unwrap(),
+            "https://cdn.example/blob"
+        );
+        assert_eq!(
+            resolve(base, "u2").unwrap(),
+            "http://127.0.0.1:5000/v2/a/blobs/uploads/u2"
+        );
+        assert_eq!(origin("http://h:1/x?y"), Some("http://h:1".into()));
+    }
+
+    #[test]
+    fn challenges_pick_bearer_over_basic() {
+        assert!(matches!(
+            scheme_of(r#"Basic realm="r", Bearer realm="https://t/token",service="s""#),
+            AuthScheme::Bearer { .. }
+        ));
+        assert!(matches!(scheme_of(r#"Basic realm="r""#), AuthScheme::Basic));
+        assert!(matches!(scheme_of(""), AuthScheme::None));
+    }
+}
