@@ -1,8 +1,9 @@
 //! Stevedore: a library-first, daemonless OCI container image toolkit.
 //!
 //! Everything you can do to an image except run it, as blocking functions over
-//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`]. Images are
-//! named the way skopeo names them ([`transport::parse`]: `oci:/images/app:1.0`).
+//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`].
+//! Images are named the way skopeo names them ([`transport::parse`]:
+//! `oci:/images/app:1.0`, `docker://registry.example/app:1.0`).
 //! Every digest is preserved and every blob is verified as it streams.
 //!
 //! The same verbs are reachable from C through the ABI in `include/stevedore.h`.
@@ -23,6 +24,7 @@ pub mod archive;
 pub mod auth;
 pub mod config;
 pub mod copy;
+pub mod delete;
 pub mod descriptor;
 pub mod digest;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod store;
 pub mod transport;
 
 pub use copy::{copy, CopyOptions, CopyReport};
+pub use delete::delete;
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};

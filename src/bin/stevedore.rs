@@ -3,16 +3,60 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+use stevedore::auth::{Credentials, Secret};
 use stevedore::platform::Platform;
-use stevedore::{CopyOptions, CopyReport, Error, InspectOptions, InspectReport};
+use stevedore::registry::{Client, ClientOptions};
+use stevedore::transport::parse_with;
+use stevedore::{CopyOptions, CopyReport, Error, ImageRef, InspectOptions, InspectReport};
 
 /// Stevedore: copy, inspect and list OCI container images without a daemon.
 #[derive(Parser)]
 #[command(name = "stevedore", version, about)]
 struct Cli {
+    #[command(flatten)]
+    registry: RegistryArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How to reach registries (for docker:// images).
+#[derive(Args)]
+struct RegistryArgs {
+    /// Credentials for the registries, as USER:PASSWORD.
+    #[arg(long, global = true, value_name = "USER:PASSWORD")]
+    creds: Option<String>,
+    /// The auth file to read credentials from (default: the containers and docker ones).
+    #[arg(long, global = true, value_name = "FILE")]
+    authfile: Option<std::path::PathBuf>,
+    /// Verify TLS certificates; =false also allows plain HTTP.
+    #[arg(long, global = true, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    tls_verify: bool,
+    /// A directory of extra CA certificates (*.crt).
+    #[arg(long, global = true, value_name = "DIR")]
+    cert_dir: Option<std::path::PathBuf>,
+}
+
+impl RegistryArgs {
+    fn client(&self) -> Result<Client, Error> {
+        let (username, password) = match self
+            .creds
+            .as_deref()
+            .map(Credentials::from_user_pass)
+            .transpose()?
+        {
+            Some(Credentials::Basic { username, password }) => (Some(username), Some(password)),
+            _ => (None, None::<Secret>),
+        };
+        Client::new(ClientOptions {
+            username,
+            password,
+            auth_file: self.authfile.clone(),
+            tls_verify: self.tls_verify,
+            cert_dir: self.cert_dir.clone(),
+            ..ClientOptions::default()
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -50,6 +94,11 @@ enum Command {
         #[arg(long, conflicts_with_all = ["raw", "config"])]
         json: bool,
     },
+    /// Delete an image: a layout's tag (and blobs only it used), or a registry's manifest.
+    Delete {
+        /// The image, as TRANSPORT:LOCATION.
+        image: String,
+    },
     /// List the tags of a repository or layout.
     Tags {
         /// The repository or layout, as TRANSPORT:LOCATION.
@@ -62,7 +111,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
+    match run(&cli.registry, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stevedore: {} error: {e}", e.kind());
@@ -71,7 +120,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), Error> {
+fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
+    let client = registry.client()?;
+    let parse = |s: &str| -> Result<ImageRef, Error> { parse_with(s, &client) };
     let mut stdout = std::io::stdout().lock();
     let output = match command {
         Command::Copy {
@@ -81,7 +132,7 @@ fn run(command: Command) -> Result<(), Error> {
             platform,
             json,
         } => {
-            let (src, dst) = (stevedore::parse_image(&src)?, stevedore::parse_image(&dst)?);
+            let (src, dst) = (parse(&src)?, parse(&dst)?);
             let report = stevedore::copy(&src, &dst, &CopyOptions { all, platform })?;
             if json {
                 to_json(&report)?.into_bytes()
@@ -96,7 +147,7 @@ fn run(command: Command) -> Result<(), Error> {
             platform,
             json,
         } => {
-            let image = stevedore::parse_image(&image)?;
+            let image = parse(&image)?;
             let options = InspectOptions { platform };
             if raw {
                 stevedore::raw_manifest(&image)?.raw().to_vec()
@@ -111,8 +162,12 @@ fn run(command: Command) -> Result<(), Error> {
                 }
             }
         }
+        Command::Delete { image } => {
+            stevedore::delete(&parse(&image)?)?;
+            Vec::new()
+        }
         Command::Tags { image, json } => {
-            let tags = stevedore::tags(&stevedore::parse_image(&image)?)?;
+            let tags = stevedore::tags(&parse(&image)?)?;
             if json {
                 to_json(&tags)?.into_bytes()
             } else {

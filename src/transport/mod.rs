@@ -1,18 +1,21 @@
 //! Where images live: one [`Transport`] trait, streaming both ways, and
 //! [`parse`] for skopeo-style strings (`oci:PATH:TAG`; containers-transports(5)).
 
+mod docker;
 mod oci_layout;
 
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+pub use docker::DockerRegistry;
 pub use oci_layout::OciLayout;
 
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
+use crate::registry::{Client, ClientOptions};
 
 /// Which manifest of a transport an operation is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -137,11 +140,18 @@ impl fmt::Debug for ImageRef {
 }
 
 /// The transports `parse` knows, as their prefixes.
-const KNOWN: &str = "oci:";
+const KNOWN: &str = "docker://, oci:";
 
 /// Parses a transport string in the syntax of containers-transports(5), such
-/// as `oci:/images/app:1.0`.
+/// as `oci:/images/app:1.0` or `docker://registry.example/app:1.0`, with a
+/// registry client of default options.
 pub fn parse(s: &str) -> Result<ImageRef> {
+    parse_with(s, &Client::new(ClientOptions::default())?)
+}
+
+/// Parses like [`parse`]; registry transports use `client` (its credentials,
+/// TLS settings and token cache).
+pub fn parse_with(s: &str, client: &Client) -> Result<ImageRef> {
     let (prefix, rest) = s.split_once(':').ok_or_else(|| {
         Error::invalid(format!(
             "{s:?} names no transport: write it as TRANSPORT:LOCATION, such as oci:/images/app:1.0 \
@@ -150,8 +160,9 @@ pub fn parse(s: &str) -> Result<ImageRef> {
     })?;
     match prefix {
         "oci" => oci_layout::parse(rest),
-        "docker" | "dir" | "docker-archive" | "oci-archive" | "docker-daemon"
-        | "containers-storage" | "sif" | "ostree" => Err(Error::unsupported(format!(
+        "docker" => docker::parse(rest, client),
+        "dir" | "docker-archive" | "oci-archive" | "docker-daemon" | "containers-storage"
+        | "sif" | "ostree" => Err(Error::unsupported(format!(
             "the {prefix}: transport is not supported yet (transports: {KNOWN})"
         ))),
         _ => Err(Error::invalid(format!(

@@ -2,6 +2,8 @@
 //! tools (skopeo, umoci), and snapshots of directory trees.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,128 @@
+//! The `docker://REFERENCE` transport: a repository on a registry.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use super::{ImageRef, Selector, Transport};
+use crate::descriptor::Descriptor;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::reference::{Reference, DEFAULT_TAG};
+use crate::registry::{Client, Repository};
+
+/// A repository on a registry, reached through a [`Client`].
+pub struct DockerRegistry {
+    client: Client,
+    repo: Repository,
+}
+
+/// Parses the part after `docker:`: `//REFERENCE`.
+pub(super) fn parse(rest: &str, client: &Client) -> Result<ImageRef> {
+    let reference = rest.strip_prefix("//").ok_or_else(|| {
+        Error::invalid(format!(
+            "docker:{rest} must be written docker://REFERENCE, such as docker://registry.example/app:1.0"
+        ))
+    })?;
+    let reference = Reference::parse(reference)?;
+    let selector = match (reference.tag(), reference.digest()) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(format!(
+                "docker://{reference} names both a tag and a digest; name one of them"
+            )))
+        }
+        (_, Some(d)) => Some(Selector::Digest(d.clone())),
+        (Some(t), None) => Some(Selector::Tag(t.to_owned())),
+        (None, None) => None,
+    };
+    let transport = DockerRegistry {
+        client: client.clone(),
+        repo: Repository::of(&reference),
+    };
+    Ok(ImageRef::new(Arc::new(transport), selector))
+}
+
+fn reference_of(selector: &Selector) -> String {
+    match selector {
+        Selector::Tag(t) => t.clone(),
+        Selector::Digest(d) => d.to_string(),
+    }
+}
+
+impl DockerRegistry {
+    /// The registry client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The repository.
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+}
+
+impl Transport for DockerRegistry {
+    fn name(&self) -> String {
+        format!("docker://{}", self.repo)
+    }
+
+    fn default_selector(&self) -> Result<Selector> {
+        Ok(Selector::Tag(DEFAULT_TAG.to_owned()))
+    }
+
+    fn get_manifest(&self, selector: &Selector) -> Result<Manifest> {
+        self.client
+            .get_manifest(&self.repo, &reference_of(selector))
+    }
+
+    fn put_child_manifest(&self, manifest: &Manifest) -> Result<()> {
+        self.client
+            .put_manifest(&self.repo, &manifest.digest().to_string(), manifest)
+            .map(drop)
+    }
+
+    fn put_manifest(&self, manifest: &Manifest, tag: Option<&str>) -> Result<()> {
+        let reference = tag.map_or_else(|| manifest.digest().to_string(), str::to_owned);
+        self.client
+            .put_manifest(&self.repo, &reference, manifest)
+            .map(drop)
+    }
+
+    fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+        self.client.blob_size(&self.repo, digest)
+    }
+
+    fn get_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>> {
+        Ok(Box::new(self.client.get_blob(&self.repo, descriptor)?))
+    }
+
+    fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        self.client
+            .upload_blob(&self.repo, descriptor, content, None)
+    }
+
+    fn list_tags(&self) -> Result<Vec<String>> {
+        self.client.list_tags(&self.repo, None)
+    }
+
+    /// Deletes the manifest; for a tag, the manifest it points to (which
+    /// removes every tag of that manifest, as registries do).
+    fn delete(&self, selector: &Selector) -> Result<()> {
+        let digest = match selector {
+            Selector::Digest(d) => d.clone(),
+            Selector::Tag(t) => {
+                self.client
+                    .head_manifest(&self.repo, t)?
+                    .ok_or_else(|| Error::not_found(format!("{} has no tag {t:?}", self.name())))?
+                    .digest
+            }
+        };
+        self.client.delete_manifest(&self.repo, &digest)
+    }
+
+    fn finalize(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn abort(&self) {}
+}
