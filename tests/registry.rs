@@ -314,3 +314,55 @@ fn basic_auth_with_htpasswd() {
         ],
     );
 }
+
+#[test]
+fn a_blob_over_64_mib_moves_in_chunks_with_flat_memory() {
+    let registry = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, back) = (tmp.path().join("a"), tmp.path().join("back"));
+    let big = incompressible(70 * 1024 * 1024, 7);
+    let layout = stevedore::transport::OciLayout::new(&a);
+    let manifest = write_image(
+        &layout,
+        &host_platform(),
+        &[LayerSpec {
+            files: &[("big.bin", &big)],
+        }],
+    );
+    drop(big);
+    stevedore::transport::Transport::put_manifest(&layout, &manifest, Some("1")).unwrap();
+    let layer = manifest.blobs()[1].clone();
+    assert!(layer.size > 64 * 1024 * 1024);
+
+    let stevedore = |args: &[&str]| {
+        let args: Vec<&str> = ["--tls-verify=false"].iter().chain(args).copied().collect();
+        run_measured(env!("CARGO_BIN_EXE_stevedore"), &args)
+    };
+    let (ok, stderr, push_rss) = stevedore(&["copy", &oci(&a, "1"), &registry.image("big/app:1")]);
+    assert!(ok, "push failed: {stderr}");
+    let patches = registry.count("PATCH", "/v2/big/app/blobs/uploads/");
+    assert!(
+        patches >= 8,
+        "70 MiB in 8 MiB chunks is at least 8 PATCHes, saw {patches}"
+    );
+
+    let (ok, stderr, pull_rss) =
+        stevedore(&["copy", &registry.image("big/app:1"), &oci(&back, "1")]);
+    assert!(ok, "pull failed: {stderr}");
+    assert_eq!(
+        std::fs::read(blob_path(&back, &layer.digest)).unwrap(),
+        std::fs::read(blob_path(&a, &layer.digest)).unwrap()
+    );
+    println!(
+        "peak RSS: push {} MiB, pull {} MiB",
+        push_rss >> 20,
+        pull_rss >> 20
+    );
+    for (what, rss) in [("push", push_rss), ("pull", pull_rss)] {
+        assert!(
+            rss < 32 * 1024 * 1024,
+            "{what} of a 70 MiB blob peaked at {} MiB",
+            rss >> 20
+        );
+    }
+}

@@ -173,3 +173,40 @@ pub fn blob_path(dir: &Path, digest: &stevedore::Digest) -> PathBuf {
 pub fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
 }
+
+/// Runs `program args` to completion under GNU time and returns whether it
+/// succeeded, its stderr, and its peak resident memory in bytes. (`time` runs
+/// it as its own child, so the test process's memory does not count.)
+pub fn run_measured(program: &str, args: &[&str]) -> (bool, String, u64) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o", report.path().to_str().unwrap(), program])
+        .args(args)
+        .output()
+        .expect("run /usr/bin/time (scripts/test.sh installs it)");
+    let kib: u64 = std::fs::read_to_string(report.path())
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("time reports the peak RSS");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        kib * 1024,
+    )
+}
+
+/// `len` bytes that do not compress (xorshift), the same for the same seed.
+pub fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
