@@ -340,7 +340,8 @@ impl Client {
                 Err(e) => return Err(network_error(&method, &url, e)),
             };
             let status = response.status().as_u16();
-            if status == 401 && at_home && !challenged {
+            // A request without scopes (the ping) only learns the scheme.
+            if status == 401 && at_home && !challenged && !call.scopes.is_empty() {
                 let challenge = header_str(&response, "www-authenticate")
                     .unwrap_or("")
                     .to_owned();

@@ -2,6 +2,7 @@
 //! tools (skopeo, umoci), and snapshots of directory trees.
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod registry;
 
 use std::collections::BTreeMap;
