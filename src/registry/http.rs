@@ -275,11 +275,7 @@ impl Client {
         }
         let host = api_host(registry);
         let insecure = self.inner.options.is_insecure(registry);
-        let schemes: &[&str] = if insecure {
-            &["https", "http"]
-        } else {
-            &["https"]
-        };
+        let schemes = self.inner.options.schemes(registry);
         let mut last_error = None;
         for scheme in schemes {
             let endpoint = Endpoint {
@@ -289,7 +285,7 @@ impl Client {
                 auth: Mutex::new(AuthScheme::None),
             };
             let mut ping = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
-            if insecure && *scheme == "https" {
+            if schemes.len() > 1 && *scheme == "https" {
                 // A plain-HTTP registry fails the TLS handshake: fall back at once.
                 ping = ping.no_retry();
             }

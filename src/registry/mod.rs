@@ -44,6 +44,9 @@ pub struct ClientOptions {
     /// Registries (`host[:port]`) reached without TLS verification, falling back
     /// to plain HTTP. Defaults to none.
     pub insecure: Vec<String>,
+    /// Registries (`host[:port]`) reached over plain HTTP only, without
+    /// trying HTTPS first. Defaults to none.
+    pub plain_http: Vec<String>,
     /// A directory of extra CA certificates (`*.crt`, PEM), trusted besides the
     /// system's. Defaults to none.
     pub cert_dir: Option<PathBuf>,
@@ -73,6 +76,7 @@ impl Default for ClientOptions {
             auth_file: None,
             tls_verify: true,
             insecure: Vec::new(),
+            plain_http: Vec::new(),
             cert_dir: None,
             user_agent: concat!("stevedore/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout_secs: 30,
@@ -93,6 +97,7 @@ impl fmt::Debug for ClientOptions {
             .field("auth_file", &self.auth_file)
             .field("tls_verify", &self.tls_verify)
             .field("insecure", &self.insecure)
+            .field("plain_http", &self.plain_http)
             .field("cert_dir", &self.cert_dir)
             .field("max_retries", &self.max_retries)
             .field("chunk_size", &self.chunk_size)
@@ -123,6 +128,17 @@ impl ClientOptions {
 
     fn is_insecure(&self, registry: &str) -> bool {
         !self.tls_verify || self.insecure.iter().any(|r| r == registry)
+    }
+
+    /// The URL schemes to try for `registry`, in order.
+    fn schemes(&self, registry: &str) -> &'static [&'static str] {
+        if self.plain_http.iter().any(|r| r == registry) {
+            &["http"]
+        } else if self.is_insecure(registry) {
+            &["https", "http"]
+        } else {
+            &["https"]
+        }
     }
 }
 
