@@ -47,6 +47,13 @@ typedef enum {
   STEVEDORE_ERROR_PANIC = 99,
 } stevedore_status;
 
+// A registry client: options (credentials, TLS, retries, chunk size), the
+// connection pools and the token cache, so that a whole pull earns its
+// bearer token once. Thread-safe: one handle may be used by many threads at
+// once. Create with `stevedore_client_new`, release with
+// `stevedore_client_free`.
+typedef struct stevedore_client stevedore_client;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -63,17 +70,82 @@ const char *stevedore_last_error_message(void);
 // `stevedore_last_error_message`; do not free it.
 const char *stevedore_last_error_json(void);
 
-// Copies the image `src` names to `dst` (transport strings such as
-// `"oci:/images/app:1.0"`). `options_json` (NULL for defaults):
-// `{"all": bool, "platform": "os/arch[/variant]"}`. On success `*out_json`
-// receives the result — `{"source", "destination", "digest", "media_type",
-// "manifests", "blobs_copied", "blobs_skipped", "bytes_copied"}` — to free
-// with `stevedore_string_free`. Safe to call from many threads at once.
+// Creates a client. `options_json` (NULL for defaults): `{"username",
+// "password", "identity_token", "auth_file", "tls_verify", "insecure": [..],
+// "plain_http": [..], "cert_dir", "user_agent", "connect_timeout_secs",
+// "read_timeout_secs", "max_retries", "retry_delay_ms", "chunk_size"}`.
+// On success `*client_out` receives the handle.
 //
 // # Safety
-// String arguments are NULL or NUL-terminated; `out_json` is NULL or valid
+// `options_json` is NULL or NUL-terminated; `client_out` is NULL or valid
 // for a write.
-stevedore_status stevedore_copy(const char *src,
+stevedore_status stevedore_client_new(const char *options_json, stevedore_client **client_out);
+
+// Releases a client. NULL is a no-op. Calls still running on other threads
+// with this handle must have returned.
+//
+// # Safety
+// `client` is NULL or a handle from `stevedore_client_new`, not yet freed.
+void stevedore_client_free(stevedore_client *client);
+
+// Fetches the manifest `image_ref` names — with `{"platform":
+// "os/arch[/variant]"}` in `options_json`, an index is followed to that
+// platform's image. On success `*out_json` receives `{"media_type",
+// "digest", "size", "manifest"}` (`manifest` is the parsed JSON) and
+// `*raw_out`/`*raw_len_out` the exact bytes the digest is of. Free them
+// with `stevedore_string_free` and `stevedore_bytes_free`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; the out-parameters are NULL or valid for a write.
+stevedore_status stevedore_manifest(const stevedore_client *client,
+                                    const char *image_ref,
+                                    const char *options_json,
+                                    char **out_json,
+                                    uint8_t **raw_out,
+                                    size_t *raw_len_out);
+
+// Fetches the blob `digest` of the repository or layout `image_ref` names,
+// verified, into memory: `*out`/`*out_len` receive it (free with
+// `stevedore_bytes_free`). `options_json`: `{"max_size": bytes}` (default
+// 512 MiB; larger blobs are refused — use `stevedore_blob_to_file`).
+//
+// # Safety
+// As `stevedore_manifest`.
+stevedore_status stevedore_blob(const stevedore_client *client,
+                                const char *image_ref,
+                                const char *digest_str,
+                                const char *options_json,
+                                uint8_t **out,
+                                size_t *out_len);
+
+// Fetches the blob `digest`, verified and streamed, to the file `path`: it
+// appears there only complete and verified. `options_json` must be NULL or
+// `{}`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated.
+stevedore_status stevedore_blob_to_file(const stevedore_client *client,
+                                        const char *image_ref,
+                                        const char *digest_str,
+                                        const char *path,
+                                        const char *options_json);
+
+// Copies the image `src` names to `dst` (transport strings such as
+// `"oci:/images/app:1.0"` or `"docker://registry.example/app:1.0"`).
+// `client` may be NULL for a client of default options. `options_json`
+// (NULL for defaults): `{"all": bool, "platform": "os/arch[/variant]"}`.
+// On success `*out_json` receives the result — `{"source", "destination",
+// "digest", "media_type", "manifests", "blobs_copied", "blobs_skipped",
+// "bytes_copied"}` — to free with `stevedore_string_free`. Safe to call from
+// many threads at once, with one client.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out_json` is NULL or valid for a write.
+stevedore_status stevedore_copy(const stevedore_client *client,
+                                const char *src,
                                 const char *dst,
                                 const char *options_json,
                                 char **out_json);
@@ -87,7 +159,8 @@ stevedore_status stevedore_copy(const char *src,
 //
 // # Safety
 // As `stevedore_copy`.
-stevedore_status stevedore_inspect(const char *image_ref,
+stevedore_status stevedore_inspect(const stevedore_client *client,
+                                   const char *image_ref,
                                    const char *options_json,
                                    char **out_json);
 
@@ -98,9 +171,10 @@ stevedore_status stevedore_inspect(const char *image_ref,
 // `stevedore_bytes_free(*out, *out_len)`.
 //
 // # Safety
-// String arguments are NULL or NUL-terminated; `out` and `out_len` are NULL
-// or valid for a write.
-stevedore_status stevedore_inspect_raw(const char *image_ref,
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out` and `out_len` are NULL or valid for a write.
+stevedore_status stevedore_inspect_raw(const stevedore_client *client,
+                                       const char *image_ref,
                                        const char *options_json,
                                        uint8_t **out,
                                        size_t *out_len);
@@ -111,7 +185,21 @@ stevedore_status stevedore_inspect_raw(const char *image_ref,
 //
 // # Safety
 // As `stevedore_copy`.
-stevedore_status stevedore_tags(const char *image_ref, const char *options_json, char **out_json);
+stevedore_status stevedore_tags(const stevedore_client *client,
+                                const char *image_ref,
+                                const char *options_json,
+                                char **out_json);
+
+// Deletes the image `image_ref` names: a layout's tag (and the blobs only it
+// used), or a registry's manifest (with every tag pointing to it).
+// `options_json` must be NULL or `{}`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated.
+stevedore_status stevedore_delete(const stevedore_client *client,
+                                  const char *image_ref,
+                                  const char *options_json);
 
 // Frees a string Stevedore returned. NULL is a no-op.
 //

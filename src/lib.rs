@@ -28,6 +28,7 @@ pub mod delete;
 pub mod descriptor;
 pub mod digest;
 pub mod error;
+pub mod fetch;
 pub mod ffi;
 pub mod inspect;
 pub mod manifest;

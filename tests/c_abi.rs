@@ -1,5 +1,6 @@
 //! The C ABI, from a C program built with `-Wall -Wextra -Werror` against the
-//! checked-in header and `libstevedore.so`, run under valgrind.
+//! checked-in header and `libstevedore.so`, run under valgrind: a client
+//! handle shared by four threads, every verb, and the error paths.
 
 mod common;
 
@@ -53,6 +54,7 @@ fn c_program_copies_inspects_and_sees_typed_errors() {
             "-L",
             lib_dir.to_str().unwrap(),
             "-lstevedore",
+            "-pthread",
             &rpath,
             "-o",
             exe.to_str().unwrap(),
@@ -63,8 +65,9 @@ fn c_program_copies_inspects_and_sees_typed_errors() {
     let manifest = make_image(&a, "1.0", b"from C\n");
     let args = [
         oci(&a, "1.0"),
-        oci(&b, "copied"),
+        format!("oci:{}", b.display()),
         manifest.digest().to_string(),
+        manifest.blobs()[1].digest.to_string(),
         env!("CARGO_PKG_VERSION").to_owned(),
     ];
     let out = tool(
@@ -79,6 +82,7 @@ fn c_program_copies_inspects_and_sees_typed_errors() {
             &args[1],
             &args[2],
             &args[3],
+            &args[4],
         ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);

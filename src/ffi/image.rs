@@ -1,23 +1,33 @@
-//! The image verbs: copy, inspect, tags.
+//! The image verbs: copy, inspect, tags, delete.
 
 use std::ffi::c_char;
 
 use super::boundary::{boundary, stevedore_status};
+use super::client::{client_or_default, stevedore_client};
 use super::memory::{input_str, options, OutBytes, OutString};
 use crate::error::{Error, Result};
 use crate::inspect::InspectOptions;
 use crate::transport::{self, ImageRef};
 
-unsafe fn image(ptr: *const c_char, what: &str) -> Result<ImageRef> {
-    transport::parse(input_str(ptr, what)?)
+/// Parses the image string `ptr` with the handle's client.
+///
+/// # Safety
+/// `client` is NULL or a live handle; `ptr` is NULL or NUL-terminated.
+pub(crate) unsafe fn image(
+    client: *const stevedore_client,
+    ptr: *const c_char,
+    what: &str,
+) -> Result<ImageRef> {
+    transport::parse_with(input_str(ptr, what)?, &client_or_default(client)?)
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot render result: {e}")))
 }
 
 /// The body of a verb over one image with options `O` and a JSON result.
 unsafe fn image_verb<O, T>(
+    client: *const stevedore_client,
     image_ref: *const c_char,
     options_json: *const c_char,
     out_json: *mut *mut c_char,
@@ -29,24 +39,27 @@ where
 {
     boundary(|| {
         let out = OutString::new(out_json, "out_json")?;
-        let image = image(image_ref, "image_ref")?;
+        let image = image(client, image_ref, "image_ref")?;
         let result = verb(&image, options(options_json)?)?;
         out.set(to_json(&result)?)
     })
 }
 
 /// Copies the image `src` names to `dst` (transport strings such as
-/// `"oci:/images/app:1.0"`). `options_json` (NULL for defaults):
-/// `{"all": bool, "platform": "os/arch[/variant]"}`. On success `*out_json`
-/// receives the result — `{"source", "destination", "digest", "media_type",
-/// "manifests", "blobs_copied", "blobs_skipped", "bytes_copied"}` — to free
-/// with `stevedore_string_free`. Safe to call from many threads at once.
+/// `"oci:/images/app:1.0"` or `"docker://registry.example/app:1.0"`).
+/// `client` may be NULL for a client of default options. `options_json`
+/// (NULL for defaults): `{"all": bool, "platform": "os/arch[/variant]"}`.
+/// On success `*out_json` receives the result — `{"source", "destination",
+/// "digest", "media_type", "manifests", "blobs_copied", "blobs_skipped",
+/// "bytes_copied"}` — to free with `stevedore_string_free`. Safe to call from
+/// many threads at once, with one client.
 ///
 /// # Safety
-/// String arguments are NULL or NUL-terminated; `out_json` is NULL or valid
-/// for a write.
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated; `out_json` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn stevedore_copy(
+    client: *const stevedore_client,
     src: *const c_char,
     dst: *const c_char,
     options_json: *const c_char,
@@ -54,7 +67,7 @@ pub unsafe extern "C" fn stevedore_copy(
 ) -> stevedore_status {
     boundary(|| {
         let out = OutString::new(out_json, "out_json")?;
-        let (src, dst) = (image(src, "src")?, image(dst, "dst")?);
+        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
         let report = crate::copy(&src, &dst, &options(options_json)?)?;
         out.set(to_json(&report)?)
     })
@@ -71,11 +84,13 @@ pub unsafe extern "C" fn stevedore_copy(
 /// As `stevedore_copy`.
 #[no_mangle]
 pub unsafe extern "C" fn stevedore_inspect(
+    client: *const stevedore_client,
     image_ref: *const c_char,
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
     image_verb(
+        client,
         image_ref,
         options_json,
         out_json,
@@ -99,10 +114,11 @@ struct RawOptions {
 /// `stevedore_bytes_free(*out, *out_len)`.
 ///
 /// # Safety
-/// String arguments are NULL or NUL-terminated; `out` and `out_len` are NULL
-/// or valid for a write.
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated; `out` and `out_len` are NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn stevedore_inspect_raw(
+    client: *const stevedore_client,
     image_ref: *const c_char,
     options_json: *const c_char,
     out: *mut *mut u8,
@@ -110,7 +126,7 @@ pub unsafe extern "C" fn stevedore_inspect_raw(
 ) -> stevedore_status {
     boundary(|| {
         let out = OutBytes::new(out, out_len)?;
-        let image = image(image_ref, "image_ref")?;
+        let image = image(client, image_ref, "image_ref")?;
         let opts: RawOptions = options(options_json)?;
         let bytes = if opts.config {
             crate::raw_config(
@@ -139,16 +155,41 @@ pub unsafe extern "C" fn stevedore_inspect_raw(
 /// As `stevedore_copy`.
 #[no_mangle]
 pub unsafe extern "C" fn stevedore_tags(
+    client: *const stevedore_client,
     image_ref: *const c_char,
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    image_verb(image_ref, options_json, out_json, |image, _: NoOptions| {
-        crate::tags(image)
+    image_verb(
+        client,
+        image_ref,
+        options_json,
+        out_json,
+        |image, _: NoOptions| crate::tags(image),
+    )
+}
+
+/// Deletes the image `image_ref` names: a layout's tag (and the blobs only it
+/// used), or a registry's manifest (with every tag pointing to it).
+/// `options_json` must be NULL or `{}`.
+///
+/// # Safety
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_delete(
+    client: *const stevedore_client,
+    image_ref: *const c_char,
+    options_json: *const c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let image = image(client, image_ref, "image_ref")?;
+        let _: NoOptions = options(options_json)?;
+        crate::delete(&image)
     })
 }
 
 /// An options object that accepts no keys.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoOptions {}
+pub(crate) struct NoOptions {}

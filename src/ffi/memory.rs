@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
-fn null_argument(what: &str) -> Error {
+pub(crate) fn null_argument(what: &str) -> Error {
     Error::invalid(format!("{what} must not be NULL"))
 }
 

@@ -4,11 +4,17 @@
 #![allow(unsafe_code)]
 
 mod boundary;
+mod client;
+mod fetch;
 mod image;
 mod memory;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
-pub use image::{stevedore_copy, stevedore_inspect, stevedore_inspect_raw, stevedore_tags};
+pub use client::{stevedore_client, stevedore_client_free, stevedore_client_new};
+pub use fetch::{stevedore_blob, stevedore_blob_to_file, stevedore_manifest};
+pub use image::{
+    stevedore_copy, stevedore_delete, stevedore_inspect, stevedore_inspect_raw, stevedore_tags,
+};
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

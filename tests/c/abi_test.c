@@ -1,11 +1,13 @@
 /*
- * The C ABI from C: copy, inspect, tags, raw bytes, versions, and the error
- * paths (status codes, the per-thread last error, NULL arguments, outputs left
+ * The C ABI from C: a client handle shared by four threads, copy, inspect,
+ * tags, manifest and blob fetches, delete, versions, and the error paths
+ * (status codes, the per-thread last error, NULL arguments, outputs left
  * untouched on failure).
  *
- * usage: abi_test SRC DST EXPECTED_DIGEST EXPECTED_VERSION
+ * usage: abi_test SRC DST_LAYOUT EXPECTED_DIGEST LAYER_DIGEST EXPECTED_VERSION
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,11 @@
 
 static int failures = 0;
 static int checks = 0;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define CHECK(cond, ...)                                                       \
   do {                                                                         \
+    pthread_mutex_lock(&lock);                                                 \
     checks++;                                                                  \
     if (!(cond)) {                                                             \
       failures++;                                                              \
@@ -24,6 +28,7 @@ static int checks = 0;
       fprintf(stderr, __VA_ARGS__);                                            \
       fprintf(stderr, "\n");                                                   \
     }                                                                          \
+    pthread_mutex_unlock(&lock);                                               \
   } while (0)
 
 static const char *last_message(void) {
@@ -31,94 +36,189 @@ static const char *last_message(void) {
   return m ? m : "(none)";
 }
 
+struct job {
+  const stevedore_client *client;
+  const char *src;
+  char dst[4200];
+  const char *digest;
+};
+
+/* One of four threads copying with the same client handle. */
+static void *copy_job(void *arg) {
+  struct job *job = arg;
+  char *out = NULL;
+  stevedore_status st = stevedore_copy(job->client, job->src, job->dst, NULL, &out);
+  CHECK(st == STEVEDORE_OK, "thread copy to %s: %d %s", job->dst, st, last_message());
+  CHECK(out && strstr(out, job->digest), "thread result %s", out ? out : "(null)");
+  stevedore_string_free(out);
+  /* The last error is per thread: a failure here is not seen elsewhere. */
+  st = stevedore_inspect(job->client, "oci:/nonexistent/layout:x", NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_NOT_FOUND, "thread error: %d", st);
+  return NULL;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s SRC DST EXPECTED_DIGEST EXPECTED_VERSION\n", argv[0]);
+  if (argc != 6) {
+    fprintf(stderr, "usage: %s SRC DST_LAYOUT EXPECTED_DIGEST LAYER_DIGEST EXPECTED_VERSION\n", argv[0]);
     return 2;
   }
-  const char *src = argv[1], *dst = argv[2], *digest = argv[3], *version = argv[4];
+  const char *src = argv[1], *layout = argv[2], *digest = argv[3], *layer = argv[4];
+  const char *version = argv[5];
+  char dst[4200];
+  snprintf(dst, sizeof dst, "%s:copied", layout);
 
   CHECK(strcmp(stevedore_version(), version) == 0, "version %s", stevedore_version());
-  CHECK(stevedore_abi_version() == 1, "abi %u", stevedore_abi_version());
+  CHECK(stevedore_abi_version() == 2, "abi %u", stevedore_abi_version());
+
+  /* A client handle; bad options are refused. */
+  stevedore_client *client = NULL;
+  stevedore_status st = stevedore_client_new("{\"max_retries\": 1, \"tls_verify\": true}", &client);
+  CHECK(st == STEVEDORE_OK && client != NULL, "client: %d %s", st, last_message());
+  stevedore_client *bad = NULL;
+  st = stevedore_client_new("{\"retries\": 1}", &bad);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && bad == NULL, "bad client options: %d", st);
+  CHECK(strstr(last_message(), "retries") != NULL, "message %s", last_message());
 
   /* Copy, and the result JSON. */
   char *out = NULL;
-  stevedore_status st = stevedore_copy(src, dst, NULL, &out);
+  st = stevedore_copy(client, src, dst, NULL, &out);
   CHECK(st == STEVEDORE_OK, "copy: %d %s", st, last_message());
   CHECK(out && strstr(out, digest), "copy result %s", out ? out : "(null)");
   CHECK(stevedore_last_error_message() == NULL, "no error after success");
   stevedore_string_free(out);
 
-  /* Inspect the copy. */
+  /* Four threads, one client. */
+  pthread_t threads[4];
+  struct job jobs[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i].client = client;
+    jobs[i].src = src;
+    jobs[i].digest = digest;
+    snprintf(jobs[i].dst, sizeof jobs[i].dst, "%s:thread%d", layout, i);
+    pthread_create(&threads[i], NULL, copy_job, &jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+
+  /* Inspect the copy, with the client and without one. */
   out = NULL;
-  st = stevedore_inspect(dst, "{\"platform\": null}", &out);
+  st = stevedore_inspect(client, dst, "{\"platform\": null}", &out);
   CHECK(st == STEVEDORE_OK, "inspect: %d %s", st, last_message());
   CHECK(out && strstr(out, "\"layers\"") && strstr(out, digest), "inspect %s", out ? out : "(null)");
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_inspect(NULL, dst, NULL, &out);
+  CHECK(st == STEVEDORE_OK, "inspect without a client: %d %s", st, last_message());
   stevedore_string_free(out);
 
   /* The raw manifest and config, as exact bytes. */
   uint8_t *bytes = NULL;
   size_t len = 0;
-  st = stevedore_inspect_raw(dst, NULL, &bytes, &len);
+  st = stevedore_inspect_raw(client, dst, NULL, &bytes, &len);
   CHECK(st == STEVEDORE_OK && len > 0 && bytes[0] == '{', "raw manifest: %d %s", st, last_message());
   stevedore_bytes_free(bytes, len);
   bytes = NULL;
-  st = stevedore_inspect_raw(dst, "{\"config\": true}", &bytes, &len);
+  st = stevedore_inspect_raw(client, dst, "{\"config\": true}", &bytes, &len);
   CHECK(st == STEVEDORE_OK && len > 0, "raw config: %d %s", st, last_message());
   CHECK(bytes && memmem(bytes, len, "rootfs", 6) != NULL, "config has rootfs");
   stevedore_bytes_free(bytes, len);
 
+  /* The manifest in the runtime's shape, beside its exact bytes. */
+  char *json = NULL;
+  uint8_t *raw = NULL;
+  size_t raw_len = 0;
+  st = stevedore_manifest(client, dst, NULL, &json, &raw, &raw_len);
+  CHECK(st == STEVEDORE_OK, "manifest: %d %s", st, last_message());
+  CHECK(json && strstr(json, "\"media_type\":\"application/vnd.oci.image.manifest.v1+json\"") &&
+            strstr(json, digest) && strstr(json, "\"manifest\":{"),
+        "manifest json %s", json ? json : "(null)");
+  CHECK(raw && raw_len > 0 && memmem(raw, raw_len, layer, strlen(layer)) != NULL, "raw manifest lists the layer");
+  stevedore_string_free(json);
+  stevedore_bytes_free(raw, raw_len);
+
+  /* A blob into memory, and the same blob into a file. */
+  bytes = NULL;
+  st = stevedore_blob(client, dst, layer, NULL, &bytes, &len);
+  CHECK(st == STEVEDORE_OK && len > 0, "blob: %d %s", st, last_message());
+  char path[4300];
+  const char *dir = strncmp(layout, "oci:", 4) == 0 ? layout + 4 : layout;
+  snprintf(path, sizeof path, "%s-layer.tar.gz", dir);
+  st = stevedore_blob_to_file(client, dst, layer, path, NULL);
+  CHECK(st == STEVEDORE_OK, "blob to file: %d %s", st, last_message());
+  FILE *f = fopen(path, "rb");
+  CHECK(f != NULL, "blob file %s", path);
+  if (f) {
+    uint8_t *from_file = malloc(len + 1);
+    size_t n = fread(from_file, 1, len + 1, f);
+    CHECK(n == len && memcmp(from_file, bytes, len) == 0, "file and memory agree (%zu of %zu)", n, len);
+    free(from_file);
+    fclose(f);
+  }
+  stevedore_bytes_free(bytes, len);
+  st = stevedore_blob(client, dst, layer, "{\"max_size\": 10}", &bytes, &len);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "max_size: %d", st);
+  st = stevedore_blob(client, dst, "sha256:../../etc/passwd", NULL, &bytes, &len);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "traversal digest: %d", st);
+
   /* Tags of the destination layout. */
-  char layout[4096];
-  snprintf(layout, sizeof layout, "%s", dst);
-  char *colon = strrchr(layout, ':');
-  if (colon && colon != strchr(layout, ':')) *colon = '\0';
   out = NULL;
-  st = stevedore_tags(layout, NULL, &out);
+  char layout_ref[4200];
+  snprintf(layout_ref, sizeof layout_ref, "%s", layout);
+  st = stevedore_tags(client, layout_ref, NULL, &out);
   CHECK(st == STEVEDORE_OK, "tags: %d %s", st, last_message());
-  CHECK(out && strcmp(out, "[\"copied\"]") == 0, "tags %s", out ? out : "(null)");
+  CHECK(out && strstr(out, "\"copied\"") && strstr(out, "\"thread3\""), "tags %s", out ? out : "(null)");
   stevedore_string_free(out);
 
   /* Error paths: status, last error message and JSON, output untouched. */
   char *untouched = (char *)"sentinel";
   out = untouched;
-  char missing[4200];
+  char missing[4300];
   snprintf(missing, sizeof missing, "%s:no-such-tag", layout);
-  st = stevedore_inspect(missing, NULL, &out);
+  st = stevedore_inspect(client, missing, NULL, &out);
   CHECK(st == STEVEDORE_ERROR_NOT_FOUND, "unknown tag: %d", st);
   CHECK(out == untouched, "output written on failure");
   CHECK(strstr(last_message(), "no-such-tag") != NULL, "message %s", last_message());
-  const char *json = stevedore_last_error_json();
-  CHECK(json && strstr(json, "\"kind\":\"not_found\""), "json %s", json ? json : "(null)");
+  const char *err_json = stevedore_last_error_json();
+  CHECK(err_json && strstr(err_json, "\"kind\":\"not_found\""), "json %s", err_json ? err_json : "(null)");
 
-  st = stevedore_copy(src, dst, "{\"bogus\": 1}", &out);
+  st = stevedore_copy(client, src, dst, "{\"bogus\": 1}", &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "unknown option: %d", st);
   CHECK(strstr(last_message(), "bogus") != NULL, "message %s", last_message());
-
-  st = stevedore_copy(src, dst, "{not json", &out);
+  st = stevedore_copy(client, src, dst, "{not json", &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad json: %d", st);
-
-  st = stevedore_inspect("no-transport-here", NULL, &out);
+  st = stevedore_inspect(client, "no-transport-here", NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad reference: %d", st);
   CHECK(strstr(last_message(), "transport") != NULL, "message %s", last_message());
-
-  st = stevedore_copy(NULL, dst, NULL, &out);
+  st = stevedore_inspect(client, "docker://127.0.0.1:1/Upper/case", NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad docker reference: %d", st);
+  st = stevedore_copy(client, NULL, dst, NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL src: %d", st);
   CHECK(strstr(last_message(), "src must not be NULL") != NULL, "message %s", last_message());
-  st = stevedore_inspect(dst, NULL, NULL);
+  st = stevedore_inspect(client, dst, NULL, NULL);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL out: %d", st);
-  st = stevedore_inspect_raw(dst, NULL, &bytes, NULL);
+  st = stevedore_inspect_raw(client, dst, NULL, &bytes, NULL);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL out_len: %d", st);
+  st = stevedore_client_new(NULL, NULL);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL client_out: %d", st);
   CHECK(out == untouched, "output written on failure");
 
-  /* A success clears the last error; freeing NULL is a no-op. */
+  /* Delete a tag; it is gone, the others stay. */
+  char thread0[4300];
+  snprintf(thread0, sizeof thread0, "%s:thread0", layout);
+  st = stevedore_delete(client, thread0, NULL);
+  CHECK(st == STEVEDORE_OK, "delete: %d %s", st, last_message());
   out = NULL;
-  st = stevedore_tags(layout, NULL, &out);
-  CHECK(st == STEVEDORE_OK && stevedore_last_error_message() == NULL, "cleared");
-  CHECK(stevedore_last_error_json() == NULL, "json cleared");
+  st = stevedore_inspect(client, thread0, NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_NOT_FOUND, "deleted: %d", st);
+  st = stevedore_inspect(client, dst, NULL, &out);
+  CHECK(st == STEVEDORE_OK, "the other tags stay: %d %s", st, last_message());
   stevedore_string_free(out);
+
+  /* A success clears the last error; freeing NULL is a no-op. */
+  CHECK(stevedore_last_error_message() == NULL && stevedore_last_error_json() == NULL, "cleared");
   stevedore_string_free(NULL);
   stevedore_bytes_free(NULL, 0);
+  stevedore_client_free(NULL);
+  stevedore_client_free(client);
 
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
