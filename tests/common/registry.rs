@@ -48,6 +48,15 @@ impl Registry {
     /// A registry with `auth` (a YAML `auth:` section, or empty) whose files
     /// live in `auth_dir`.
     pub fn start_with_auth(auth: &str, auth_dir: Option<tempfile::TempDir>) -> Registry {
+        Registry::start_with("", auth, auth_dir)
+    }
+
+    /// A registry with extra settings under `http:` (indented YAML), such as TLS.
+    pub fn start_with_http_extra(http: &str) -> Registry {
+        Registry::start_with(http, "", None)
+    }
+
+    fn start_with(http: &str, auth: &str, auth_dir: Option<tempfile::TempDir>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
@@ -55,7 +64,7 @@ impl Registry {
         fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{http}{auth}",
                 dir.path().join("data").display()
             ),
         )
