@@ -111,12 +111,19 @@ fn errors_go_to_stderr_with_a_nonzero_exit() {
             "names no transport",
         ),
         (
-            vec!["inspect".to_owned(), "docker://busybox".to_owned()],
+            vec!["inspect".to_owned(), "dir:/tmp/x".to_owned()],
             "not supported yet",
         ),
         (
             vec!["inspect".to_owned(), "ftp:x".to_owned()],
             "unknown transport",
+        ),
+        (
+            vec![
+                "inspect".to_owned(),
+                "docker://127.0.0.1:1/Upper".to_owned(),
+            ],
+            "must be lowercase",
         ),
         (
             vec!["copy".to_owned(), oci(&a, "1.0"), "oci:".to_owned()],
