@@ -366,3 +366,84 @@ fn a_blob_over_64_mib_moves_in_chunks_with_flat_memory() {
         );
     }
 }
+
+#[test]
+fn referrers_fall_back_to_the_tag_schema_on_docker_registry() {
+    use stevedore::descriptor::Descriptor;
+    use stevedore::manifest::{ImageIndex, Manifest};
+    use stevedore::registry::ReferrersSource;
+    let registry = Registry::start();
+    let client = registry.client();
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let subject = make_image(&a, "1", b"subject\n");
+    let app = repo(&registry, "ref/app");
+    copy(
+        &parse_with(&oci(&a, "1"), &client).unwrap(),
+        &parse_with(&registry.image("ref/app:1"), &client).unwrap(),
+        &CopyOptions::default(),
+    )
+    .unwrap();
+    // An SBOM artifact whose subject is the image, and the fallback index
+    // another client would have written for it.
+    let empty = Descriptor::for_bytes(media_types::OCI_EMPTY, b"{}");
+    let sbom_layer =
+        Descriptor::for_bytes("application/spdx+json", br#"{"spdxVersion":"SPDX-2.3"}"#);
+    client
+        .upload_blob(&app, &empty, &mut &b"{}"[..], None)
+        .unwrap();
+    client
+        .upload_blob(
+            &app,
+            &sbom_layer,
+            &mut &br#"{"spdxVersion":"SPDX-2.3"}"#[..],
+            None,
+        )
+        .unwrap();
+    let artifact = Manifest::build(ManifestContent::Image(Box::new(
+        stevedore::manifest::ImageManifest {
+            schema_version: 2,
+            media_type: Some(media_types::OCI_MANIFEST.into()),
+            artifact_type: Some("application/spdx+json".into()),
+            config: empty,
+            layers: vec![sbom_layer],
+            subject: Some(subject.descriptor()),
+            annotations: Default::default(),
+        },
+    )))
+    .unwrap();
+    client
+        .put_manifest(&app, &artifact.digest().to_string(), &artifact)
+        .unwrap();
+    let mut sbom = artifact.descriptor();
+    sbom.artifact_type = Some("application/spdx+json".into());
+    let index = Manifest::build(ManifestContent::Index(Box::new(ImageIndex {
+        schema_version: 2,
+        media_type: Some(media_types::OCI_INDEX.into()),
+        artifact_type: None,
+        manifests: vec![sbom.clone()],
+        subject: None,
+        annotations: Default::default(),
+    })))
+    .unwrap();
+    let tag = stevedore::registry::fallback_tag(subject.digest());
+    client.put_manifest(&app, &tag, &index).unwrap();
+
+    let (found, source) = client.referrers(&app, subject.digest(), None).unwrap();
+    assert_eq!(
+        (found, source),
+        (vec![sbom.clone()], ReferrersSource::TagSchema)
+    );
+    let (found, _) = client
+        .referrers(&app, subject.digest(), Some("application/spdx+json"))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let (found, _) = client
+        .referrers(&app, subject.digest(), Some("application/other"))
+        .unwrap();
+    assert!(found.is_empty());
+    let (found, _) = client
+        .referrers(&app, &stevedore::Digest::sha256(b"no referrers"), None)
+        .unwrap();
+    assert!(found.is_empty());
+}

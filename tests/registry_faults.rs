@@ -331,3 +331,38 @@ fn a_registry_that_lies_about_digests_is_caught() {
     let err = stevedore::error::from_io("reading", err);
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
 }
+
+#[test]
+fn the_referrers_api_is_used_and_filtered_when_the_registry_did_not() {
+    use stevedore::registry::ReferrersSource;
+    let subject = Digest::sha256(b"subject");
+    let entry = |t: &str| {
+        serde_json::json!({"mediaType": stevedore::media_types::OCI_MANIFEST,
+            "digest": Digest::sha256(t.as_bytes()).to_string(), "size": 10, "artifactType": t})
+    };
+    let body = serde_json::json!({"schemaVersion": 2, "mediaType": stevedore::media_types::OCI_INDEX,
+        "manifests": [entry("application/spdx+json"), entry("application/vnd.dev.cosign.simplesigning.v1+json")]})
+    .to_string();
+    let server = FakeServer::start(move |seen: &Seen| {
+        if seen.url == "/v2/" {
+            return Reply::new(200, "{}");
+        }
+        Reply::new(200, body.clone()).header("Content-Type", stevedore::media_types::OCI_INDEX)
+    });
+    let client = client_for(&server, 0);
+    let (all, source) = client.referrers(&repo(&server), &subject, None).unwrap();
+    assert_eq!((all.len(), source), (2, ReferrersSource::Api));
+    let (sboms, _) = client
+        .referrers(&repo(&server), &subject, Some("application/spdx+json"))
+        .unwrap();
+    assert_eq!(
+        sboms.len(),
+        1,
+        "filtered here, as the server did not say it filtered"
+    );
+    let asked = server.seen().last().unwrap().url.clone();
+    assert!(
+        asked.contains("artifactType=application%2Fspdx%2Bjson"),
+        "{asked}"
+    );
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use blobs::{BlobReader, MountResult, UploadSession};
-pub use referrers::ReferrersSource;
+pub use referrers::{fallback_tag, ReferrersSource};
 
 use crate::auth::{CredentialSource, Credentials, Secret, TokenCache};
 use crate::error::{Error, Result};
