@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: style and lint gates, then unit, integration (against real
-# skopeo and umoci), CLI, header and C ABI tests. Ends with the totals.
+# Runs every test: style and lint gates, then the Rust tests (unit,
+# integration against real skopeo, umoci and docker-registry, CLI, header,
+# C ABI), then the Python binding's tests. Ends with the totals of all runners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,6 +11,14 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test 2>&1 | tee "$log" || status=$?
+
+cargo build --quiet --lib
+python3 -m pip install --quiet --root-user-action=ignore pytest ./bindings/python
+STEVEDORE_LIB=$PWD/target/debug/libstevedore.so python3 -m pytest -q -p no:cacheprovider bindings/python/tests 2>&1 | tee -a "$log" || status=$?
+
 awk '/^test result:/ { passed += $4; failed += $6 }
+     /^[0-9]+ (passed|failed)/ && / in [0-9.]+s/ {
+       for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) passed += $i; if ($(i+1) ~ /^failed/) failed += $i }
+     }
      END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

@@ -1,0 +1,194 @@
+"""Stevedore for Python: copy, inspect and fetch OCI container images without
+a daemon, through libstevedore's C ABI.
+
+    import stevedore
+    stevedore.copy("docker://localhost:5000/app:1.0", "oci:/mirror/app:1.0")
+
+A `Client` carries registry options (credentials, TLS, retries) and the token
+cache; it is safe to share between threads.
+"""
+
+import ctypes
+import json
+from dataclasses import dataclass
+
+from . import _native
+from ._native import call, encode, options, take_bytes, take_string
+from .errors import (  # noqa: F401  (re-exported)
+    CancelledError, DeniedError, DigestMismatchError, InvalidInputError, NetworkError,
+    NotFoundError, PanicError, PolicyError, RateLimitedError, StevedoreError, StevedoreIOError,
+    UnauthorizedError, UnsupportedError,
+)
+
+__all__ = [
+    "Client", "Manifest", "copy", "inspect", "tags", "delete", "manifest", "blob",
+    "blob_to_file", "raw_manifest", "raw_config", "version", "abi_version", "StevedoreError",
+]
+
+
+def version() -> str:
+    """The library's version."""
+    return _native.lib.stevedore_version().decode()
+
+
+def abi_version() -> int:
+    """The library's ABI version."""
+    return _native.lib.stevedore_abi_version()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest as a runtime consumes it: media type, digest, size, the
+    parsed JSON, and the exact bytes the digest is of."""
+
+    media_type: str
+    digest: str
+    size: int
+    json: dict
+    raw: bytes
+
+
+class Client:
+    """A registry client: options and a token cache shared by every call and
+    thread that uses it. Options are those of `stevedore_client_new`
+    (`username`, `password`, `identity_token`, `auth_file`, `tls_verify`,
+    `insecure`, `plain_http`, `cert_dir`, `max_retries`, `chunk_size`, …)."""
+
+    def __init__(self, **client_options):
+        self._handle = None
+        handle = ctypes.c_void_p()
+        call("stevedore_client_new", options(**client_options), ctypes.byref(handle))
+        self._handle = handle
+
+    def close(self):
+        """Releases the client; later calls fail."""
+        if self._handle:
+            _native.lib.stevedore_client_free(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _live(self):
+        if not self._handle:
+            raise InvalidInputError("the client is closed")
+        return self._handle
+
+    def _json(self, name, *args):
+        out = ctypes.c_void_p()
+        call(name, self._live(), *args, ctypes.byref(out))
+        return json.loads(take_string(out))
+
+    def copy(self, src: str, dst: str, all: bool = False, platform: str = None) -> dict:
+        """Copies an image; returns what was done (digest, blobs copied, …)."""
+        return self._json("stevedore_copy", encode(src), encode(dst), options(all=all or None, platform=platform))
+
+    def inspect(self, image: str, platform: str = None) -> dict:
+        """Describes an image (digest, platform, layers, config)."""
+        return self._json("stevedore_inspect", encode(image), options(platform=platform))
+
+    def tags(self, image: str) -> list:
+        """The tags of a repository or layout."""
+        return self._json("stevedore_tags", encode(image), None)
+
+    def delete(self, image: str) -> None:
+        """Deletes an image (a layout's tag, or a registry's manifest)."""
+        call("stevedore_delete", self._live(), encode(image), None)
+
+    def _raw(self, image, opts):
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        call("stevedore_inspect_raw", self._live(), encode(image), opts, ctypes.byref(out), ctypes.byref(length))
+        return take_bytes(out, length)
+
+    def raw_manifest(self, image: str) -> bytes:
+        """The manifest exactly as stored."""
+        return self._raw(image, None)
+
+    def raw_config(self, image: str, platform: str = None) -> bytes:
+        """The config exactly as stored."""
+        return self._raw(image, options(config=True, platform=platform))
+
+    def manifest(self, image: str, platform: str = None) -> Manifest:
+        """The manifest, parsed and raw; with `platform`, an index is followed
+        to that platform's image."""
+        out, raw, length = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
+        call(
+            "stevedore_manifest", self._live(), encode(image), options(platform=platform),
+            ctypes.byref(out), ctypes.byref(raw), ctypes.byref(length),
+        )
+        shape = json.loads(take_string(out))
+        return Manifest(shape["media_type"], shape["digest"], shape["size"], shape["manifest"], take_bytes(raw, length))
+
+    def blob(self, image: str, digest: str, max_size: int = None) -> bytes:
+        """A blob, verified, in memory."""
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        call(
+            "stevedore_blob", self._live(), encode(image), encode(digest), options(max_size=max_size),
+            ctypes.byref(out), ctypes.byref(length),
+        )
+        return take_bytes(out, length)
+
+    def blob_to_file(self, image: str, digest: str, path) -> None:
+        """A blob, verified and streamed, written to `path` only when complete."""
+        call("stevedore_blob_to_file", self._live(), encode(image), encode(digest), encode(str(path)), None)
+
+
+_default = None
+
+
+def _client() -> Client:
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def copy(src: str, dst: str, all: bool = False, platform: str = None) -> dict:
+    """Copies an image with a client of default options."""
+    return _client().copy(src, dst, all=all, platform=platform)
+
+
+def inspect(image: str, platform: str = None) -> dict:
+    """Describes an image with a client of default options."""
+    return _client().inspect(image, platform=platform)
+
+
+def tags(image: str) -> list:
+    """Lists tags with a client of default options."""
+    return _client().tags(image)
+
+
+def delete(image: str) -> None:
+    """Deletes an image with a client of default options."""
+    _client().delete(image)
+
+
+def manifest(image: str, platform: str = None) -> Manifest:
+    """Fetches a manifest with a client of default options."""
+    return _client().manifest(image, platform=platform)
+
+
+def blob(image: str, digest: str, max_size: int = None) -> bytes:
+    """Fetches a blob with a client of default options."""
+    return _client().blob(image, digest, max_size=max_size)
+
+
+def blob_to_file(image: str, digest: str, path) -> None:
+    """Fetches a blob to a file with a client of default options."""
+    _client().blob_to_file(image, digest, path)
+
+
+def raw_manifest(image: str) -> bytes:
+    """The exact manifest bytes, with a client of default options."""
+    return _client().raw_manifest(image)
+
+
+def raw_config(image: str, platform: str = None) -> bytes:
+    """The exact config bytes, with a client of default options."""
+    return _client().raw_config(image, platform=platform)

@@ -1,0 +1,100 @@
+"""Loading libstevedore and calling it: one place that turns a status into the
+right exception, reading the error in the same thread right after the call."""
+
+import ctypes
+import ctypes.util
+import json
+import os
+from pathlib import Path
+
+from . import errors
+
+ABI_VERSION = 2
+
+
+def _find_library() -> str:
+    explicit = os.environ.get("STEVEDORE_LIB")
+    if explicit:
+        return explicit
+    bundled = Path(__file__).with_name("libstevedore.so")
+    if bundled.exists():
+        return str(bundled)
+    found = ctypes.util.find_library("stevedore")
+    if found:
+        return found
+    raise ImportError(
+        "libstevedore.so not found: set STEVEDORE_LIB to its path, or install it where the linker finds it"
+    )
+
+
+lib = ctypes.CDLL(_find_library())
+
+_status = ctypes.c_int
+_str = ctypes.c_char_p
+_out_str = ctypes.POINTER(ctypes.c_void_p)
+_out_len = ctypes.POINTER(ctypes.c_size_t)
+
+_SIGNATURES = {
+    "stevedore_version": ([], ctypes.c_char_p),
+    "stevedore_abi_version": ([], ctypes.c_uint32),
+    "stevedore_last_error_message": ([], ctypes.c_char_p),
+    "stevedore_last_error_json": ([], ctypes.c_char_p),
+    "stevedore_string_free": ([ctypes.c_void_p], None),
+    "stevedore_bytes_free": ([ctypes.c_void_p, ctypes.c_size_t], None),
+    "stevedore_client_new": ([_str, _out_str], _status),
+    "stevedore_client_free": ([ctypes.c_void_p], None),
+    "stevedore_copy": ([ctypes.c_void_p, _str, _str, _str, _out_str], _status),
+    "stevedore_inspect": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_inspect_raw": ([ctypes.c_void_p, _str, _str, _out_str, _out_len], _status),
+    "stevedore_tags": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_delete": ([ctypes.c_void_p, _str, _str], _status),
+    "stevedore_manifest": ([ctypes.c_void_p, _str, _str, _out_str, _out_str, _out_len], _status),
+    "stevedore_blob": ([ctypes.c_void_p, _str, _str, _str, _out_str, _out_len], _status),
+    "stevedore_blob_to_file": ([ctypes.c_void_p, _str, _str, _str, _str], _status),
+}
+
+for _name, (_args, _ret) in _SIGNATURES.items():
+    _fn = getattr(lib, _name)
+    _fn.argtypes = _args
+    _fn.restype = _ret
+
+if lib.stevedore_abi_version() != ABI_VERSION:
+    raise ImportError(
+        f"libstevedore has ABI version {lib.stevedore_abi_version()}, this binding needs {ABI_VERSION}"
+    )
+
+
+def encode(value):
+    """A Python string (or None) as a C string argument."""
+    return None if value is None else str(value).encode()
+
+
+def options(**values):
+    """Options as the JSON the ABI takes, leaving out unset values."""
+    present = {k: v for k, v in values.items() if v is not None}
+    return json.dumps(present).encode() if present else None
+
+
+def call(name, *args):
+    """Calls `name`; on a non-zero status raises the error of this call."""
+    status = getattr(lib, name)(*args)
+    if status != 0:
+        raw = lib.stevedore_last_error_json()
+        detail = json.loads(raw.decode()) if raw else {"kind": "unknown", "message": f"status {status}"}
+        raise errors.from_detail(status, detail)
+
+
+def take_string(pointer: ctypes.c_void_p) -> str:
+    """The string Stevedore returned, freed."""
+    try:
+        return ctypes.string_at(pointer.value).decode()
+    finally:
+        lib.stevedore_string_free(pointer)
+
+
+def take_bytes(pointer: ctypes.c_void_p, length: ctypes.c_size_t) -> bytes:
+    """The buffer Stevedore returned, freed."""
+    try:
+        return ctypes.string_at(pointer.value, length.value) if length.value else b""
+    finally:
+        lib.stevedore_bytes_free(pointer, length)

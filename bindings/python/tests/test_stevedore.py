@@ -1,0 +1,94 @@
+"""The Python binding over libstevedore: every verb, typed errors, a client
+shared by threads, and a registry round trip against docker-registry."""
+
+import hashlib
+import json
+import subprocess
+import threading
+
+import pytest
+
+import stevedore
+
+
+def test_versions_match_the_library():
+    assert stevedore.abi_version() == 2
+    assert stevedore.version().count(".") == 2
+
+
+def test_copy_inspect_tags_and_delete_between_layouts(layout, tmp_path):
+    dst = f"oci:{tmp_path / 'dst'}"
+    report = stevedore.copy(f"{layout}:1.0", f"{dst}:copied")
+    assert report["digest"].startswith("sha256:")
+    assert report["blobs_copied"] == 2
+    info = stevedore.inspect(f"{dst}:copied")
+    assert info["digest"] == report["digest"]
+    assert len(info["layers"]) == 1
+    stevedore.copy(f"{layout}:1.0", f"{dst}:second")
+    assert stevedore.tags(dst) == ["copied", "second"]
+    stevedore.delete(f"{dst}:second")
+    assert stevedore.tags(dst) == ["copied"]
+
+
+def test_manifests_and_blobs_come_back_exact(layout, tmp_path):
+    m = stevedore.manifest(f"{layout}:1.0")
+    assert m.media_type == "application/vnd.oci.image.manifest.v1+json"
+    assert m.digest == "sha256:" + hashlib.sha256(m.raw).hexdigest()
+    assert m.size == len(m.raw)
+    assert m.raw == stevedore.raw_manifest(f"{layout}:1.0")
+    skopeo = subprocess.run(["skopeo", "inspect", "--raw", f"{layout}:1.0"], check=True, capture_output=True)
+    assert m.raw == skopeo.stdout
+    layer = m.json["layers"][0]["digest"]
+    data = stevedore.blob(f"{layout}:1.0", layer)
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == layer
+    target = tmp_path / "layer.tar.gz"
+    stevedore.blob_to_file(f"{layout}:1.0", layer, target)
+    assert target.read_bytes() == data
+    config = json.loads(stevedore.raw_config(f"{layout}:1.0"))
+    assert config["rootfs"]["type"] == "layers"
+
+
+def test_errors_are_typed_and_carry_their_kind(layout):
+    with pytest.raises(stevedore.NotFoundError) as info:
+        stevedore.inspect(f"{layout}:no-such-tag")
+    assert info.value.kind == "not_found"
+    assert "no-such-tag" in info.value.message
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.inspect("no-transport-here")
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.blob(f"{layout}:1.0", "sha256:../../etc/passwd")
+    with pytest.raises(stevedore.InvalidInputError) as info:
+        stevedore.Client(retries=3)
+    assert "retries" in str(info.value)
+    layer = stevedore.manifest(f"{layout}:1.0").json["layers"][0]["digest"]
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.blob(f"{layout}:1.0", layer, max_size=1)
+    client = stevedore.Client()
+    client.close()
+    with pytest.raises(stevedore.InvalidInputError):
+        client.tags(layout)
+
+
+def test_a_client_shared_by_threads_pushes_and_pulls_a_registry(layout, registry, tmp_path):
+    with stevedore.Client(insecure=[registry], max_retries=1) as client:
+        errors = []
+
+        def push(i):
+            try:
+                client.copy(f"{layout}:1.0", f"docker://{registry}/py/app:t{i}")
+            except Exception as e:  # noqa: BLE001 - collected for the assertion below
+                errors.append(e)
+
+        threads = [threading.Thread(target=push, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(client.tags(f"docker://{registry}/py/app")) == ["t0", "t1", "t2", "t3"]
+        back = client.copy(f"docker://{registry}/py/app:t2", f"oci:{tmp_path / 'back'}:t2")
+        assert back["digest"] == stevedore.manifest(f"{layout}:1.0").digest
+        with pytest.raises(stevedore.NotFoundError) as info:
+            client.manifest(f"docker://{registry}/py/app:missing")
+        assert info.value.http_status == 404
+        assert info.value.registry_errors[0]["code"] == "MANIFEST_UNKNOWN"
