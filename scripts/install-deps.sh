@@ -5,7 +5,7 @@
 # test). Only what is missing is installed.
 set -euo pipefail
 missing=()
-for tool_package in skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl valgrind:valgrind cc:gcc; do
+for tool_package in skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go valgrind:valgrind cc:gcc; do
   command -v "${tool_package%%:*}" >/dev/null 2>&1 || missing+=("${tool_package#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

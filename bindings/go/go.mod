@@ -1,0 +1,3 @@
+module stevedore.dev/stevedore
+
+go 1.19

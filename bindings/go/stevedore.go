@@ -1,0 +1,394 @@
+// Package stevedore is the Go binding of Stevedore, a daemonless OCI image
+// toolkit: copy, inspect and fetch container images through libstevedore's
+// C ABI.
+//
+// Build with the library where the linker finds it, or point cgo at it:
+//
+//	CGO_LDFLAGS="-L/path/to/target/release -Wl,-rpath,/path/to/target/release" go build
+package stevedore
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: -lstevedore
+#include <stdlib.h>
+#include "stevedore.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// ABIVersion is the ABI this binding is written for.
+const ABIVersion = 2
+
+func init() {
+	if v := uint32(C.stevedore_abi_version()); v != ABIVersion {
+		panic(fmt.Sprintf("libstevedore has ABI version %d, this binding needs %d", v, ABIVersion))
+	}
+}
+
+// Version is the library's version.
+func Version() string { return C.GoString(C.stevedore_version()) }
+
+// Error kinds, as in Error.Kind.
+const (
+	KindInvalidInput   = "invalid_input"
+	KindNotFound       = "not_found"
+	KindUnauthorized   = "unauthorized"
+	KindDenied         = "denied"
+	KindDigestMismatch = "digest_mismatch"
+	KindUnsupported    = "unsupported"
+	KindNetwork        = "network"
+	KindIO             = "io"
+	KindPolicy         = "policy"
+	KindRateLimited    = "rate_limited"
+	KindCancelled      = "cancelled"
+	KindPanic          = "panic"
+)
+
+// Sentinels for errors.Is: errors.Is(err, stevedore.ErrNotFound).
+var (
+	ErrInvalidInput   = &Error{Kind: KindInvalidInput}
+	ErrNotFound       = &Error{Kind: KindNotFound}
+	ErrUnauthorized   = &Error{Kind: KindUnauthorized}
+	ErrDenied         = &Error{Kind: KindDenied}
+	ErrDigestMismatch = &Error{Kind: KindDigestMismatch}
+	ErrUnsupported    = &Error{Kind: KindUnsupported}
+	ErrNetwork        = &Error{Kind: KindNetwork}
+	ErrIO             = &Error{Kind: KindIO}
+	ErrPolicy         = &Error{Kind: KindPolicy}
+	ErrRateLimited    = &Error{Kind: KindRateLimited}
+	ErrCancelled      = &Error{Kind: KindCancelled}
+)
+
+// RegistryError is one entry of a registry's error list.
+type RegistryError struct {
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Detail  json.RawMessage `json:"detail,omitempty"`
+}
+
+// Error is a failed Stevedore call.
+type Error struct {
+	Status         int             `json:"-"`
+	Kind           string          `json:"kind"`
+	Message        string          `json:"message"`
+	HTTPStatus     int             `json:"http_status"`
+	RegistryErrors []RegistryError `json:"registry_errors"`
+}
+
+func (e *Error) Error() string { return e.Kind + ": " + e.Message }
+
+// Is matches errors of the same kind, so that errors.Is works with the sentinels.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	return errors.As(target, &t) && t.Kind == e.Kind
+}
+
+// call runs one C call and, on failure, reads the error on the same OS
+// thread: the goroutine is pinned to its thread for the pair.
+func call(f func() C.stevedore_status) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	status := f()
+	if status == C.STEVEDORE_OK {
+		return nil
+	}
+	e := &Error{Status: int(status), Kind: "unknown", Message: fmt.Sprintf("status %d", int(status))}
+	if raw := C.stevedore_last_error_json(); raw != nil {
+		_ = json.Unmarshal([]byte(C.GoString(raw)), e)
+	}
+	return e
+}
+
+func cString(s string) *C.char { return C.CString(s) }
+
+// cOptions renders options as JSON, or NULL for nil.
+func cOptions(options any) (*C.char, error) {
+	if options == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(options)
+	if err != nil {
+		return nil, err
+	}
+	return C.CString(string(b)), nil
+}
+
+func free(p *C.char) {
+	if p != nil {
+		C.free(unsafe.Pointer(p))
+	}
+}
+
+func takeString(p *C.char) string {
+	defer C.stevedore_string_free(p)
+	return C.GoString(p)
+}
+
+func takeBytes(p *C.uint8_t, n C.size_t) []byte {
+	defer C.stevedore_bytes_free(p, n)
+	return C.GoBytes(unsafe.Pointer(p), C.int(n))
+}
+
+// ClientOptions configures a Client; zero values mean the library defaults.
+type ClientOptions struct {
+	Username      string   `json:"username,omitempty"`
+	Password      string   `json:"password,omitempty"`
+	IdentityToken string   `json:"identity_token,omitempty"`
+	AuthFile      string   `json:"auth_file,omitempty"`
+	TLSVerify     *bool    `json:"tls_verify,omitempty"`
+	Insecure      []string `json:"insecure,omitempty"`
+	PlainHTTP     []string `json:"plain_http,omitempty"`
+	CertDir       string   `json:"cert_dir,omitempty"`
+	UserAgent     string   `json:"user_agent,omitempty"`
+	MaxRetries    *int     `json:"max_retries,omitempty"`
+	ChunkSize     uint64   `json:"chunk_size,omitempty"`
+}
+
+// Client holds registry options and the token cache. Safe for concurrent
+// use by many goroutines; Close it when done.
+type Client struct {
+	ptr *C.stevedore_client
+}
+
+// NewClient creates a client.
+func NewClient(options ClientOptions) (*Client, error) {
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	c := &Client{}
+	if err := call(func() C.stevedore_status { return C.stevedore_client_new(opts, &c.ptr) }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close releases the client. Calls must not be running on it.
+func (c *Client) Close() {
+	if c.ptr != nil {
+		C.stevedore_client_free(c.ptr)
+		c.ptr = nil
+	}
+}
+
+// CopyOptions chooses what to copy.
+type CopyOptions struct {
+	All      bool   `json:"all,omitempty"`
+	Platform string `json:"platform,omitempty"`
+}
+
+// CopyResult says what a copy did.
+type CopyResult struct {
+	Source       string `json:"source"`
+	Destination  string `json:"destination"`
+	Digest       string `json:"digest"`
+	MediaType    string `json:"media_type"`
+	Manifests    int    `json:"manifests"`
+	BlobsCopied  int    `json:"blobs_copied"`
+	BlobsSkipped int    `json:"blobs_skipped"`
+	BytesCopied  uint64 `json:"bytes_copied"`
+}
+
+// Layer is one layer of an inspected image.
+type Layer struct {
+	Digest      string            `json:"digest"`
+	MediaType   string            `json:"media_type"`
+	Size        uint64            `json:"size"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// Report describes an image.
+type Report struct {
+	Name         string            `json:"name"`
+	Digest       string            `json:"digest"`
+	MediaType    string            `json:"media_type"`
+	ImageDigest  string            `json:"image_digest"`
+	Platform     string            `json:"platform"`
+	Created      string            `json:"created"`
+	ConfigDigest string            `json:"config_digest"`
+	Layers       []Layer           `json:"layers"`
+	LayersSize   uint64            `json:"layers_size"`
+	Env          []string          `json:"env"`
+	Cmd          []string          `json:"cmd"`
+	Labels       map[string]string `json:"labels"`
+}
+
+// Manifest is a manifest as a runtime consumes it, with its exact bytes.
+type Manifest struct {
+	MediaType string          `json:"media_type"`
+	Digest    string          `json:"digest"`
+	Size      int             `json:"size"`
+	JSON      json.RawMessage `json:"manifest"`
+	Raw       []byte          `json:"-"`
+}
+
+// jsonCall runs a verb of shape (client, image, options, &out_json) and decodes out_json.
+func (c *Client) jsonCall(ctx context.Context, image string, options any, out any,
+	f func(*C.stevedore_client, *C.char, *C.char, **C.char) C.stevedore_status) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	img := cString(image)
+	defer free(img)
+	opts, err := cOptions(options)
+	if err != nil {
+		return err
+	}
+	defer free(opts)
+	var result *C.char
+	if err := call(func() C.stevedore_status { return f(c.ptr, img, opts, &result) }); err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(takeString(result)), out)
+}
+
+// Copy copies the image src names to dst (such as "oci:/mirror/app:1.0" or
+// "docker://registry.example/app:1.0"). ctx is checked before the copy starts.
+func (c *Client) Copy(ctx context.Context, src, dst string, options CopyOptions) (*CopyResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, d := cString(src), cString(dst)
+	defer free(s)
+	defer free(d)
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var out *C.char
+	if err := call(func() C.stevedore_status { return C.stevedore_copy(c.ptr, s, d, opts, &out) }); err != nil {
+		return nil, err
+	}
+	var result CopyResult
+	return &result, json.Unmarshal([]byte(takeString(out)), &result)
+}
+
+// Inspect describes an image; platform ("os/arch[/variant]", or "") chooses from an index.
+func (c *Client) Inspect(ctx context.Context, image, platform string) (*Report, error) {
+	var report Report
+	var options any
+	if platform != "" {
+		options = map[string]string{"platform": platform}
+	}
+	err := c.jsonCall(ctx, image, options, &report, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_inspect(cl, i, o, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &report, nil
+}
+
+// Tags lists the tags of a repository or layout.
+func (c *Client) Tags(ctx context.Context, image string) ([]string, error) {
+	var tags []string
+	err := c.jsonCall(ctx, image, nil, &tags, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_tags(cl, i, o, out)
+	})
+	return tags, err
+}
+
+// Delete deletes an image: a layout's tag, or a registry's manifest.
+func (c *Client) Delete(ctx context.Context, image string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	img := cString(image)
+	defer free(img)
+	return call(func() C.stevedore_status { return C.stevedore_delete(c.ptr, img, nil) })
+}
+
+// Manifest fetches a manifest, parsed and exact; platform ("" for none)
+// follows an index to that platform's image.
+func (c *Client) Manifest(ctx context.Context, image, platform string) (*Manifest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	img := cString(image)
+	defer free(img)
+	var options any
+	if platform != "" {
+		options = map[string]string{"platform": platform}
+	}
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var out *C.char
+	var raw *C.uint8_t
+	var n C.size_t
+	if err := call(func() C.stevedore_status { return C.stevedore_manifest(c.ptr, img, opts, &out, &raw, &n) }); err != nil {
+		return nil, err
+	}
+	var m Manifest
+	m.Raw = takeBytes(raw, n)
+	return &m, json.Unmarshal([]byte(takeString(out)), &m)
+}
+
+// Blob fetches a blob, verified, into memory.
+func (c *Client) Blob(ctx context.Context, image, digest string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	img, dig := cString(image), cString(digest)
+	defer free(img)
+	defer free(dig)
+	var out *C.uint8_t
+	var n C.size_t
+	if err := call(func() C.stevedore_status { return C.stevedore_blob(c.ptr, img, dig, nil, &out, &n) }); err != nil {
+		return nil, err
+	}
+	return takeBytes(out, n), nil
+}
+
+// BlobToFile fetches a blob, verified and streamed, to path (written only when complete).
+func (c *Client) BlobToFile(ctx context.Context, image, digest, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	img, dig, p := cString(image), cString(digest), cString(path)
+	defer free(img)
+	defer free(dig)
+	defer free(p)
+	return call(func() C.stevedore_status { return C.stevedore_blob_to_file(c.ptr, img, dig, p, nil) })
+}
+
+// RawManifest returns the manifest exactly as stored.
+func (c *Client) RawManifest(ctx context.Context, image string) ([]byte, error) {
+	return c.raw(ctx, image, nil)
+}
+
+// RawConfig returns the config exactly as stored.
+func (c *Client) RawConfig(ctx context.Context, image string) ([]byte, error) {
+	return c.raw(ctx, image, map[string]bool{"config": true})
+}
+
+func (c *Client) raw(ctx context.Context, image string, options any) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	img := cString(image)
+	defer free(img)
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var out *C.uint8_t
+	var n C.size_t
+	if err := call(func() C.stevedore_status { return C.stevedore_inspect_raw(c.ptr, img, opts, &out, &n) }); err != nil {
+		return nil, err
+	}
+	return takeBytes(out, n), nil
+}

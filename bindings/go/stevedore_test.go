@@ -1,0 +1,218 @@
+package stevedore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+// layout makes a one-layer image with umoci and returns "oci:PATH".
+func layout(t *testing.T) string {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	run(t, "umoci", "init", "--layout", src)
+	run(t, "umoci", "new", "--image", src+":1.0")
+	file := filepath.Join(dir, "hello.txt")
+	if err := os.WriteFile(file, []byte("hello from go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "umoci", "insert", "--rootless", "--image", src+":1.0", file, "/hello.txt")
+	return "oci:" + src
+}
+
+// registry starts docker-registry on a free loopback port and returns its address.
+func registry(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config.yml")
+	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if err := os.WriteFile(config, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker-registry", "serve", config)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start docker-registry: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+	}
+	t.Fatal("docker-registry did not start")
+	return ""
+}
+
+func client(t *testing.T, options ClientOptions) *Client {
+	c, err := NewClient(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestVersion(t *testing.T) {
+	if Version() == "" {
+		t.Fatal("no version")
+	}
+}
+
+func TestCopyInspectTagsDelete(t *testing.T) {
+	ctx := context.Background()
+	src := layout(t)
+	dst := "oci:" + filepath.Join(t.TempDir(), "dst")
+	c := client(t, ClientOptions{})
+	res, err := c.Copy(ctx, src+":1.0", dst+":copied", CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlobsCopied != 2 {
+		t.Fatalf("copied %d blobs", res.BlobsCopied)
+	}
+	report, err := c.Inspect(ctx, dst+":copied", "")
+	if err != nil || report.Digest != res.Digest || len(report.Layers) != 1 {
+		t.Fatalf("inspect: %v %+v", err, report)
+	}
+	if _, err := c.Copy(ctx, src+":1.0", dst+":second", CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, dst+":second"); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.Tags(ctx, dst)
+	if err != nil || len(tags) != 1 || tags[0] != "copied" {
+		t.Fatalf("tags %v %v", tags, err)
+	}
+}
+
+func TestManifestAndBlobs(t *testing.T) {
+	ctx := context.Background()
+	src := layout(t) + ":1.0"
+	c := client(t, ClientOptions{})
+	m, err := c.Manifest(ctx, src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(m.Raw)
+	if m.Digest != "sha256:"+hex.EncodeToString(sum[:]) || m.Size != len(m.Raw) {
+		t.Fatalf("manifest digest %s does not match its bytes", m.Digest)
+	}
+	var parsed struct {
+		Layers []struct{ Digest string } `json:"layers"`
+	}
+	if err := json.Unmarshal(m.JSON, &parsed); err != nil || len(parsed.Layers) != 1 {
+		t.Fatalf("parsed %v %v", parsed, err)
+	}
+	data, err := c.Blob(ctx, src, parsed.Layers[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bsum := sha256.Sum256(data)
+	if "sha256:"+hex.EncodeToString(bsum[:]) != parsed.Layers[0].Digest {
+		t.Fatal("blob does not match its digest")
+	}
+	path := filepath.Join(t.TempDir(), "layer")
+	if err := c.BlobToFile(ctx, src, parsed.Layers[0].Digest, path); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk, _ := os.ReadFile(path); string(onDisk) != string(data) {
+		t.Fatal("file and memory differ")
+	}
+	raw, err := c.RawManifest(ctx, src)
+	if err != nil || string(raw) != string(m.Raw) {
+		t.Fatalf("raw manifest %v", err)
+	}
+	if cfg, err := c.RawConfig(ctx, src); err != nil || len(cfg) == 0 {
+		t.Fatalf("raw config %v", err)
+	}
+}
+
+func TestTypedErrors(t *testing.T) {
+	ctx := context.Background()
+	src := layout(t)
+	c := client(t, ClientOptions{})
+	_, err := c.Inspect(ctx, src+":no-such-tag", "")
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want not found, got %v", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 2 {
+		t.Fatalf("want status 2, got %v", err)
+	}
+	if _, err := c.Inspect(ctx, "no-transport-here", ""); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("want invalid input, got %v", err)
+	}
+	if _, err := NewClient(ClientOptions{Insecure: []string{"x"}, Password: "only-a-password"}); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("want invalid input, got %v", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.Copy(cancelled, src+":1.0", src+":x", CopyOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
+func TestOneClientManyGoroutinesAgainstARegistry(t *testing.T) {
+	ctx := context.Background()
+	addr := registry(t)
+	src := layout(t) + ":1.0"
+	retries := 1
+	c := client(t, ClientOptions{Insecure: []string{addr}, MaxRetries: &retries})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// One repository each: docker-registry 2.8 races when several
+			// uploads of one blob into one repository commit at once.
+			if _, err := c.Copy(ctx, src, fmt.Sprintf("docker://%s/go/app%d:t", addr, i), CopyOptions{}); err != nil {
+				errs <- err
+			}
+			// Errors are read on the right thread, even with goroutines moving.
+			if _, err := c.Inspect(ctx, fmt.Sprintf("docker://%s/go/app%d:missing", addr, i), ""); !errors.Is(err, ErrNotFound) {
+				errs <- fmt.Errorf("goroutine %d: want not found, got %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i := 0; i < 8; i++ {
+		tags, err := c.Tags(ctx, fmt.Sprintf("docker://%s/go/app%d", addr, i))
+		if err != nil || len(tags) != 1 || tags[0] != "t" {
+			t.Fatalf("repository %d: tags %v %v", i, tags, err)
+		}
+	}
+	_, err := c.Manifest(ctx, fmt.Sprintf("docker://%s/go/app0:absent", addr), "")
+	var e *Error
+	if !errors.As(err, &e) || e.HTTPStatus != 404 || len(e.RegistryErrors) == 0 || e.RegistryErrors[0].Code != "MANIFEST_UNKNOWN" {
+		t.Fatalf("want a 404 with MANIFEST_UNKNOWN, got %v", err)
+	}
+}
