@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: style and lint gates, then the Rust tests (unit,
 # integration against real skopeo, umoci and docker-registry, CLI, header,
-# C ABI), then the Python and Go bindings' tests. Ends with the totals of all
-# runners.
+# C ABI), then the Python, Go and Elixir bindings' tests. Ends with the totals
+# of all runners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,10 +21,13 @@ lib_dir=$PWD/target/debug
 (cd bindings/go && gofmt -l . | tee /dev/stderr | (! grep -q .) && GOPROXY=off CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir" go vet ./... &&
   GOPROXY=off CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir" go test -count=1 -v ./...) 2>&1 | tee -a "$log" || status=$?
 
+(cd bindings/elixir && mix format --check-formatted && STEVEDORE_LIB_DIR=$lib_dir mix test) 2>&1 | tee -a "$log" || status=$?
+
 awk '/^test result:/ { passed += $4; failed += $6 }
      /^[0-9]+ (passed|failed)/ && / in [0-9.]+s/ {
        for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) passed += $i; if ($(i+1) ~ /^failed/) failed += $i }
      }
+     /^[0-9]+ tests?, [0-9]+ failures?/ { passed += $1 - $3; failed += $3 }
      /^--- PASS/ { passed += 1 }
      /^--- FAIL/ { failed += 1 }
      END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -1,0 +1,253 @@
+/*
+ * The Elixir NIF over libstevedore's C ABI. Every call that can block runs on
+ * a dirty IO scheduler; a failure returns {error, ErrorJson} with the error
+ * read in the same NIF call, on the same thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <erl_nif.h>
+
+#include "stevedore.h"
+
+static ErlNifResourceType *client_type;
+
+typedef struct {
+  stevedore_client *client;
+} client_resource;
+
+static void client_dtor(ErlNifEnv *env, void *obj) {
+  (void)env;
+  client_resource *res = obj;
+  stevedore_client_free(res->client);
+}
+
+static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
+  (void)priv;
+  (void)info;
+  client_type = enif_open_resource_type(env, NULL, "stevedore_client", client_dtor, ERL_NIF_RT_CREATE, NULL);
+  return client_type == NULL ? 1 : 0;
+}
+
+static ERL_NIF_TERM atom(ErlNifEnv *env, const char *name) { return enif_make_atom(env, name); }
+
+static ERL_NIF_TERM binary_of(ErlNifEnv *env, const void *data, size_t len) {
+  ERL_NIF_TERM term;
+  unsigned char *buf = enif_make_new_binary(env, len, &term);
+  if (len) memcpy(buf, data, len);
+  return term;
+}
+
+static ERL_NIF_TERM string_term(ErlNifEnv *env, const char *s) { return binary_of(env, s, strlen(s)); }
+
+/* {error, Json} for the last error of this thread. */
+static ERL_NIF_TERM error_term(ErlNifEnv *env, stevedore_status status) {
+  const char *json = stevedore_last_error_json();
+  ERL_NIF_TERM detail = json ? string_term(env, json) : enif_make_int(env, (int)status);
+  return enif_make_tuple2(env, atom(env, "error"), detail);
+}
+
+/* A binary or nil argument as a freshly allocated C string (NULL for nil). */
+static int c_string(ErlNifEnv *env, ERL_NIF_TERM term, char **out) {
+  ErlNifBinary bin;
+  if (enif_is_atom(env, term)) {
+    *out = NULL;
+    return 1;
+  }
+  if (!enif_inspect_binary(env, term, &bin)) return 0;
+  *out = malloc(bin.size + 1);
+  if (*out == NULL) return 0;
+  memcpy(*out, bin.data, bin.size);
+  (*out)[bin.size] = '\0';
+  return 1;
+}
+
+/* The client argument: a resource, or nil for a client of default options. */
+static int client_arg(ErlNifEnv *env, ERL_NIF_TERM term, const stevedore_client **out) {
+  client_resource *res;
+  if (enif_is_atom(env, term)) {
+    *out = NULL;
+    return 1;
+  }
+  if (!enif_get_resource(env, term, client_type, (void **)&res)) return 0;
+  *out = res->client;
+  return 1;
+}
+
+#define MAX_STRINGS 5
+
+/* Reads argv[first..first+n) as C strings; frees them all on failure. */
+static int strings(ErlNifEnv *env, const ERL_NIF_TERM argv[], int first, int n, char *out[MAX_STRINGS]) {
+  for (int i = 0; i < n; i++) {
+    if (!c_string(env, argv[first + i], &out[i])) {
+      for (int j = 0; j < i; j++) free(out[j]);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void free_strings(char *s[MAX_STRINGS], int n) {
+  for (int i = 0; i < n; i++) free(s[i]);
+}
+
+static ERL_NIF_TERM ok_string(ErlNifEnv *env, char *out) {
+  ERL_NIF_TERM term = string_term(env, out);
+  stevedore_string_free(out);
+  return enif_make_tuple2(env, atom(env, "ok"), term);
+}
+
+static ERL_NIF_TERM ok_bytes(ErlNifEnv *env, uint8_t *out, size_t len) {
+  ERL_NIF_TERM term = binary_of(env, out, len);
+  stevedore_bytes_free(out, len);
+  return enif_make_tuple2(env, atom(env, "ok"), term);
+}
+
+static ERL_NIF_TERM nif_version(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  (void)argv;
+  return string_term(env, stevedore_version());
+}
+
+static ERL_NIF_TERM nif_abi_version(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  (void)argv;
+  return enif_make_uint(env, stevedore_abi_version());
+}
+
+/* client_new(OptionsJson | nil) */
+static ERL_NIF_TERM nif_client_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  char *s[MAX_STRINGS];
+  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
+  stevedore_client *client = NULL;
+  stevedore_status st = stevedore_client_new(s[0], &client);
+  free_strings(s, 1);
+  if (st != STEVEDORE_OK) return error_term(env, st);
+  client_resource *res = enif_alloc_resource(client_type, sizeof(client_resource));
+  res->client = client;
+  ERL_NIF_TERM term = enif_make_resource(env, res);
+  enif_release_resource(res);
+  return enif_make_tuple2(env, atom(env, "ok"), term);
+}
+
+/* copy(Client, Src, Dst, OptionsJson) */
+static ERL_NIF_TERM nif_copy(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_copy(client, s[0], s[1], s[2], &out);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+typedef stevedore_status (*json_verb)(const stevedore_client *, const char *, const char *, char **);
+
+static ERL_NIF_TERM json_call(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_verb verb) {
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = verb(client, s[0], s[1], &out);
+  free_strings(s, 2);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* inspect(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_inspect(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_inspect);
+}
+
+/* tags(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_tags(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_tags);
+}
+
+/* delete(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_delete(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  stevedore_status st = stevedore_delete(client, s[0], s[1]);
+  free_strings(s, 2);
+  return st == STEVEDORE_OK ? atom(env, "ok") : error_term(env, st);
+}
+
+/* inspect_raw(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_inspect_raw(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  uint8_t *out = NULL;
+  size_t len = 0;
+  stevedore_status st = stevedore_inspect_raw(client, s[0], s[1], &out, &len);
+  free_strings(s, 2);
+  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
+}
+
+/* manifest(Client, Image, OptionsJson) -> {ok, Json, Raw} */
+static ERL_NIF_TERM nif_manifest(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  char *json = NULL;
+  uint8_t *raw = NULL;
+  size_t len = 0;
+  stevedore_status st = stevedore_manifest(client, s[0], s[1], &json, &raw, &len);
+  free_strings(s, 2);
+  if (st != STEVEDORE_OK) return error_term(env, st);
+  ERL_NIF_TERM json_term = string_term(env, json);
+  ERL_NIF_TERM raw_term = binary_of(env, raw, len);
+  stevedore_string_free(json);
+  stevedore_bytes_free(raw, len);
+  return enif_make_tuple3(env, atom(env, "ok"), json_term, raw_term);
+}
+
+/* blob(Client, Image, Digest, OptionsJson) */
+static ERL_NIF_TERM nif_blob(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  uint8_t *out = NULL;
+  size_t len = 0;
+  stevedore_status st = stevedore_blob(client, s[0], s[1], s[2], &out, &len);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
+}
+
+/* blob_to_file(Client, Image, Digest, Path, OptionsJson) */
+static ERL_NIF_TERM nif_blob_to_file(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 4, s)) return enif_make_badarg(env);
+  stevedore_status st = stevedore_blob_to_file(client, s[0], s[1], s[2], s[3]);
+  free_strings(s, 4);
+  return st == STEVEDORE_OK ? atom(env, "ok") : error_term(env, st);
+}
+
+#define IO ERL_NIF_DIRTY_JOB_IO_BOUND
+
+static ErlNifFunc functions[] = {
+    {"version", 0, nif_version, 0},
+    {"abi_version", 0, nif_abi_version, 0},
+    {"client_new", 1, nif_client_new, IO},
+    {"copy", 4, nif_copy, IO},
+    {"inspect", 3, nif_inspect, IO},
+    {"inspect_raw", 3, nif_inspect_raw, IO},
+    {"tags", 3, nif_tags, IO},
+    {"delete", 3, nif_delete, IO},
+    {"manifest", 3, nif_manifest, IO},
+    {"blob", 4, nif_blob, IO},
+    {"blob_to_file", 5, nif_blob_to_file, IO},
+};
+
+ERL_NIF_INIT(Elixir.Stevedore.Native, functions, load, NULL, NULL, NULL)

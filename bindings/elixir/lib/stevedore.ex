@@ -1,0 +1,96 @@
+defmodule Stevedore do
+  @moduledoc """
+  Stevedore for Elixir: copy, inspect and fetch OCI container images without
+  a daemon, through libstevedore's C ABI. Every call returns `{:ok, value}` or
+  `{:error, %Stevedore.Error{}}` and runs on a dirty IO scheduler.
+
+  A client (from `client/1`) holds registry options and the token cache; pass
+  it to every call of a pull so the bearer token is earned once. `nil` means a
+  client of default options.
+  """
+  import Kernel, except: [inspect: 2]
+  alias Stevedore.{Error, Native}
+
+  defmodule Client do
+    @moduledoc "A registry client handle, safe to share between processes."
+    defstruct [:ref]
+  end
+
+  @doc "The library's version."
+  def version, do: Native.version()
+
+  @doc "The library's ABI version."
+  def abi_version, do: Native.abi_version()
+
+  @doc "A client: options such as `%{insecure: [\"localhost:5000\"], username: ..., password: ...}`."
+  def client(options \\ %{}) do
+    with {:ok, ref} <- wrap(Native.client_new(encode(options))), do: {:ok, %Client{ref: ref}}
+  end
+
+  @doc "Copies an image; options: `%{all: true}` or `%{platform: \"linux/arm64\"}`."
+  def copy(client, src, dst, options \\ %{}),
+    do: decoded(Native.copy(ref(client), src, dst, encode(options)))
+
+  @doc "Describes an image."
+  def inspect(client, image, options \\ %{}),
+    do: decoded(Native.inspect(ref(client), image, encode(options)))
+
+  @doc "The tags of a repository or layout."
+  def tags(client, image), do: decoded(Native.tags(ref(client), image, nil))
+
+  @doc "Deletes an image (a layout's tag, or a registry's manifest)."
+  def delete(client, image), do: wrap(Native.delete(ref(client), image, nil))
+
+  @doc "The manifest exactly as stored."
+  def raw_manifest(client, image), do: wrap(Native.inspect_raw(ref(client), image, nil))
+
+  @doc "The config exactly as stored."
+  def raw_config(client, image, options \\ %{}),
+    do: wrap(Native.inspect_raw(ref(client), image, encode(Map.put(options, :config, true))))
+
+  @doc """
+  A manifest in the shape a runtime consumes: `%{media_type:, digest:, size:,
+  json:, raw:}`, `raw` being the exact bytes the digest is of. With a
+  `platform`, an index is followed to that platform's image.
+  """
+  def manifest(client, image, platform \\ nil, options \\ %{}) do
+    options = if platform, do: Map.put(options, :platform, platform), else: options
+
+    case Native.manifest(ref(client), image, encode(options)) do
+      {:ok, json, raw} ->
+        shape = :jiffy.decode(json, [:return_maps])
+
+        {:ok,
+         %{
+           media_type: shape["media_type"],
+           digest: shape["digest"],
+           size: shape["size"],
+           json: shape["manifest"],
+           raw: raw
+         }}
+
+      other ->
+        wrap(other)
+    end
+  end
+
+  @doc "A blob, verified, as a binary; options: `%{max_size: bytes}`."
+  def blob(client, image, digest, options \\ %{}),
+    do: wrap(Native.blob(ref(client), image, digest, encode(options)))
+
+  @doc "A blob, verified and streamed, written to `path` only when complete."
+  def blob_to_file(client, image, digest, path),
+    do: wrap(Native.blob_to_file(ref(client), image, digest, path, nil))
+
+  defp ref(nil), do: nil
+  defp ref(%Client{ref: ref}), do: ref
+
+  defp encode(options) when map_size(options) == 0, do: nil
+  defp encode(options), do: :jiffy.encode(options)
+
+  defp wrap({:error, detail}), do: {:error, Error.from_json(detail)}
+  defp wrap(other), do: other
+
+  defp decoded({:ok, json}), do: {:ok, :jiffy.decode(json, [:return_maps])}
+  defp decoded(other), do: wrap(other)
+end

@@ -1,0 +1,23 @@
+defmodule Stevedore.Error do
+  @moduledoc "A failed Stevedore call: its kind, message, HTTP status and registry errors."
+  defexception [:kind, :message, :http_status, registry_errors: []]
+
+  @kinds ~w(invalid_input not_found unauthorized denied digest_mismatch unsupported network io
+            policy rate_limited cancelled panic)
+
+  @doc false
+  def from_json(json) when is_binary(json) do
+    detail = :jiffy.decode(json, [:return_maps])
+    kind = detail["kind"]
+
+    %__MODULE__{
+      kind: if(kind in @kinds, do: String.to_atom(kind), else: :unknown),
+      message: detail["message"],
+      http_status: detail["http_status"],
+      registry_errors: detail["registry_errors"] || []
+    }
+  end
+
+  def from_json(status) when is_integer(status),
+    do: %__MODULE__{kind: :unknown, message: "status #{status}"}
+end

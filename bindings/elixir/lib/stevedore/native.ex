@@ -1,0 +1,22 @@
+defmodule Stevedore.Native do
+  @moduledoc false
+  # The NIF: thin calls into libstevedore, each blocking one on a dirty IO scheduler.
+  @on_load :load
+
+  def load do
+    path = :filename.join(:code.priv_dir(:stevedore), ~c"stevedore_nif")
+    :erlang.load_nif(path, 0)
+  end
+
+  def version, do: :erlang.nif_error(:not_loaded)
+  def abi_version, do: :erlang.nif_error(:not_loaded)
+  def client_new(_options), do: :erlang.nif_error(:not_loaded)
+  def copy(_client, _src, _dst, _options), do: :erlang.nif_error(:not_loaded)
+  def inspect(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def inspect_raw(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def tags(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def delete(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def manifest(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def blob(_client, _image, _digest, _options), do: :erlang.nif_error(:not_loaded)
+  def blob_to_file(_client, _image, _digest, _path, _options), do: :erlang.nif_error(:not_loaded)
+end

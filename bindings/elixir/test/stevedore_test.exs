@@ -1,0 +1,150 @@
+defmodule StevedoreTest do
+  use ExUnit.Case, async: true
+
+  @moduletag :tmp_dir
+
+  defp run!(cmd, args) do
+    {out, status} = System.cmd(cmd, args, stderr_to_stdout: true)
+    if status != 0, do: flunk("#{cmd} #{Enum.join(args, " ")} failed:\n#{out}")
+    out
+  end
+
+  # "oci:PATH" of a layout holding 1.0, a one-layer image made by umoci.
+  defp layout(dir) do
+    src = Path.join(dir, "src")
+    run!("umoci", ["init", "--layout", src])
+    run!("umoci", ["new", "--image", src <> ":1.0"])
+    file = Path.join(dir, "hello.txt")
+    File.write!(file, "hello from elixir\n")
+    run!("umoci", ["insert", "--rootless", "--image", src <> ":1.0", file, "/hello.txt"])
+    "oci:" <> src
+  end
+
+  # docker-registry on a free loopback port, stopped when the test ends.
+  defp registry(dir) do
+    {:ok, socket} = :gen_tcp.listen(0, ip: {127, 0, 0, 1})
+    {:ok, port} = :inet.port(socket)
+    :gen_tcp.close(socket)
+    config = Path.join(dir, "registry.yml")
+
+    File.write!(config, """
+    version: 0.1
+    log:
+      level: error
+    storage:
+      filesystem:
+        rootdirectory: #{Path.join(dir, "registry-data")}
+      delete:
+        enabled: true
+    http:
+      addr: 127.0.0.1:#{port}
+    """)
+
+    exe = System.find_executable("docker-registry")
+
+    server =
+      Port.open({:spawn_executable, exe}, [
+        :binary,
+        :exit_status,
+        :stderr_to_stdout,
+        args: ["serve", config]
+      ])
+
+    {:os_pid, os_pid} = Port.info(server, :os_pid)
+    on_exit(fn -> System.cmd("kill", [to_string(os_pid)]) end)
+    wait_listening(port, 200)
+    "127.0.0.1:#{port}"
+  end
+
+  defp wait_listening(port, 0), do: flunk("docker-registry did not listen on #{port}")
+
+  defp wait_listening(port, tries) do
+    case :gen_tcp.connect({127, 0, 0, 1}, port, [], 100) do
+      {:ok, s} -> :gen_tcp.close(s)
+      _ -> Process.sleep(50) && wait_listening(port, tries - 1)
+    end
+  end
+
+  test "versions" do
+    assert Stevedore.abi_version() == 2
+    assert Stevedore.version() =~ ~r/^\d+\.\d+\.\d+$/
+  end
+
+  test "copy, inspect, tags and delete between layouts", %{tmp_dir: dir} do
+    src = layout(dir)
+    dst = "oci:" <> Path.join(dir, "dst")
+
+    assert {:ok, %{"digest" => digest, "blobs_copied" => 2}} =
+             Stevedore.copy(nil, src <> ":1.0", dst <> ":copied")
+
+    assert {:ok, %{"digest" => ^digest, "layers" => [_layer]}} =
+             Stevedore.inspect(nil, dst <> ":copied")
+
+    assert {:ok, _} = Stevedore.copy(nil, src <> ":1.0", dst <> ":second")
+    assert :ok = Stevedore.delete(nil, dst <> ":second")
+    assert {:ok, ["copied"]} = Stevedore.tags(nil, dst)
+  end
+
+  test "manifests and blobs in the runtime's shape", %{tmp_dir: dir} do
+    image = layout(dir) <> ":1.0"
+    assert {:ok, m} = Stevedore.manifest(nil, image)
+    assert m.media_type == "application/vnd.oci.image.manifest.v1+json"
+    assert m.digest == "sha256:" <> Base.encode16(:crypto.hash(:sha256, m.raw), case: :lower)
+    assert m.size == byte_size(m.raw)
+    assert {:ok, m.raw} == Stevedore.raw_manifest(nil, image)
+    [%{"digest" => layer}] = m.json["layers"]
+    assert {:ok, data} = Stevedore.blob(nil, image, layer)
+    assert "sha256:" <> Base.encode16(:crypto.hash(:sha256, data), case: :lower) == layer
+    path = Path.join(dir, "layer.tar.gz")
+    assert :ok = Stevedore.blob_to_file(nil, image, layer, path)
+    assert File.read!(path) == data
+    assert {:ok, config} = Stevedore.raw_config(nil, image)
+    assert %{"rootfs" => %{"type" => "layers"}} = :jiffy.decode(config, [:return_maps])
+  end
+
+  test "errors are typed", %{tmp_dir: dir} do
+    src = layout(dir)
+
+    assert {:error, %Stevedore.Error{kind: :not_found, message: message}} =
+             Stevedore.inspect(nil, src <> ":nope")
+
+    assert message =~ "nope"
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.inspect(nil, "no-transport-here")
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input, message: m}} =
+             Stevedore.client(%{retries: 1})
+
+    assert m =~ "retries"
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.blob(nil, src <> ":1.0", "sha256:../../etc/passwd")
+  end
+
+  test "one client threaded across a pull, from many processes", %{tmp_dir: dir} do
+    addr = registry(dir)
+    src = layout(dir) <> ":1.0"
+    assert {:ok, client} = Stevedore.client(%{insecure: [addr], max_retries: 1})
+
+    results =
+      0..3
+      |> Enum.map(fn i ->
+        Task.async(fn -> Stevedore.copy(client, src, "docker://#{addr}/ex/app#{i}:t") end)
+      end)
+      |> Enum.map(&Task.await(&1, 30_000))
+
+    assert Enum.all?(results, &match?({:ok, _}, &1))
+    image = "docker://#{addr}/ex/app2:t"
+    assert {:ok, m} = Stevedore.manifest(client, image)
+    [%{"digest" => layer}] = m.json["layers"]
+    assert {:ok, _} = Stevedore.blob(client, image, layer)
+
+    assert {:error,
+            %Stevedore.Error{
+              kind: :not_found,
+              http_status: 404,
+              registry_errors: [%{"code" => "MANIFEST_UNKNOWN"} | _]
+            }} = Stevedore.manifest(client, "docker://#{addr}/ex/app2:missing")
+  end
+end
