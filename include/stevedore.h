@@ -135,11 +135,14 @@ stevedore_status stevedore_blob_to_file(const stevedore_client *client,
 // Copies the image `src` names to `dst` (transport strings such as
 // `"oci:/images/app:1.0"` or `"docker://registry.example/app:1.0"`).
 // `client` may be NULL for a client of default options. `options_json`
-// (NULL for defaults): `{"all": bool, "platform": "os/arch[/variant]"}`.
+// (NULL for defaults): `{"all": bool, "platform": "os/arch[/variant]",
+// "platforms": ["os/arch", …], "jobs": n}` — every image of an index, one,
+// or a subset written as a new index; `jobs` blobs move at once (default 6).
 // On success `*out_json` receives the result — `{"source", "destination",
-// "digest", "media_type", "manifests", "blobs_copied", "blobs_skipped",
-// "bytes_copied"}` — to free with `stevedore_string_free`. Safe to call from
-// many threads at once, with one client.
+// "digest", "media_type", "source_digest", "manifests", "blobs_copied",
+// "blobs_mounted", "blobs_skipped", "bytes_copied"}` — to free with
+// `stevedore_string_free`. Safe to call from many threads at once, with one
+// client.
 //
 // # Safety
 // `client` is NULL or a live handle; string arguments are NULL or

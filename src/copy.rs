@@ -1,4 +1,9 @@
-//! The copy verb: move an image between two transports, every digest preserved.
+//! The copy verb: move an image between two transports, every digest
+//! preserved, blobs streamed through a bounded pool of threads.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -7,20 +12,63 @@ use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{Manifest, ManifestContent};
 use crate::platform::{self, Platform};
+use crate::progress::{CancelToken, Monitor, ProgressEvent, ProgressFn};
 use crate::resolve::{child_manifest, image_for_platform};
 use crate::transport::{ImageRef, Selector, Transport};
 
+/// How many blobs move at once by default.
+pub const DEFAULT_JOBS: usize = 6;
+
 /// How to copy.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CopyOptions {
     /// Copy an index with every image it lists. Defaults to false: one image
     /// is chosen from an index.
     pub all: bool,
-    /// The image to choose from an index, as `os/arch[/variant]`. Defaults to
-    /// the host's platform.
+    /// The one image to choose from an index, as `os/arch[/variant]`.
+    /// Defaults to the host's platform.
     #[serde(deserialize_with = "platform::deserialize_optional")]
     pub platform: Option<Platform>,
+    /// Copy an index with only the images of these platforms: a new index
+    /// is written, and its new digest reported. Defaults to none.
+    #[serde(deserialize_with = "platform::deserialize_list")]
+    pub platforms: Vec<Platform>,
+    /// How many blobs move at once. Defaults to 6.
+    pub jobs: usize,
+    /// Receives progress events; returning `false` cancels the copy.
+    /// Defaults to none.
+    #[serde(skip)]
+    pub progress: Option<Arc<ProgressFn>>,
+    /// Cancels the copy from another thread. Defaults to none.
+    #[serde(skip)]
+    pub cancel: Option<CancelToken>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> CopyOptions {
+        CopyOptions {
+            all: false,
+            platform: None,
+            platforms: Vec::new(),
+            jobs: DEFAULT_JOBS,
+            progress: None,
+            cancel: None,
+        }
+    }
+}
+
+impl fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("all", &self.all)
+            .field("platform", &self.platform)
+            .field("platforms", &self.platforms)
+            .field("jobs", &self.jobs)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
 }
 
 /// What a copy did.
@@ -34,10 +82,15 @@ pub struct CopyReport {
     pub digest: Digest,
     /// Its media type.
     pub media_type: String,
+    /// The digest of the source's top-level manifest; differs from `digest`
+    /// when an image was chosen from an index or a subset index was written.
+    pub source_digest: Digest,
     /// How many manifests were written (an index and its images count each).
     pub manifests: usize,
     /// How many blobs were sent.
     pub blobs_copied: usize,
+    /// How many blobs were linked from another repository of the registry.
+    pub blobs_mounted: usize,
     /// How many blobs the destination already had.
     pub blobs_skipped: usize,
     /// The bytes of the blobs sent.
@@ -111,21 +164,59 @@ impl Plan {
     }
 }
 
-/// Copies the image `src` names to `dst`. Manifests move as their exact bytes;
-/// blobs stream and are verified on the way; blobs `dst` has are not sent.
-/// When the copy fails, a destination it created is removed again.
-pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<CopyReport> {
-    if options.all && options.platform.is_some() {
+/// A new index holding only the entries of `root` for `platforms`.
+fn subset(root: &Manifest, platforms: &[Platform]) -> Result<Manifest> {
+    let ManifestContent::Index(index) = root.content() else {
+        return Ok(root.clone());
+    };
+    let mut entries: Vec<Descriptor> = Vec::new();
+    for platform in platforms {
+        let entry = platform.choose(&index.manifests)?;
+        if !entries.contains(entry) {
+            entries.push(entry.clone());
+        }
+    }
+    let mut chosen = index.as_ref().clone();
+    chosen.manifests = entries;
+    chosen.media_type = Some(root.media_type().to_owned());
+    Manifest::build(ManifestContent::Index(Box::new(chosen)))
+}
+
+fn validate(options: &CopyOptions) -> Result<()> {
+    let choices = [
+        options.all,
+        options.platform.is_some(),
+        !options.platforms.is_empty(),
+    ];
+    if choices.iter().filter(|c| **c).count() > 1 {
         return Err(Error::invalid(
-            "\"all\" and \"platform\" exclude each other: copy every image, or choose one",
+            "\"all\", \"platform\" and \"platforms\" exclude each other: copy every image, one, or a subset",
         ));
     }
+    if options.jobs == 0 {
+        return Err(Error::invalid("\"jobs\" must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Copies the image `src` names to `dst`. Manifests move as their exact bytes
+/// (except a subset index, which is new); blobs stream through up to `jobs`
+/// threads, verified on the way; blobs `dst` has are not sent, and on one
+/// registry they are mounted across repositories. When the copy fails or is
+/// cancelled, a destination it created is removed again, and re-running it
+/// sends only what is missing.
+pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<CopyReport> {
+    validate(options)?;
+    let monitor = Monitor::new(options.progress.clone(), options.cancel.clone());
     let source = src.transport();
-    let root = source.get_manifest(&src.resolve()?)?;
+    let found = source.get_manifest(&src.resolve()?)?;
+    let source_digest = found.digest().clone();
     let root = if options.all {
-        root
+        found
+    } else if !options.platforms.is_empty() {
+        subset(&found, &options.platforms)?
     } else {
-        image_for_platform(source, root, options.platform.as_ref())?.0
+        image_for_platform(source, found, options.platform.as_ref())?.0
     };
     let tag = match dst.selector() {
         Some(Selector::Tag(t)) => Some(t.as_str()),
@@ -139,16 +230,18 @@ pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<Cop
     };
     let plan = Plan::new(source, root)?;
     plan.check_source(source)?;
-    match transfer(&plan, source, dst.transport(), tag) {
-        Ok((blobs_copied, bytes_copied)) => Ok(CopyReport {
+    match transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs) {
+        Ok(counts) => Ok(CopyReport {
             source: src.to_string(),
             destination: dst.to_string(),
             digest: plan.root.digest().clone(),
             media_type: plan.root.media_type().to_owned(),
+            source_digest,
             manifests: plan.children.len() + 1,
-            blobs_copied,
-            blobs_skipped: plan.blobs.len() - blobs_copied,
-            bytes_copied,
+            blobs_copied: counts.copied,
+            blobs_mounted: counts.mounted,
+            blobs_skipped: plan.blobs.len() - counts.copied - counts.mounted,
+            bytes_copied: counts.bytes,
         }),
         Err(e) => {
             dst.transport().abort();
@@ -157,29 +250,128 @@ pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<Cop
     }
 }
 
-/// Sends the blobs the destination lacks, then the manifests; returns the
-/// number and bytes of the blobs sent.
+/// What happened to the blobs of a copy.
+#[derive(Default)]
+struct Counts {
+    copied: usize,
+    mounted: usize,
+    bytes: u64,
+}
+
+/// What happened to one blob.
+enum Moved {
+    Skipped,
+    Mounted,
+    Copied(u64),
+}
+
+/// Moves the blobs, then writes the manifests (children first).
 fn transfer(
     plan: &Plan,
     src: &dyn Transport,
     dst: &dyn Transport,
     tag: Option<&str>,
-) -> Result<(usize, u64)> {
-    let mut copied = 0;
-    let mut bytes = 0;
-    for blob in &plan.blobs {
-        if dst.blob_size(&blob.digest)? == Some(blob.size) {
-            continue;
-        }
-        let mut content = src.get_blob(blob)?;
-        dst.put_blob(blob, &mut content)?;
-        copied += 1;
-        bytes += blob.size;
-    }
+    monitor: &Monitor,
+    jobs: usize,
+) -> Result<Counts> {
+    monitor.emit(ProgressEvent::ImageStart {
+        digest: plan.root.digest().clone(),
+        media_type: plan.root.media_type().to_owned(),
+    })?;
+    let counts = transfer_blobs(&plan.blobs, src, dst, monitor, jobs)?;
     for child in &plan.children {
+        monitor.check()?;
         dst.put_child_manifest(child)?;
     }
+    monitor.check()?;
     dst.put_manifest(&plan.root, tag)?;
     dst.finalize()?;
-    Ok((copied, bytes))
+    monitor.emit(ProgressEvent::ImageDone {
+        digest: plan.root.digest().clone(),
+    })?;
+    Ok(counts)
+}
+
+/// Moves `blobs` with up to `jobs` threads; the first failure stops the rest.
+fn transfer_blobs(
+    blobs: &[Descriptor],
+    src: &dyn Transport,
+    dst: &dyn Transport,
+    monitor: &Monitor,
+    jobs: usize,
+) -> Result<Counts> {
+    let next = AtomicUsize::new(0);
+    let (copied, mounted, bytes) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicU64::new(0));
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(blobs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= blobs.len() || monitor.check().is_err() {
+                    break;
+                }
+                match move_blob(&blobs[i], src, dst, monitor) {
+                    Ok(Moved::Skipped) => {}
+                    Ok(Moved::Mounted) => {
+                        mounted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(Moved::Copied(size)) => {
+                        copied.fetch_add(1, Ordering::SeqCst);
+                        bytes.fetch_add(size, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        failure
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                        monitor.stop();
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    monitor.check()?;
+    Ok(Counts {
+        copied: copied.into_inner(),
+        mounted: mounted.into_inner(),
+        bytes: bytes.into_inner(),
+    })
+}
+
+fn move_blob(
+    blob: &Descriptor,
+    src: &dyn Transport,
+    dst: &dyn Transport,
+    monitor: &Monitor,
+) -> Result<Moved> {
+    let digest = blob.digest.clone();
+    if dst.blob_size(&blob.digest)? == Some(blob.size) {
+        monitor.emit(ProgressEvent::BlobSkip {
+            digest,
+            size: blob.size,
+        })?;
+        return Ok(Moved::Skipped);
+    }
+    if dst.mount_blob(blob, src)? {
+        monitor.emit(ProgressEvent::BlobMount {
+            digest,
+            from: src.name(),
+        })?;
+        return Ok(Moved::Mounted);
+    }
+    monitor.emit(ProgressEvent::BlobStart {
+        digest: digest.clone(),
+        size: blob.size,
+    })?;
+    let mut content = monitor.watch(src.get_blob(blob)?, &blob.digest, blob.size);
+    dst.put_blob(blob, &mut content)?;
+    monitor.emit(ProgressEvent::BlobDone {
+        digest,
+        size: blob.size,
+    })?;
+    Ok(Moved::Copied(blob.size))
 }

@@ -34,6 +34,7 @@ pub mod inspect;
 pub mod manifest;
 pub mod media_types;
 pub mod platform;
+pub mod progress;
 pub mod reference;
 pub mod registry;
 pub mod resolve;

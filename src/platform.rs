@@ -160,6 +160,16 @@ pub fn deserialize_optional<'de, D: serde::Deserializer<'de>>(
         .transpose()
 }
 
+/// Reads a list of platforms written as `"os/arch[/variant]"` (for options).
+pub fn deserialize_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<Platform>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,12 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use stevedore::auth::{Credentials, Secret};
 use stevedore::platform::Platform;
+use stevedore::progress::{ProgressEvent, ProgressFn};
 use stevedore::registry::{Client, ClientOptions};
 use stevedore::transport::parse_with;
 use stevedore::{CopyOptions, CopyReport, Error, ImageRef, InspectOptions, InspectReport};
@@ -61,7 +63,7 @@ impl RegistryArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Copy an image between two locations (e.g. oci:/a:1.0 oci:/b:1.0).
+    /// Copy an image between two locations (e.g. oci:/a:1.0 docker://registry/a:1.0).
     Copy {
         /// The image to copy, as TRANSPORT:LOCATION.
         src: String,
@@ -70,12 +72,23 @@ enum Command {
         /// Copy every image of an index, not just one platform's.
         #[arg(long)]
         all: bool,
-        /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
-        #[arg(long, conflicts_with = "all")]
-        platform: Option<Platform>,
+        /// The platform to choose from an index (os/arch[/variant]); repeat it
+        /// to copy a subset of the index as a new index. Defaults to the host's.
+        #[arg(long = "platform", conflicts_with = "all")]
+        platforms: Vec<Platform>,
+        /// How many blobs move at once.
+        #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
+        jobs: usize,
+        /// Print nothing but errors.
+        #[arg(long, conflicts_with = "json")]
+        quiet: bool,
         /// Print the result as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Progress on stderr: a live line when stderr is a terminal (auto),
+        /// JSON lines (json), or none.
+        #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+        progress: ProgressMode,
     },
     /// Describe an image: digest, platform, layers, config.
     Inspect {
@@ -109,6 +122,64 @@ enum Command {
     },
 }
 
+/// Where progress goes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressMode {
+    /// A live line on stderr when it is a terminal; nothing otherwise.
+    Auto,
+    /// One JSON object a line on stderr.
+    Json,
+    /// Nothing.
+    None,
+}
+
+/// The progress callback for `mode`, if any.
+fn progress_printer(mode: ProgressMode, quiet: bool) -> Option<Arc<ProgressFn>> {
+    use std::io::IsTerminal;
+    match mode {
+        _ if quiet => None,
+        ProgressMode::None => None,
+        ProgressMode::Json => Some(Arc::new(|event: &ProgressEvent| {
+            if let Ok(line) = serde_json::to_string(event) {
+                eprintln!("{line}");
+            }
+            true
+        })),
+        ProgressMode::Auto if std::io::stderr().is_terminal() => {
+            Some(Arc::new(|event: &ProgressEvent| {
+                let line = match event {
+                    ProgressEvent::BlobBytes {
+                        digest,
+                        bytes,
+                        size,
+                    } => {
+                        format!(
+                            "copying {}  {} / {}",
+                            short(digest),
+                            human_size(*bytes),
+                            human_size(*size)
+                        )
+                    }
+                    ProgressEvent::BlobSkip { digest, .. } => {
+                        format!("{} already present", short(digest))
+                    }
+                    ProgressEvent::BlobMount { digest, .. } => format!("{} mounted", short(digest)),
+                    ProgressEvent::BlobDone { digest, .. } => format!("{} done", short(digest)),
+                    ProgressEvent::ImageDone { digest } => format!("wrote {}\n", short(digest)),
+                    _ => return true,
+                };
+                eprint!("\r\x1b[K{line}");
+                true
+            }))
+        }
+        ProgressMode::Auto => None,
+    }
+}
+
+fn short(digest: &stevedore::Digest) -> String {
+    digest.to_string().chars().take(19).collect()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli.registry, cli.command) {
@@ -129,13 +200,31 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             src,
             dst,
             all,
-            platform,
+            mut platforms,
+            jobs,
+            quiet,
             json,
+            progress,
         } => {
             let (src, dst) = (parse(&src)?, parse(&dst)?);
-            let report = stevedore::copy(&src, &dst, &CopyOptions { all, platform })?;
+            let platform = if platforms.len() == 1 {
+                platforms.pop()
+            } else {
+                None
+            };
+            let options = CopyOptions {
+                all,
+                platform,
+                platforms,
+                jobs,
+                progress: progress_printer(progress, quiet),
+                cancel: None,
+            };
+            let report = stevedore::copy(&src, &dst, &options)?;
             if json {
                 to_json(&report)?.into_bytes()
+            } else if quiet {
+                Vec::new()
             } else {
                 describe_copy(&report).into_bytes()
             }
@@ -206,15 +295,20 @@ fn human_size(bytes: u64) -> String {
 }
 
 fn describe_copy(r: &CopyReport) -> String {
-    format!(
-        "Copied {} to {}\nDigest: {}\nBlobs:  {} sent ({}), {} already present\n",
+    let mut out = format!(
+        "Copied {} to {}\nDigest: {}\nBlobs:  {} sent ({}), {} mounted, {} already present\n",
         r.source,
         r.destination,
         r.digest,
         r.blobs_copied,
         human_size(r.bytes_copied),
+        r.blobs_mounted,
         r.blobs_skipped
-    )
+    );
+    if r.digest != r.source_digest {
+        out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
+    }
+    out
 }
 
 fn describe_image(r: &InspectReport) -> String {

@@ -220,11 +220,25 @@ impl Client {
             &mut location,
         );
         if result.is_err() {
-            let cancel = Call::new(Method::DELETE, location, Self::push_scopes(repo)).no_retry();
-            // Best effort: the upload already failed, and that error is the one to report.
-            let _ = self.send(&endpoint, &cancel);
+            self.cancel_upload(
+                repo,
+                UploadSession {
+                    location,
+                    ..session
+                },
+            );
         }
         result
+    }
+
+    /// Cancels an upload session, best effort: the registry expires abandoned
+    /// sessions anyway, and a failure here must not hide the one that led to it.
+    pub fn cancel_upload(&self, repo: &Repository, session: UploadSession) {
+        if let Ok(endpoint) = self.endpoint(&repo.registry) {
+            let cancel =
+                Call::new(Method::DELETE, session.location, Self::push_scopes(repo)).no_retry();
+            let _ = self.send(&endpoint, &cancel);
+        }
     }
 
     fn send_content(

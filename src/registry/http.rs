@@ -324,6 +324,7 @@ impl Client {
             } else {
                 None
             };
+            let sent = authorization.clone();
             let result =
                 self.send_once(endpoint, &method, &url, &call.headers, authorization, body);
             let response = match result {
@@ -341,7 +342,7 @@ impl Client {
                 let challenge = header_str(&response, "www-authenticate")
                     .unwrap_or("")
                     .to_owned();
-                if self.answer_challenge(endpoint, &call.scopes, &challenge)? {
+                if self.answer_challenge(endpoint, &call.scopes, &challenge, sent.as_ref())? {
                     challenged = true;
                     continue;
                 }
@@ -428,13 +429,15 @@ impl Client {
             .lookup(&endpoint.registry, repository)
     }
 
-    /// Answers a 401: learns the scheme and, for bearer, fetches a token.
-    /// Returns whether the request should be sent again.
+    /// Answers a 401 to a request that carried `sent`: learns the scheme and,
+    /// for bearer, makes sure a token is cached. Returns whether the request
+    /// should be sent again.
     fn answer_challenge(
         &self,
         endpoint: &Endpoint,
         scopes: &[Scope],
         header: &str,
+        sent: Option<&Secret>,
     ) -> Result<bool> {
         let scheme = scheme_of(header);
         endpoint.set_scheme(scheme.clone());
@@ -459,7 +462,23 @@ impl Client {
                 Ok(true)
             }
             AuthScheme::Bearer { realm, service } => {
-                self.fetch_token(endpoint, &realm, service.as_deref(), scopes)?;
+                // One fetch per registry and scope at a time: threads that met
+                // the same challenge wait, then use the token it earned,
+                // unless that token is the very one the server refused.
+                let key = format!("{} {}", endpoint.registry, scopes_key(scopes));
+                let lock = self
+                    .inner
+                    .token_fetches
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(key)
+                    .or_default()
+                    .clone();
+                let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let cached = self.authorization(endpoint, scopes)?;
+                if cached.is_none() || cached.as_ref() == sent {
+                    self.fetch_token(endpoint, &realm, service.as_deref(), scopes)?;
+                }
                 Ok(true)
             }
         }
@@ -606,6 +625,14 @@ impl Client {
             Err(status_error(&call.method, &call.url, response))
         }
     }
+}
+
+fn scopes_key(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn scheme_of(header: &str) -> AuthScheme {

@@ -155,6 +155,8 @@ struct Inner {
     verifying: ureq::Agent,
     trusting: ureq::Agent,
     tokens: TokenCache,
+    /// One lock per registry and scope, held while a token is fetched.
+    token_fetches: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     endpoints: Mutex<HashMap<String, Arc<http::Endpoint>>>,
 }
 
@@ -179,6 +181,7 @@ impl Client {
                 verifying,
                 trusting,
                 tokens: TokenCache::default(),
+                token_fetches: Mutex::new(HashMap::new()),
                 endpoints: Mutex::new(HashMap::new()),
             }),
         })

@@ -9,7 +9,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::reference::{Reference, DEFAULT_TAG};
-use crate::registry::{Client, Repository};
+use crate::registry::{Client, MountResult, Repository};
 
 /// A repository on a registry, reached through a [`Client`].
 pub struct DockerRegistry {
@@ -99,6 +99,29 @@ impl Transport for DockerRegistry {
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
         self.client
             .upload_blob(&self.repo, descriptor, content, None)
+    }
+
+    fn mount_blob(&self, descriptor: &Descriptor, source: &dyn Transport) -> Result<bool> {
+        let Some(from) = source.as_any().downcast_ref::<DockerRegistry>() else {
+            return Ok(false);
+        };
+        if from.repo.registry != self.repo.registry || from.repo.name == self.repo.name {
+            return Ok(false);
+        }
+        match self
+            .client
+            .mount_blob(&self.repo, &descriptor.digest, &from.repo.name)?
+        {
+            MountResult::Mounted => Ok(true),
+            MountResult::NotMounted(session) => {
+                self.client.cancel_upload(&self.repo, session);
+                Ok(false)
+            }
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn list_tags(&self) -> Result<Vec<String>> {

@@ -72,6 +72,18 @@ pub trait Transport: Send + Sync {
     /// streams; nothing is stored when it does not verify.
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()>;
 
+    /// Links the blob `descriptor` from `source` without sending its bytes,
+    /// where both are repositories of one registry (a cross-repository
+    /// mount). Returns whether it did; by default it cannot.
+    fn mount_blob(&self, descriptor: &Descriptor, source: &dyn Transport) -> Result<bool> {
+        let _ = (descriptor, source);
+        Ok(false)
+    }
+
+    /// The transport as `Any`, so that one transport can recognise another of
+    /// its kind.
+    fn as_any(&self) -> &dyn std::any::Any;
+
     /// The tags, in the transport's order.
     fn list_tags(&self) -> Result<Vec<String>>;
 

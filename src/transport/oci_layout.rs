@@ -27,6 +27,7 @@ pub struct OciLayout {
     root: PathBuf,
     store: FsStore,
     index_lock: Mutex<()>,
+    init_lock: Mutex<()>,
     created_root: AtomicBool,
     /// Blobs this handle wrote that were not there before, until `finalize`.
     written: Mutex<Vec<Digest>>,
@@ -84,6 +85,7 @@ impl OciLayout {
             store: FsStore::new(&root),
             root,
             index_lock: Mutex::new(()),
+            init_lock: Mutex::new(()),
             created_root: AtomicBool::new(false),
             written: Mutex::new(Vec::new()),
         }
@@ -123,35 +125,49 @@ impl OciLayout {
     }
 
     /// Creates the layout's skeleton if it does not exist yet. A directory
-    /// that exists, is not empty and is not a layout is refused.
+    /// that exists and holds anything but layout parts is refused. Safe when
+    /// several threads or processes start writing a new layout at once:
+    /// `oci-layout`, written last, marks it complete.
     fn ensure_layout(&self) -> Result<()> {
+        if self.path(LAYOUT_FILE).exists() {
+            return Ok(());
+        }
+        let _init = self.init_lock.lock().unwrap_or_else(|p| p.into_inner());
         if self.path(LAYOUT_FILE).exists() {
             return Ok(());
         }
         match fs::create_dir(&self.root) {
             Ok(()) => self.created_root.store(true, Ordering::SeqCst),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let mut entries = fs::read_dir(&self.root)
+                let entries = fs::read_dir(&self.root)
                     .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
-                if entries.next().is_some() {
-                    return Err(Error::invalid(format!(
-                        "{} exists and is not an OCI layout (it has no {LAYOUT_FILE} file); \
-                         choose an empty or new directory",
-                        self.root.display()
-                    )));
+                for entry in entries {
+                    let name = entry
+                        .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?
+                        .file_name();
+                    let name = name.to_string_lossy();
+                    if !(name == INDEX_FILE || name == "blobs" || name.starts_with(".stevedore-")) {
+                        return Err(Error::invalid(format!(
+                            "{} exists and is not an OCI layout (it has no {LAYOUT_FILE} file, \
+                             and holds {name:?}); choose an empty or new directory",
+                            self.root.display()
+                        )));
+                    }
                 }
             }
             Err(e) => return Err(Error::io(format!("creating {}", self.root.display()), e)),
         }
-        let empty = ImageIndex {
-            schema_version: 2,
-            media_type: Some(media_types::OCI_INDEX.to_owned()),
-            artifact_type: None,
-            manifests: Vec::new(),
-            subject: None,
-            annotations: Default::default(),
-        };
-        self.write_index(&empty)?;
+        if !self.path(INDEX_FILE).exists() {
+            let empty = ImageIndex {
+                schema_version: 2,
+                media_type: Some(media_types::OCI_INDEX.to_owned()),
+                artifact_type: None,
+                manifests: Vec::new(),
+                subject: None,
+                annotations: Default::default(),
+            };
+            self.write_index(&empty)?;
+        }
         write_atomically(&self.root, &self.path(LAYOUT_FILE), LAYOUT_CONTENT)
     }
 
@@ -436,6 +452,10 @@ impl Transport for OciLayout {
             }
         }
         Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn finalize(&self) -> Result<()> {
