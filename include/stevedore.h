@@ -54,6 +54,14 @@ typedef enum {
 // `stevedore_client_free`.
 typedef struct stevedore_client stevedore_client;
 
+// A progress callback: receives `userdata` and one event as JSON —
+// `{"event": "image_start" | "blob_start" | "blob_bytes" | "blob_skip" |
+// "blob_mount" | "blob_done" | "image_done", "digest", …}` — valid only
+// during the call. Returning non-zero cancels the operation, which then
+// fails with `STEVEDORE_ERROR_CANCELLED`. Called from Stevedore's worker
+// threads, never two at once.
+typedef int (*stevedore_progress_fn)(void *userdata, const char *event_json);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -141,16 +149,21 @@ stevedore_status stevedore_blob_to_file(const stevedore_client *client,
 // On success `*out_json` receives the result — `{"source", "destination",
 // "digest", "media_type", "source_digest", "manifests", "blobs_copied",
 // "blobs_mounted", "blobs_skipped", "bytes_copied"}` — to free with
-// `stevedore_string_free`. Safe to call from many threads at once, with one
-// client.
+// `stevedore_string_free`. `progress` (may be NULL) receives every event
+// with `userdata`; its non-zero return cancels the copy. Safe to call from
+// many threads at once, with one client.
 //
 // # Safety
 // `client` is NULL or a live handle; string arguments are NULL or
-// NUL-terminated; `out_json` is NULL or valid for a write.
+// NUL-terminated; `progress`, if not NULL, may be called from other threads
+// with `userdata` until the call returns; `out_json` is NULL or valid for a
+// write.
 stevedore_status stevedore_copy(const stevedore_client *client,
                                 const char *src,
                                 const char *dst,
                                 const char *options_json,
+                                stevedore_progress_fn progress,
+                                void *userdata,
                                 char **out_json);
 
 // Describes the image `image_ref` names. `options_json` (NULL for defaults):

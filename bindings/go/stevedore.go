@@ -10,8 +10,20 @@ package stevedore
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -lstevedore
+#include <stdint.h>
 #include <stdlib.h>
 #include "stevedore.h"
+
+extern int goProgress(uintptr_t handle, char *event_json);
+
+static int progress_trampoline(void *userdata, const char *event_json) {
+	return goProgress((uintptr_t)userdata, (char *)event_json);
+}
+
+static stevedore_status copy_with_progress(const stevedore_client *client, const char *src,
+		const char *dst, const char *options, uintptr_t handle, char **out) {
+	return stevedore_copy(client, src, dst, options, progress_trampoline, (void *)handle, out);
+}
 */
 import "C"
 
@@ -21,11 +33,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/cgo"
 	"unsafe"
 )
 
 // ABIVersion is the ABI this binding is written for.
-const ABIVersion = 2
+const ABIVersion = 3
 
 func init() {
 	if v := uint32(C.stevedore_abi_version()); v != ABIVersion {
@@ -180,10 +193,47 @@ func (c *Client) Close() {
 	}
 }
 
-// CopyOptions chooses what to copy.
+// CopyOptions chooses what to copy: every image of an index (All), one
+// (Platform), or a subset written as a new index (Platforms).
 type CopyOptions struct {
-	All      bool   `json:"all,omitempty"`
-	Platform string `json:"platform,omitempty"`
+	All       bool     `json:"all,omitempty"`
+	Platform  string   `json:"platform,omitempty"`
+	Platforms []string `json:"platforms,omitempty"`
+	Jobs      int      `json:"jobs,omitempty"`
+	// Progress receives each event, from other threads; returning false
+	// cancels the copy.
+	Progress func(Event) bool `json:"-"`
+}
+
+// Event is a progress event of a copy.
+type Event struct {
+	Event     string `json:"event"`
+	Digest    string `json:"digest"`
+	MediaType string `json:"media_type"`
+	Size      uint64 `json:"size"`
+	Bytes     uint64 `json:"bytes"`
+	From      string `json:"from"`
+}
+
+// progressState is what goProgress reaches through the cgo.Handle.
+type progressState struct {
+	ctx      context.Context
+	progress func(Event) bool
+}
+
+//export goProgress
+func goProgress(handle C.uintptr_t, eventJSON *C.char) C.int {
+	state := cgo.Handle(handle).Value().(*progressState)
+	if state.ctx.Err() != nil {
+		return 1
+	}
+	if state.progress != nil {
+		var event Event
+		if err := json.Unmarshal([]byte(C.GoString(eventJSON)), &event); err != nil || !state.progress(event) {
+			return 1
+		}
+	}
+	return 0
 }
 
 // CopyResult says what a copy did.
@@ -252,7 +302,8 @@ func (c *Client) jsonCall(ctx context.Context, image string, options any, out an
 }
 
 // Copy copies the image src names to dst (such as "oci:/mirror/app:1.0" or
-// "docker://registry.example/app:1.0"). ctx is checked before the copy starts.
+// "docker://registry.example/app:1.0"). Cancelling ctx cancels the copy at its
+// next progress event; the error is then ctx.Err().
 func (c *Client) Copy(ctx context.Context, src, dst string, options CopyOptions) (*CopyResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -265,8 +316,16 @@ func (c *Client) Copy(ctx context.Context, src, dst string, options CopyOptions)
 		return nil, err
 	}
 	defer free(opts)
+	handle := cgo.NewHandle(&progressState{ctx: ctx, progress: options.Progress})
+	defer handle.Delete()
 	var out *C.char
-	if err := call(func() C.stevedore_status { return C.stevedore_copy(c.ptr, s, d, opts, &out) }); err != nil {
+	err = call(func() C.stevedore_status {
+		return C.copy_with_progress(c.ptr, s, d, opts, C.uintptr_t(handle), &out)
+	})
+	if errors.Is(err, ErrCancelled) && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
 		return nil, err
 	}
 	var result CopyResult

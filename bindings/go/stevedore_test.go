@@ -216,3 +216,50 @@ func TestOneClientManyGoroutinesAgainstARegistry(t *testing.T) {
 		t.Fatalf("want a 404 with MANIFEST_UNKNOWN, got %v", err)
 	}
 }
+
+func TestProgressAndCancellation(t *testing.T) {
+	src := layout(t) + ":1.0"
+	c := client(t, ClientOptions{})
+	var events []Event
+	res, err := c.Copy(context.Background(), src, "oci:"+filepath.Join(t.TempDir(), "a")+":x", CopyOptions{
+		Jobs:     2,
+		Progress: func(e Event) bool { events = append(events, e); return true },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := 0
+	for _, e := range events {
+		if e.Event == "blob_done" {
+			done++
+		}
+	}
+	if events[0].Event != "image_start" || events[len(events)-1].Event != "image_done" || done != res.BlobsCopied {
+		t.Fatalf("events %+v", events)
+	}
+
+	// Cancelling the context mid-copy cancels it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dst := filepath.Join(t.TempDir(), "b")
+	_, err = c.Copy(ctx, src, "oci:"+dst+":x", CopyOptions{Progress: func(e Event) bool {
+		if e.Event == "blob_start" {
+			cancel()
+		}
+		return true
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if _, statErr := os.Stat(dst); !os.IsNotExist(statErr) {
+		t.Fatalf("a cancelled copy left %s", dst)
+	}
+
+	// Returning false cancels too.
+	_, err = c.Copy(context.Background(), src, "oci:"+filepath.Join(t.TempDir(), "c")+":x", CopyOptions{
+		Progress: func(Event) bool { return false },
+	})
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("want ErrCancelled, got %v", err)
+	}
+}

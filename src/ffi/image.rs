@@ -1,10 +1,12 @@
 //! The image verbs: copy, inspect, tags, delete.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use super::boundary::{boundary, stevedore_status};
 use super::client::{client_or_default, stevedore_client};
 use super::memory::{input_str, options, OutBytes, OutString};
+use super::progress::{progress_fn, stevedore_progress_fn};
+use crate::copy::CopyOptions;
 use crate::error::{Error, Result};
 use crate::inspect::InspectOptions;
 use crate::transport::{self, ImageRef};
@@ -54,24 +56,31 @@ where
 /// On success `*out_json` receives the result — `{"source", "destination",
 /// "digest", "media_type", "source_digest", "manifests", "blobs_copied",
 /// "blobs_mounted", "blobs_skipped", "bytes_copied"}` — to free with
-/// `stevedore_string_free`. Safe to call from many threads at once, with one
-/// client.
+/// `stevedore_string_free`. `progress` (may be NULL) receives every event
+/// with `userdata`; its non-zero return cancels the copy. Safe to call from
+/// many threads at once, with one client.
 ///
 /// # Safety
 /// `client` is NULL or a live handle; string arguments are NULL or
-/// NUL-terminated; `out_json` is NULL or valid for a write.
+/// NUL-terminated; `progress`, if not NULL, may be called from other threads
+/// with `userdata` until the call returns; `out_json` is NULL or valid for a
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn stevedore_copy(
     client: *const stevedore_client,
     src: *const c_char,
     dst: *const c_char,
     options_json: *const c_char,
+    progress: stevedore_progress_fn,
+    userdata: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
     boundary(|| {
         let out = OutString::new(out_json, "out_json")?;
         let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
-        let report = crate::copy(&src, &dst, &options(options_json)?)?;
+        let mut opts: CopyOptions = options(options_json)?;
+        opts.progress = progress_fn(progress, userdata);
+        let report = crate::copy(&src, &dst, &opts)?;
         out.set(to_json(&report)?)
     })
 }

@@ -8,6 +8,7 @@ mod client;
 mod fetch;
 mod image;
 mod memory;
+mod progress;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
@@ -17,4 +18,5 @@ pub use image::{
     stevedore_copy, stevedore_delete, stevedore_inspect, stevedore_inspect_raw, stevedore_tags,
 };
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
+pub use progress::stevedore_progress_fn;
 pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

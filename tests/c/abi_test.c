@@ -36,6 +36,20 @@ static const char *last_message(void) {
   return m ? m : "(none)";
 }
 
+struct counter {
+  int events;
+  int blobs_done;
+  int cancel_at_blob_start;
+};
+
+/* Counts events; cancels at the first blob_start when asked to. */
+static int count_events(void *userdata, const char *event_json) {
+  struct counter *c = userdata;
+  c->events++;
+  if (strstr(event_json, "\"event\":\"blob_done\"")) c->blobs_done++;
+  return c->cancel_at_blob_start && strstr(event_json, "\"event\":\"blob_start\"") ? 1 : 0;
+}
+
 struct job {
   const stevedore_client *client;
   const char *src;
@@ -47,7 +61,7 @@ struct job {
 static void *copy_job(void *arg) {
   struct job *job = arg;
   char *out = NULL;
-  stevedore_status st = stevedore_copy(job->client, job->src, job->dst, NULL, &out);
+  stevedore_status st = stevedore_copy(job->client, job->src, job->dst, NULL, NULL, NULL, &out);
   CHECK(st == STEVEDORE_OK, "thread copy to %s: %d %s", job->dst, st, last_message());
   CHECK(out && strstr(out, job->digest), "thread result %s", out ? out : "(null)");
   stevedore_string_free(out);
@@ -68,7 +82,7 @@ int main(int argc, char **argv) {
   snprintf(dst, sizeof dst, "%s:copied", layout);
 
   CHECK(strcmp(stevedore_version(), version) == 0, "version %s", stevedore_version());
-  CHECK(stevedore_abi_version() == 2, "abi %u", stevedore_abi_version());
+  CHECK(stevedore_abi_version() == 3, "abi %u", stevedore_abi_version());
 
   /* A client handle; bad options are refused. */
   stevedore_client *client = NULL;
@@ -79,13 +93,24 @@ int main(int argc, char **argv) {
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && bad == NULL, "bad client options: %d", st);
   CHECK(strstr(last_message(), "retries") != NULL, "message %s", last_message());
 
-  /* Copy, and the result JSON. */
+  /* Copy with a progress callback, and the result JSON. */
+  struct counter counter = {0, 0, 0};
   char *out = NULL;
-  st = stevedore_copy(client, src, dst, NULL, &out);
+  st = stevedore_copy(client, src, dst, NULL, count_events, &counter, &out);
   CHECK(st == STEVEDORE_OK, "copy: %d %s", st, last_message());
   CHECK(out && strstr(out, digest), "copy result %s", out ? out : "(null)");
   CHECK(stevedore_last_error_message() == NULL, "no error after success");
+  CHECK(counter.blobs_done == 3 && counter.events >= 8, "events %d, blobs done %d", counter.events, counter.blobs_done);
   stevedore_string_free(out);
+
+  /* A callback's non-zero return cancels the copy. */
+  struct counter cancelling = {0, 0, 1};
+  char cancelled_dst[4300];
+  snprintf(cancelled_dst, sizeof cancelled_dst, "%s-cancelled:x", layout);
+  out = NULL;
+  st = stevedore_copy(client, src, cancelled_dst, NULL, count_events, &cancelling, &out);
+  CHECK(st == STEVEDORE_ERROR_CANCELLED && out == NULL, "cancel: %d", st);
+  CHECK(strstr(last_message(), "cancelled") != NULL, "message %s", last_message());
 
   /* Four threads, one client. */
   pthread_t threads[4];
@@ -180,17 +205,17 @@ int main(int argc, char **argv) {
   const char *err_json = stevedore_last_error_json();
   CHECK(err_json && strstr(err_json, "\"kind\":\"not_found\""), "json %s", err_json ? err_json : "(null)");
 
-  st = stevedore_copy(client, src, dst, "{\"bogus\": 1}", &out);
+  st = stevedore_copy(client, src, dst, "{\"bogus\": 1}", NULL, NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "unknown option: %d", st);
   CHECK(strstr(last_message(), "bogus") != NULL, "message %s", last_message());
-  st = stevedore_copy(client, src, dst, "{not json", &out);
+  st = stevedore_copy(client, src, dst, "{not json", NULL, NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad json: %d", st);
   st = stevedore_inspect(client, "no-transport-here", NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad reference: %d", st);
   CHECK(strstr(last_message(), "transport") != NULL, "message %s", last_message());
   st = stevedore_inspect(client, "docker://127.0.0.1:1/Upper/case", NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad docker reference: %d", st);
-  st = stevedore_copy(client, NULL, dst, NULL, &out);
+  st = stevedore_copy(client, NULL, dst, NULL, NULL, NULL, &out);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL src: %d", st);
   CHECK(strstr(last_message(), "src must not be NULL") != NULL, "message %s", last_message());
   st = stevedore_inspect(client, dst, NULL, NULL);

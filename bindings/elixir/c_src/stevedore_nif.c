@@ -3,6 +3,7 @@
  * a dirty IO scheduler; a failure returns {error, ErrorJson} with the error
  * read in the same NIF call, on the same thread.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,35 @@
 #include "stevedore.h"
 
 static ErlNifResourceType *client_type;
+static ErlNifResourceType *cancel_type;
+
+/* A cancel token: any process sets it; the copy's callback reads it. */
+typedef struct {
+  atomic_int cancelled;
+} cancel_resource;
+
+/* What the progress callback needs: where to send events, what to watch. */
+typedef struct {
+  int has_pid;
+  ErlNifPid pid;
+  cancel_resource *cancel;
+} progress_target;
+
+/* Called from Stevedore's worker threads (never two at once). */
+static int progress_callback(void *userdata, const char *event_json) {
+  progress_target *target = userdata;
+  if (target->has_pid) {
+    ErlNifEnv *msg_env = enif_alloc_env();
+    ERL_NIF_TERM json;
+    size_t len = strlen(event_json);
+    unsigned char *buf = enif_make_new_binary(msg_env, len, &json);
+    memcpy(buf, event_json, len);
+    enif_send(NULL, &target->pid, msg_env,
+              enif_make_tuple2(msg_env, enif_make_atom(msg_env, "stevedore_progress"), json));
+    enif_free_env(msg_env);
+  }
+  return target->cancel != NULL && atomic_load(&target->cancel->cancelled) ? 1 : 0;
+}
 
 typedef struct {
   stevedore_client *client;
@@ -26,7 +56,8 @@ static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   (void)info;
   client_type = enif_open_resource_type(env, NULL, "stevedore_client", client_dtor, ERL_NIF_RT_CREATE, NULL);
-  return client_type == NULL ? 1 : 0;
+  cancel_type = enif_open_resource_type(env, NULL, "stevedore_cancel", NULL, ERL_NIF_RT_CREATE, NULL);
+  return client_type == NULL || cancel_type == NULL ? 1 : 0;
 }
 
 static ERL_NIF_TERM atom(ErlNifEnv *env, const char *name) { return enif_make_atom(env, name); }
@@ -131,14 +162,43 @@ static ERL_NIF_TERM nif_client_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
   return enif_make_tuple2(env, atom(env, "ok"), term);
 }
 
-/* copy(Client, Src, Dst, OptionsJson) */
+/* cancel_token_new() */
+static ERL_NIF_TERM nif_cancel_token_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  (void)argv;
+  cancel_resource *res = enif_alloc_resource(cancel_type, sizeof(cancel_resource));
+  atomic_init(&res->cancelled, 0);
+  ERL_NIF_TERM term = enif_make_resource(env, res);
+  enif_release_resource(res);
+  return term;
+}
+
+/* cancel(Token) */
+static ERL_NIF_TERM nif_cancel(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  cancel_resource *res;
+  if (!enif_get_resource(env, argv[0], cancel_type, (void **)&res)) return enif_make_badarg(env);
+  atomic_store(&res->cancelled, 1);
+  return atom(env, "ok");
+}
+
+/* copy(Client, Src, Dst, OptionsJson, ProgressPid | nil, CancelToken | nil) */
 static ERL_NIF_TERM nif_copy(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
   const stevedore_client *client;
+  progress_target target = {0, {0}, NULL};
+  if (!enif_is_atom(env, argv[4])) {
+    if (!enif_get_local_pid(env, argv[4], &target.pid)) return enif_make_badarg(env);
+    target.has_pid = 1;
+  }
+  if (!enif_is_atom(env, argv[5]) && !enif_get_resource(env, argv[5], cancel_type, (void **)&target.cancel))
+    return enif_make_badarg(env);
   char *s[MAX_STRINGS];
   if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  int watched = target.has_pid || target.cancel != NULL;
   char *out = NULL;
-  stevedore_status st = stevedore_copy(client, s[0], s[1], s[2], &out);
+  stevedore_status st =
+      stevedore_copy(client, s[0], s[1], s[2], watched ? progress_callback : NULL, &target, &out);
   free_strings(s, 3);
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
@@ -240,7 +300,9 @@ static ErlNifFunc functions[] = {
     {"version", 0, nif_version, 0},
     {"abi_version", 0, nif_abi_version, 0},
     {"client_new", 1, nif_client_new, IO},
-    {"copy", 4, nif_copy, IO},
+    {"cancel_token_new", 0, nif_cancel_token_new, 0},
+    {"cancel", 1, nif_cancel, 0},
+    {"copy", 6, nif_copy, IO},
     {"inspect", 3, nif_inspect, IO},
     {"inspect_raw", 3, nif_inspect_raw, IO},
     {"tags", 3, nif_tags, IO},

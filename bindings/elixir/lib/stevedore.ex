@@ -27,9 +27,29 @@ defmodule Stevedore do
     with {:ok, ref} <- wrap(Native.client_new(encode(options))), do: {:ok, %Client{ref: ref}}
   end
 
-  @doc "Copies an image; options: `%{all: true}` or `%{platform: \"linux/arm64\"}`."
-  def copy(client, src, dst, options \\ %{}),
-    do: decoded(Native.copy(ref(client), src, dst, encode(options)))
+  defmodule CancelToken do
+    @moduledoc "Cancels a copy from any process: `Stevedore.cancel(token)`."
+    defstruct [:ref]
+  end
+
+  @doc "A token that cancels the copies it is given to."
+  def cancel_token, do: %CancelToken{ref: Native.cancel_token_new()}
+
+  @doc "Cancels the copies watching `token`; they fail with kind `:cancelled`."
+  def cancel(%CancelToken{ref: ref}), do: Native.cancel(ref)
+
+  @doc """
+  Copies an image. Options: `all: true`, `platform: "linux/arm64"`,
+  `platforms: [...]` (a subset, written as a new index), `jobs: n`;
+  `progress: pid` sends `{:stevedore_progress, event_json}` messages to `pid`,
+  and `cancel: token` (from `cancel_token/0`) lets any process cancel.
+  """
+  def copy(client, src, dst, options \\ %{}) do
+    {progress, options} = Map.pop(options, :progress)
+    {cancel, options} = Map.pop(options, :cancel)
+    token = if cancel, do: cancel.ref
+    decoded(Native.copy(ref(client), src, dst, encode(options), progress, token))
+  end
 
   @doc "Describes an image."
   def inspect(client, image, options \\ %{}),

@@ -66,7 +66,7 @@ defmodule StevedoreTest do
   end
 
   test "versions" do
-    assert Stevedore.abi_version() == 2
+    assert Stevedore.abi_version() == 3
     assert Stevedore.version() =~ ~r/^\d+\.\d+\.\d+$/
   end
 
@@ -146,5 +146,25 @@ defmodule StevedoreTest do
               http_status: 404,
               registry_errors: [%{"code" => "MANIFEST_UNKNOWN"} | _]
             }} = Stevedore.manifest(client, "docker://#{addr}/ex/app2:missing")
+  end
+
+  test "progress messages, and cancelling through a token", %{tmp_dir: dir} do
+    src = layout(dir) <> ":1.0"
+    dst = "oci:" <> Path.join(dir, "a") <> ":x"
+
+    assert {:ok, %{"blobs_copied" => 2}} =
+             Stevedore.copy(nil, src, dst, %{progress: self(), jobs: 2})
+
+    assert_received {:stevedore_progress, first}
+    assert %{"event" => "image_start"} = :jiffy.decode(first, [:return_maps])
+
+    token = Stevedore.cancel_token()
+    :ok = Stevedore.cancel(token)
+    cancelled = Path.join(dir, "b")
+
+    assert {:error, %Stevedore.Error{kind: :cancelled}} =
+             Stevedore.copy(nil, src, "oci:" <> cancelled <> ":x", %{cancel: token})
+
+    refute File.exists?(cancelled)
   end
 end

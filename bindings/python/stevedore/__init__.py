@@ -85,9 +85,20 @@ class Client:
         call(name, self._live(), *args, ctypes.byref(out))
         return json.loads(take_string(out))
 
-    def copy(self, src: str, dst: str, all: bool = False, platform: str = None) -> dict:
-        """Copies an image; returns what was done (digest, blobs copied, …)."""
-        return self._json("stevedore_copy", encode(src), encode(dst), options(all=all or None, platform=platform))
+    def copy(self, src: str, dst: str, all: bool = False, platform: str = None, platforms=None,
+             jobs: int = None, progress=None) -> dict:
+        """Copies an image; returns what was done (digest, blobs copied, …).
+
+        `platform` chooses one image from an index, `platforms` a subset
+        written as a new index, `all` every image. `progress`, a callable,
+        receives each event as a dict (from worker threads); returning False
+        (or raising) cancels the copy, which then raises CancelledError.
+        """
+        callback = _native.PROGRESS(_progress_trampoline(progress)) if progress else _native.PROGRESS()
+        opts = options(all=all or None, platform=platform, platforms=platforms, jobs=jobs)
+        out = ctypes.c_void_p()
+        call("stevedore_copy", self._live(), encode(src), encode(dst), opts, callback, None, ctypes.byref(out))
+        return json.loads(take_string(out))
 
     def inspect(self, image: str, platform: str = None) -> dict:
         """Describes an image (digest, platform, layers, config)."""
@@ -139,6 +150,18 @@ class Client:
         call("stevedore_blob_to_file", self._live(), encode(image), encode(digest), encode(str(path)), None)
 
 
+def _progress_trampoline(progress):
+    """A C progress callback calling `progress`; False or an exception cancels."""
+
+    def trampoline(_userdata, event_json):
+        try:
+            return 1 if progress(json.loads(event_json.decode())) is False else 0
+        except BaseException:  # noqa: BLE001 - any failure in the callback cancels the copy
+            return 1
+
+    return trampoline
+
+
 _default = None
 
 
@@ -149,9 +172,11 @@ def _client() -> Client:
     return _default
 
 
-def copy(src: str, dst: str, all: bool = False, platform: str = None) -> dict:
-    """Copies an image with a client of default options."""
-    return _client().copy(src, dst, all=all, platform=platform)
+def copy(src: str, dst: str, all: bool = False, platform: str = None, platforms=None,
+         jobs: int = None, progress=None) -> dict:
+    """Copies an image with a client of default options (see Client.copy)."""
+    return _client().copy(src, dst, all=all, platform=platform, platforms=platforms, jobs=jobs,
+                          progress=progress)
 
 
 def inspect(image: str, platform: str = None) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import errors
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 
 def _find_library() -> str:
@@ -34,6 +34,9 @@ _str = ctypes.c_char_p
 _out_str = ctypes.POINTER(ctypes.c_void_p)
 _out_len = ctypes.POINTER(ctypes.c_size_t)
 
+#: int (*)(void *userdata, const char *event_json); non-zero cancels.
+PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
+
 _SIGNATURES = {
     "stevedore_version": ([], ctypes.c_char_p),
     "stevedore_abi_version": ([], ctypes.c_uint32),
@@ -43,7 +46,7 @@ _SIGNATURES = {
     "stevedore_bytes_free": ([ctypes.c_void_p, ctypes.c_size_t], None),
     "stevedore_client_new": ([_str, _out_str], _status),
     "stevedore_client_free": ([ctypes.c_void_p], None),
-    "stevedore_copy": ([ctypes.c_void_p, _str, _str, _str, _out_str], _status),
+    "stevedore_copy": ([ctypes.c_void_p, _str, _str, _str, PROGRESS, ctypes.c_void_p, _out_str], _status),
     "stevedore_inspect": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_inspect_raw": ([ctypes.c_void_p, _str, _str, _out_str, _out_len], _status),
     "stevedore_tags": ([ctypes.c_void_p, _str, _str, _out_str], _status),

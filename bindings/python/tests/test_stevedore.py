@@ -12,7 +12,7 @@ import stevedore
 
 
 def test_versions_match_the_library():
-    assert stevedore.abi_version() == 2
+    assert stevedore.abi_version() == 3
     assert stevedore.version().count(".") == 2
 
 
@@ -92,3 +92,22 @@ def test_a_client_shared_by_threads_pushes_and_pulls_a_registry(layout, registry
             client.manifest(f"docker://{registry}/py/app:missing")
         assert info.value.http_status == 404
         assert info.value.registry_errors[0]["code"] == "MANIFEST_UNKNOWN"
+
+
+def test_progress_reaches_a_callable_and_false_cancels(layout, tmp_path):
+    events = []
+    report = stevedore.copy(f"{layout}:1.0", f"oci:{tmp_path / 'a'}:x", progress=events.append, jobs=2)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "image_start" and kinds[-1] == "image_done"
+    assert kinds.count("blob_done") == report["blobs_copied"] == 2
+
+    seen = []
+
+    def stop_at_first_blob(event):
+        seen.append(event["event"])
+        return event["event"] != "blob_start"
+
+    with pytest.raises(stevedore.CancelledError):
+        stevedore.copy(f"{layout}:1.0", f"oci:{tmp_path / 'b'}:x", progress=stop_at_first_blob)
+    assert "blob_start" in seen
+    assert not (tmp_path / "b").exists(), "a cancelled copy leaves no new layout"
