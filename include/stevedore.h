@@ -166,6 +166,24 @@ stevedore_status stevedore_copy(const stevedore_client *client,
                                 void *userdata,
                                 char **out_json);
 
+// Runs many copies: `jobs_json` is `[{"src": …, "dst": …}, …]`, and
+// `options_json`, `progress` and `userdata` are as for `stevedore_copy`,
+// applied to each job. One failure does not stop the others, and images
+// already identical at their destination are skipped. On success (which the
+// call is even when jobs failed) `*out_json` receives one result per job —
+// `[{"src", "dst", "outcome": {"status": "copied", …report} |
+// {"status": "skipped", "digest"} | {"status": "failed", "kind",
+// "message"}}]` — to free with `stevedore_string_free`.
+//
+// # Safety
+// As `stevedore_copy`.
+stevedore_status stevedore_sync(const stevedore_client *client,
+                                const char *jobs_json,
+                                const char *options_json,
+                                stevedore_progress_fn progress,
+                                void *userdata,
+                                char **out_json);
+
 // Describes the image `image_ref` names. `options_json` (NULL for defaults):
 // `{"platform": "os/arch[/variant]"}` to choose from an index. On success
 // `*out_json` receives the report — `{"name", "digest", "media_type",

@@ -206,8 +206,14 @@ fn validate(options: &CopyOptions) -> Result<()> {
 /// cancelled, a destination it created is removed again, and re-running it
 /// sends only what is missing.
 pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<CopyReport> {
+    let (root, source_digest) = select(src, options)?;
+    copy_selected(src, dst, options, root, source_digest)
+}
+
+/// The manifest a copy of `src` with `options` writes at the top, and the
+/// digest of the source's own top-level manifest.
+pub(crate) fn select(src: &ImageRef, options: &CopyOptions) -> Result<(Manifest, Digest)> {
     validate(options)?;
-    let monitor = Monitor::new(options.progress.clone(), options.cancel.clone());
     let source = src.transport();
     let found = source.get_manifest(&src.resolve()?)?;
     let source_digest = found.digest().clone();
@@ -218,6 +224,19 @@ pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<Cop
     } else {
         image_for_platform(source, found, options.platform.as_ref())?.0
     };
+    Ok((root, source_digest))
+}
+
+/// Copies `root`, already selected from `src`, to `dst`.
+pub(crate) fn copy_selected(
+    src: &ImageRef,
+    dst: &ImageRef,
+    options: &CopyOptions,
+    root: Manifest,
+    source_digest: Digest,
+) -> Result<CopyReport> {
+    let monitor = Monitor::new(options.progress.clone(), options.cancel.clone());
+    let source = src.transport();
     let tag = match dst.selector() {
         Some(Selector::Tag(t)) => Some(t.as_str()),
         Some(Selector::Digest(d)) if d != root.digest() => {

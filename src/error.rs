@@ -4,7 +4,8 @@ use std::fmt;
 
 /// What class of failure an [`Error`] is. Stable: the C ABI maps each kind to a
 /// status code that never changes meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The input (a reference, a manifest, options, a path, a file) is malformed.

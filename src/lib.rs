@@ -39,6 +39,7 @@ pub mod reference;
 pub mod registry;
 pub mod resolve;
 pub mod store;
+pub mod sync;
 pub mod transport;
 
 pub use copy::{copy, CopyOptions, CopyReport};
@@ -47,4 +48,5 @@ pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use reference::Reference;
+pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};
 pub use transport::{parse as parse_image, ImageRef};

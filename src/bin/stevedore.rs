@@ -10,7 +10,10 @@ use stevedore::platform::Platform;
 use stevedore::progress::{ProgressEvent, ProgressFn};
 use stevedore::registry::{Client, ClientOptions};
 use stevedore::transport::parse_with;
-use stevedore::{CopyOptions, CopyReport, Error, ImageRef, InspectOptions, InspectReport};
+use stevedore::{
+    CopyOptions, CopyReport, Error, ErrorKind, ImageRef, InspectOptions, InspectReport,
+    SyncOutcome, SyncResult,
+};
 
 /// Stevedore: copy, inspect and list OCI container images without a daemon.
 #[derive(Parser)]
@@ -89,6 +92,20 @@ enum Command {
         /// JSON lines (json), or none.
         #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
         progress: ProgressMode,
+    },
+    /// Copy many images: FILE holds one `SRC DST` pair a line (`#` comments).
+    Sync {
+        /// The list of copies.
+        file: std::path::PathBuf,
+        /// Copy every image of each index.
+        #[arg(long)]
+        all: bool,
+        /// How many blobs move at once.
+        #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
+        jobs: usize,
+        /// Print the results as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Describe an image: digest, platform, layers, config.
     Inspect {
@@ -229,6 +246,44 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
                 describe_copy(&report).into_bytes()
             }
         }
+        Command::Sync {
+            file,
+            all,
+            jobs,
+            json,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+            let jobs_list = stevedore::sync::parse_jobs(&text)?;
+            let options = CopyOptions {
+                all,
+                jobs,
+                ..CopyOptions::default()
+            };
+            let results = stevedore::sync(&jobs_list, &options, parse);
+            let output = if json {
+                to_json(&results)?
+            } else {
+                results.iter().map(describe_sync).collect()
+            };
+            stdout
+                .write_all(output.as_bytes())
+                .map_err(|e| Error::io("writing to stdout", e))?;
+            let failures: Vec<ErrorKind> = results
+                .iter()
+                .filter_map(|r| match &r.outcome {
+                    SyncOutcome::Failed { kind, .. } => Some(*kind),
+                    _ => None,
+                })
+                .collect();
+            if let Some(kind) = failures.first() {
+                return Err(Error::new(
+                    *kind,
+                    format!("{} of {} copies failed", failures.len(), results.len()),
+                ));
+            }
+            Vec::new()
+        }
         Command::Inspect {
             image,
             raw,
@@ -309,6 +364,20 @@ fn describe_copy(r: &CopyReport) -> String {
         out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
     }
     out
+}
+
+fn describe_sync(r: &SyncResult) -> String {
+    let (src, dst) = (&r.job.src, &r.job.dst);
+    match &r.outcome {
+        SyncOutcome::Copied(report) => format!(
+            "copied  {src} -> {dst}  {} ({} blobs sent, {} mounted, {} present)\n",
+            report.digest, report.blobs_copied, report.blobs_mounted, report.blobs_skipped
+        ),
+        SyncOutcome::Skipped { digest } => format!("same    {src} -> {dst}  {digest}\n"),
+        SyncOutcome::Failed { kind, message } => {
+            format!("failed  {src} -> {dst}  {kind}: {message}\n")
+        }
+    }
 }
 
 fn describe_image(r: &InspectReport) -> String {

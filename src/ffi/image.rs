@@ -9,6 +9,7 @@ use super::progress::{progress_fn, stevedore_progress_fn};
 use crate::copy::CopyOptions;
 use crate::error::{Error, Result};
 use crate::inspect::InspectOptions;
+use crate::sync::SyncJob;
 use crate::transport::{self, ImageRef};
 
 /// Parses the image string `ptr` with the handle's client.
@@ -82,6 +83,38 @@ pub unsafe extern "C" fn stevedore_copy(
         opts.progress = progress_fn(progress, userdata);
         let report = crate::copy(&src, &dst, &opts)?;
         out.set(to_json(&report)?)
+    })
+}
+
+/// Runs many copies: `jobs_json` is `[{"src": …, "dst": …}, …]`, and
+/// `options_json`, `progress` and `userdata` are as for `stevedore_copy`,
+/// applied to each job. One failure does not stop the others, and images
+/// already identical at their destination are skipped. On success (which the
+/// call is even when jobs failed) `*out_json` receives one result per job —
+/// `[{"src", "dst", "outcome": {"status": "copied", …report} |
+/// {"status": "skipped", "digest"} | {"status": "failed", "kind",
+/// "message"}}]` — to free with `stevedore_string_free`.
+///
+/// # Safety
+/// As `stevedore_copy`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_sync(
+    client: *const stevedore_client,
+    jobs_json: *const c_char,
+    options_json: *const c_char,
+    progress: stevedore_progress_fn,
+    userdata: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let jobs: Vec<SyncJob> = serde_json::from_str(input_str(jobs_json, "jobs_json")?)
+            .map_err(|e| Error::invalid(format!("invalid jobs_json: {e}")))?;
+        let mut opts: CopyOptions = options(options_json)?;
+        opts.progress = progress_fn(progress, userdata);
+        let client = client_or_default(client)?;
+        let results = crate::sync(&jobs, &opts, |s| transport::parse_with(s, &client));
+        out.set(to_json(&results)?)
     })
 }
 

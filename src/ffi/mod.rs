@@ -15,7 +15,8 @@ pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stev
 pub use client::{stevedore_client, stevedore_client_free, stevedore_client_new};
 pub use fetch::{stevedore_blob, stevedore_blob_to_file, stevedore_manifest};
 pub use image::{
-    stevedore_copy, stevedore_delete, stevedore_inspect, stevedore_inspect_raw, stevedore_tags,
+    stevedore_copy, stevedore_delete, stevedore_inspect, stevedore_inspect_raw, stevedore_sync,
+    stevedore_tags,
 };
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use progress::stevedore_progress_fn;

@@ -119,11 +119,14 @@ impl Client {
         );
         let response = self.send(&endpoint, &call)?;
         match response.status().as_u16() {
-            200 => Ok(Some(
-                header_str(&response, "content-length")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-            )),
+            200 => {
+                self.remember_blob(repo, digest);
+                Ok(Some(
+                    header_str(&response, "content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                ))
+            }
             404 => Ok(None),
             _ => Err(status_error(&call.method, &call.url, response)),
         }
@@ -188,6 +191,7 @@ impl Client {
         );
         let response = self.expect(&endpoint, &call, &[201, 202])?;
         if response.status().as_u16() == 201 {
+            self.remember_blob(repo, digest);
             Ok(MountResult::Mounted)
         } else {
             session_from(&call, &response).map(MountResult::NotMounted)
@@ -219,7 +223,9 @@ impl Client {
             &session,
             &mut location,
         );
-        if result.is_err() {
+        if result.is_ok() {
+            self.remember_blob(repo, &descriptor.digest);
+        } else {
             self.cancel_upload(
                 repo,
                 UploadSession {

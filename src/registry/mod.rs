@@ -158,6 +158,8 @@ struct Inner {
     /// One lock per registry and scope, held while a token is fetched.
     token_fetches: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     endpoints: Mutex<HashMap<String, Arc<http::Endpoint>>>,
+    /// Where on each registry a blob was last seen or pushed: mount sources.
+    blob_locations: Mutex<HashMap<(String, crate::digest::Digest), String>>,
 }
 
 impl fmt::Debug for Inner {
@@ -183,6 +185,7 @@ impl Client {
                 tokens: TokenCache::default(),
                 token_fetches: Mutex::new(HashMap::new()),
                 endpoints: Mutex::new(HashMap::new()),
+                blob_locations: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -190,6 +193,31 @@ impl Client {
     /// The options the client was made with.
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// Remembers that `repo` holds `digest`, as a source for later mounts.
+    pub(crate) fn remember_blob(&self, repo: &Repository, digest: &crate::digest::Digest) {
+        self.inner
+            .blob_locations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((repo.registry.clone(), digest.clone()), repo.name.clone());
+    }
+
+    /// A repository of `registry` other than `except` known to hold `digest`.
+    pub fn known_location(
+        &self,
+        registry: &str,
+        digest: &crate::digest::Digest,
+        except: &str,
+    ) -> Option<String> {
+        self.inner
+            .blob_locations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(registry.to_owned(), digest.clone()))
+            .filter(|repo| repo.as_str() != except)
+            .cloned()
     }
 
     fn retry_delay(&self) -> Duration {

@@ -101,16 +101,26 @@ impl Transport for DockerRegistry {
             .upload_blob(&self.repo, descriptor, content, None)
     }
 
+    /// Mounts from the source when it is another repository of this
+    /// registry, else from wherever this client last saw the blob here.
     fn mount_blob(&self, descriptor: &Descriptor, source: &dyn Transport) -> Result<bool> {
-        let Some(from) = source.as_any().downcast_ref::<DockerRegistry>() else {
+        let from = match source.as_any().downcast_ref::<DockerRegistry>() {
+            Some(src)
+                if src.repo.registry == self.repo.registry && src.repo.name != self.repo.name =>
+            {
+                Some(src.repo.name.clone())
+            }
+            _ => {
+                self.client
+                    .known_location(&self.repo.registry, &descriptor.digest, &self.repo.name)
+            }
+        };
+        let Some(from) = from else {
             return Ok(false);
         };
-        if from.repo.registry != self.repo.registry || from.repo.name == self.repo.name {
-            return Ok(false);
-        }
         match self
             .client
-            .mount_blob(&self.repo, &descriptor.digest, &from.repo.name)?
+            .mount_blob(&self.repo, &descriptor.digest, &from)?
         {
             MountResult::Mounted => Ok(true),
             MountResult::NotMounted(session) => {

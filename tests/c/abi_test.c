@@ -112,6 +112,20 @@ int main(int argc, char **argv) {
   CHECK(st == STEVEDORE_ERROR_CANCELLED && out == NULL, "cancel: %d", st);
   CHECK(strstr(last_message(), "cancelled") != NULL, "message %s", last_message());
 
+  /* A sync of two jobs, one of them bad: the call succeeds, the results say which failed. */
+  char sync_jobs[9000];
+  snprintf(sync_jobs, sizeof sync_jobs, "[{\"src\": \"%s\", \"dst\": \"%s:synced\"}, {\"src\": \"%s:nope\", \"dst\": \"%s:x\"}]",
+           src, layout, layout, layout);
+  out = NULL;
+  st = stevedore_sync(client, sync_jobs, "{\"jobs\": 2}", NULL, NULL, &out);
+  CHECK(st == STEVEDORE_OK, "sync: %d %s", st, last_message());
+  CHECK(out && strstr(out, "\"status\":\"copied\"") && strstr(out, "\"status\":\"failed\"") &&
+            strstr(out, "\"kind\":\"not_found\""),
+        "sync results %s", out ? out : "(null)");
+  stevedore_string_free(out);
+  st = stevedore_sync(client, "not json", NULL, NULL, NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad jobs: %d", st);
+
   /* Four threads, one client. */
   pthread_t threads[4];
   struct job jobs[4];
@@ -190,7 +204,8 @@ int main(int argc, char **argv) {
   snprintf(layout_ref, sizeof layout_ref, "%s", layout);
   st = stevedore_tags(client, layout_ref, NULL, &out);
   CHECK(st == STEVEDORE_OK, "tags: %d %s", st, last_message());
-  CHECK(out && strstr(out, "\"copied\"") && strstr(out, "\"thread3\""), "tags %s", out ? out : "(null)");
+  CHECK(out && strstr(out, "\"copied\"") && strstr(out, "\"thread3\"") && strstr(out, "\"synced\""),
+        "tags %s", out ? out : "(null)");
   stevedore_string_free(out);
 
   /* Error paths: status, last error message and JSON, output untouched. */
