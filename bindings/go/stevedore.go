@@ -20,6 +20,11 @@ static int progress_trampoline(void *userdata, const char *event_json) {
 	return goProgress((uintptr_t)userdata, (char *)event_json);
 }
 
+static stevedore_status sync_with_progress(const stevedore_client *client, const char *jobs,
+		const char *options, uintptr_t handle, char **out) {
+	return stevedore_sync(client, jobs, options, progress_trampoline, (void *)handle, out);
+}
+
 static stevedore_status copy_with_progress(const stevedore_client *client, const char *src,
 		const char *dst, const char *options, uintptr_t handle, char **out) {
 	return stevedore_copy(client, src, dst, options, progress_trampoline, (void *)handle, out);
@@ -330,6 +335,55 @@ func (c *Client) Copy(ctx context.Context, src, dst string, options CopyOptions)
 	}
 	var result CopyResult
 	return &result, json.Unmarshal([]byte(takeString(out)), &result)
+}
+
+// SyncJob is one copy of a Sync.
+type SyncJob struct {
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+}
+
+// SyncOutcome says what happened to one job: Status is "copied", "skipped"
+// or "failed"; a failure has Kind and Message, a copy the CopyResult fields.
+type SyncOutcome struct {
+	Status  string `json:"status"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	CopyResult
+}
+
+// SyncResult is the result of one job.
+type SyncResult struct {
+	SyncJob
+	Outcome SyncOutcome `json:"outcome"`
+}
+
+// Sync runs many copies with options; one failure does not stop the others,
+// and images already identical at their destination are skipped.
+func (c *Client) Sync(ctx context.Context, jobs []SyncJob, options CopyOptions) ([]SyncResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	list, err := cOptions(jobs)
+	if err != nil {
+		return nil, err
+	}
+	defer free(list)
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	handle := cgo.NewHandle(&progressState{ctx: ctx, progress: options.Progress})
+	defer handle.Delete()
+	var out *C.char
+	if err := call(func() C.stevedore_status {
+		return C.sync_with_progress(c.ptr, list, opts, C.uintptr_t(handle), &out)
+	}); err != nil {
+		return nil, err
+	}
+	var results []SyncResult
+	return results, json.Unmarshal([]byte(takeString(out)), &results)
 }
 
 // Inspect describes an image; platform ("os/arch[/variant]", or "") chooses from an index.

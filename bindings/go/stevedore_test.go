@@ -263,3 +263,22 @@ func TestProgressAndCancellation(t *testing.T) {
 		t.Fatalf("want ErrCancelled, got %v", err)
 	}
 }
+
+func TestSync(t *testing.T) {
+	src := layout(t)
+	dst := "oci:" + filepath.Join(t.TempDir(), "mirror")
+	c := client(t, ClientOptions{})
+	jobs := []SyncJob{{src + ":1.0", dst + ":a"}, {src + ":nope", dst + ":b"}}
+	results, err := c.Sync(context.Background(), jobs, CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results[0].Outcome.Status != "copied" || results[0].Outcome.Digest == "" ||
+		results[1].Outcome.Status != "failed" || results[1].Outcome.Kind != KindNotFound {
+		t.Fatalf("results %+v", results)
+	}
+	again, _ := c.Sync(context.Background(), jobs, CopyOptions{})
+	if again[0].Outcome.Status != "skipped" {
+		t.Fatalf("second sync %+v", again)
+	}
+}

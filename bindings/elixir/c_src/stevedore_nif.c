@@ -203,6 +203,26 @@ static ERL_NIF_TERM nif_copy(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+/* sync(Client, JobsJson, OptionsJson, ProgressPid | nil, CancelToken | nil) */
+static ERL_NIF_TERM nif_sync(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  progress_target target = {0, {0}, NULL};
+  if (!enif_is_atom(env, argv[3])) {
+    if (!enif_get_local_pid(env, argv[3], &target.pid)) return enif_make_badarg(env);
+    target.has_pid = 1;
+  }
+  if (!enif_is_atom(env, argv[4]) && !enif_get_resource(env, argv[4], cancel_type, (void **)&target.cancel))
+    return enif_make_badarg(env);
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  int watched = target.has_pid || target.cancel != NULL;
+  char *out = NULL;
+  stevedore_status st = stevedore_sync(client, s[0], s[1], watched ? progress_callback : NULL, &target, &out);
+  free_strings(s, 2);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
 typedef stevedore_status (*json_verb)(const stevedore_client *, const char *, const char *, char **);
 
 static ERL_NIF_TERM json_call(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_verb verb) {
@@ -303,6 +323,7 @@ static ErlNifFunc functions[] = {
     {"cancel_token_new", 0, nif_cancel_token_new, 0},
     {"cancel", 1, nif_cancel, 0},
     {"copy", 6, nif_copy, IO},
+    {"sync", 5, nif_sync, IO},
     {"inspect", 3, nif_inspect, IO},
     {"inspect_raw", 3, nif_inspect_raw, IO},
     {"tags", 3, nif_tags, IO},

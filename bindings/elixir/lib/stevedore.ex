@@ -51,6 +51,19 @@ defmodule Stevedore do
     decoded(Native.copy(ref(client), src, dst, encode(options), progress, token))
   end
 
+  @doc """
+  Runs many copies: `jobs` is a list of `{src, dst}`. Returns one result per
+  job, `%{"src", "dst", "outcome" => %{"status" => "copied" | "skipped" |
+  "failed", ...}}`; one failure does not stop the others. Options as for `copy/4`.
+  """
+  def sync(client, jobs, options \\ %{}) do
+    {progress, options} = Map.pop(options, :progress)
+    {cancel, options} = Map.pop(options, :cancel)
+    token = if cancel, do: cancel.ref
+    list = :jiffy.encode(Enum.map(jobs, fn {src, dst} -> %{src: src, dst: dst} end))
+    decoded(Native.sync(ref(client), list, encode(options), progress, token))
+  end
+
   @doc "Describes an image."
   def inspect(client, image, options \\ %{}),
     do: decoded(Native.inspect(ref(client), image, encode(options)))

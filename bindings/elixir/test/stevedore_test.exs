@@ -167,4 +167,14 @@ defmodule StevedoreTest do
 
     refute File.exists?(cancelled)
   end
+
+  test "sync reports each job", %{tmp_dir: dir} do
+    src = layout(dir)
+    dst = "oci:" <> Path.join(dir, "mirror")
+    jobs = [{src <> ":1.0", dst <> ":a"}, {src <> ":nope", dst <> ":b"}]
+    assert {:ok, [first, second]} = Stevedore.sync(nil, jobs)
+    assert %{"outcome" => %{"status" => "copied"}} = first
+    assert %{"outcome" => %{"status" => "failed", "kind" => "not_found"}} = second
+    assert {:ok, [%{"outcome" => %{"status" => "skipped"}}, _]} = Stevedore.sync(nil, jobs)
+  end
 end

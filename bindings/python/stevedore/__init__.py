@@ -21,7 +21,7 @@ from .errors import (  # noqa: F401  (re-exported)
 )
 
 __all__ = [
-    "Client", "Manifest", "copy", "inspect", "tags", "delete", "manifest", "blob",
+    "Client", "Manifest", "copy", "sync", "inspect", "tags", "delete", "manifest", "blob",
     "blob_to_file", "raw_manifest", "raw_config", "version", "abi_version", "StevedoreError",
 ]
 
@@ -98,6 +98,17 @@ class Client:
         opts = options(all=all or None, platform=platform, platforms=platforms, jobs=jobs)
         out = ctypes.c_void_p()
         call("stevedore_copy", self._live(), encode(src), encode(dst), opts, callback, None, ctypes.byref(out))
+        return json.loads(take_string(out))
+
+    def sync(self, pairs, all: bool = False, jobs: int = None, progress=None) -> list:
+        """Runs many copies: `pairs` is a list of (src, dst). Returns one result
+        per pair, `{"src", "dst", "outcome": {"status": "copied" | "skipped" |
+        "failed", …}}`; one failure does not stop the others."""
+        callback = _native.PROGRESS(_progress_trampoline(progress)) if progress else _native.PROGRESS()
+        job_list = json.dumps([{"src": src, "dst": dst} for src, dst in pairs]).encode()
+        out = ctypes.c_void_p()
+        call("stevedore_sync", self._live(), job_list, options(all=all or None, jobs=jobs), callback, None,
+             ctypes.byref(out))
         return json.loads(take_string(out))
 
     def inspect(self, image: str, platform: str = None) -> dict:
@@ -177,6 +188,11 @@ def copy(src: str, dst: str, all: bool = False, platform: str = None, platforms=
     """Copies an image with a client of default options (see Client.copy)."""
     return _client().copy(src, dst, all=all, platform=platform, platforms=platforms, jobs=jobs,
                           progress=progress)
+
+
+def sync(pairs, all: bool = False, jobs: int = None, progress=None) -> list:
+    """Runs many copies with a client of default options (see Client.sync)."""
+    return _client().sync(pairs, all=all, jobs=jobs, progress=progress)
 
 
 def inspect(image: str, platform: str = None) -> dict:

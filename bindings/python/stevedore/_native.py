@@ -47,6 +47,7 @@ _SIGNATURES = {
     "stevedore_client_new": ([_str, _out_str], _status),
     "stevedore_client_free": ([ctypes.c_void_p], None),
     "stevedore_copy": ([ctypes.c_void_p, _str, _str, _str, PROGRESS, ctypes.c_void_p, _out_str], _status),
+    "stevedore_sync": ([ctypes.c_void_p, _str, _str, PROGRESS, ctypes.c_void_p, _out_str], _status),
     "stevedore_inspect": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_inspect_raw": ([ctypes.c_void_p, _str, _str, _out_str, _out_len], _status),
     "stevedore_tags": ([ctypes.c_void_p, _str, _str, _out_str], _status),

@@ -111,3 +111,12 @@ def test_progress_reaches_a_callable_and_false_cancels(layout, tmp_path):
         stevedore.copy(f"{layout}:1.0", f"oci:{tmp_path / 'b'}:x", progress=stop_at_first_blob)
     assert "blob_start" in seen
     assert not (tmp_path / "b").exists(), "a cancelled copy leaves no new layout"
+
+
+def test_sync_reports_each_pair(layout, tmp_path):
+    dst = f"oci:{tmp_path / 'mirror'}"
+    pairs = [(f"{layout}:1.0", f"{dst}:a"), (f"{layout}:nope", f"{dst}:b"), (f"{layout}:1.0", f"{dst}:c")]
+    results = stevedore.sync(pairs)
+    assert [r["outcome"]["status"] for r in results] == ["copied", "failed", "copied"]
+    assert results[1]["outcome"]["kind"] == "not_found"
+    assert [r["outcome"]["status"] for r in stevedore.sync(pairs)] == ["skipped", "failed", "skipped"]

@@ -14,6 +14,7 @@ defmodule Stevedore.Native do
   def cancel_token_new, do: :erlang.nif_error(:not_loaded)
   def cancel(_token), do: :erlang.nif_error(:not_loaded)
   def copy(_client, _src, _dst, _options, _progress, _cancel), do: :erlang.nif_error(:not_loaded)
+  def sync(_client, _jobs, _options, _progress, _cancel), do: :erlang.nif_error(:not_loaded)
   def inspect(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def inspect_raw(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def tags(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
