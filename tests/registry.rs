@@ -447,3 +447,42 @@ fn referrers_fall_back_to_the_tag_schema_on_docker_registry() {
         .unwrap();
     assert!(found.is_empty());
 }
+
+#[test]
+fn a_corrupt_blob_pushed_in_chunks_is_a_digest_mismatch() {
+    let registry = Registry::start();
+    let client = registry.client();
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let data = incompressible(3 * 1024 * 1024, 99);
+    let layout = stevedore::transport::OciLayout::new(&a);
+    let manifest = write_image(
+        &layout,
+        &host_platform(),
+        &[LayerSpec {
+            files: &[("data.bin", &data)],
+        }],
+    );
+    stevedore::transport::Transport::put_manifest(&layout, &manifest, Some("1")).unwrap();
+    let layer = blob_path(&a, &manifest.blobs()[1].digest);
+    let mut bytes = std::fs::read(&layer).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+    let small_chunks = stevedore::registry::Client::new(stevedore::registry::ClientOptions {
+        insecure: vec![registry.addr.clone()],
+        chunk_size: 1024 * 1024,
+        ..Default::default()
+    })
+    .unwrap();
+    let err = copy(
+        &parse_with(&oci(&a, "1"), &small_chunks).unwrap(),
+        &parse_with(&registry.image("corrupt/app:1"), &small_chunks).unwrap(),
+        &CopyOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    let err = client
+        .get_manifest(&repo(&registry, "corrupt/app"), "1")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "no manifest was written");
+}

@@ -13,6 +13,10 @@ use crate::descriptor::Descriptor;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{from_io, Error, ErrorKind, Result};
 
+/// Blobs up to this size go in one request, from memory (so it can be retried);
+/// larger ones stream in chunks.
+const MONOLITHIC_MAX: u64 = 1024 * 1024;
+
 /// An upload session the registry opened: where to send the content.
 #[derive(Debug, Clone)]
 pub struct UploadSession {
@@ -261,29 +265,38 @@ impl Client {
             VerifyingReader::new(content, descriptor.digest.clone(), Some(descriptor.size));
         let read_err = |e| from_io(format!("reading blob {}", descriptor.digest), e);
         let mut body = Vec::new();
-        if descriptor.size <= chunk {
+        if descriptor.size <= MONOLITHIC_MAX {
             verified.read_to_end(&mut body).map_err(read_err)?;
         } else {
-            body = vec![0u8; chunk as usize];
+            // Chunks stream from the source with their exact length: no
+            // chunk is ever held in memory.
             let mut offset = 0u64;
-            loop {
-                let n = fill(&mut verified, &mut body).map_err(read_err)?;
-                if n == 0 {
-                    break;
-                }
+            while offset < descriptor.size {
+                let n = chunk.min(descriptor.size - offset);
                 let call = Call::new(Method::PATCH, location.clone(), Self::push_scopes(repo))
                     .header(header::CONTENT_TYPE, "application/octet-stream")
                     .header(
                         header::CONTENT_RANGE,
-                        format!("{offset}-{}", offset + n as u64 - 1),
-                    )
-                    .body(&body[..n])
-                    .no_retry();
-                let response = self.expect(endpoint, &call, &[202])?;
+                        format!("{offset}-{}", offset + n - 1),
+                    );
+                let mut part = (&mut verified).take(n);
+                let response = self.send_stream(endpoint, &call, &mut part, n)?;
+                if response.status().as_u16() != 202 {
+                    return Err(status_error(&call.method, &call.url, response));
+                }
                 *location = session_from(&call, &response)?.location;
-                offset += n as u64;
+                offset += n;
             }
-            body.clear();
+            // The content must end here, and match its digest.
+            if verified.read(&mut [0u8; 1]).map_err(read_err)? != 0 {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "blob {} is longer than its announced size",
+                        descriptor.digest
+                    ),
+                ));
+            }
         }
         let call = Call::new(
             Method::PUT,
@@ -306,20 +319,6 @@ impl Client {
         }
         Ok(())
     }
-}
-
-/// Reads into `buf` until it is full or the content ends; returns the count.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 fn session_from(call: &Call, response: &ureq::http::Response<ureq::Body>) -> Result<UploadSession> {

@@ -14,7 +14,7 @@ use ureq::Body;
 
 use super::{api_host, Client, ClientOptions};
 use crate::auth::{parse_challenges, Credentials, Scope, Secret};
-use crate::error::{Error, ErrorKind, RegistryError, Result};
+use crate::error::{from_io, Error, ErrorKind, RegistryError, Result};
 
 /// The longest wait honoured from a `Retry-After`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
@@ -580,6 +580,37 @@ impl Client {
             .tokens
             .put(&endpoint.registry, scopes, token, lifetime);
         Ok(())
+    }
+
+    /// Sends `call` once with `length` bytes streamed from `content` as the
+    /// body: no retry and no redirect, since the body cannot be replayed. The
+    /// token the call needs must be cached already (an earlier request of
+    /// the same scope earned it).
+    pub(crate) fn send_stream(
+        &self,
+        endpoint: &Endpoint,
+        call: &Call,
+        content: &mut dyn Read,
+        length: u64,
+    ) -> Result<Response<Body>> {
+        let mut request = h::Request::builder()
+            .method(call.method.clone())
+            .uri(call.url.as_str())
+            .header(header::CONTENT_LENGTH, length);
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(auth) = self.authorization(endpoint, &call.scopes)? {
+            request = request.header(header::AUTHORIZATION, auth.expose());
+        }
+        let request = request
+            .body(ureq::SendBody::from_reader(content))
+            .map_err(|e| network_error(&call.method, &call.url, ureq::Error::Http(e)))?;
+        self.agent(endpoint).run(request).map_err(|e| match e {
+            // The source failed (a digest mismatch, a cancellation): keep its kind.
+            ureq::Error::Io(io) => from_io(format!("{} {}", call.method, shown(&call.url)), io),
+            e => network_error(&call.method, &call.url, e),
+        })
     }
 
     /// Reads a successful reply's body whole, up to `limit` bytes.

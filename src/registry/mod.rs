@@ -62,8 +62,8 @@ pub struct ClientOptions {
     /// The first retry's delay in milliseconds; each later one doubles, with
     /// jitter. A `Retry-After` from the server wins. Defaults to 250.
     pub retry_delay_ms: u64,
-    /// The size of one chunk of a chunked blob upload; blobs up to this size
-    /// go in one request. Defaults to 8 MiB.
+    /// The size of one chunk of a chunked blob upload (blobs over 1 MiB go in
+    /// chunks, streamed, never held in memory). Defaults to 8 MiB.
     pub chunk_size: u64,
 }
 
