@@ -46,6 +46,13 @@ pub trait Store: Send + Sync {
     /// and `content` is not read.
     fn put(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64>;
 
+    /// Stores `content` like [`put`](Store::put), but `content` verifies
+    /// itself (it fails, before ending, when it does not match `digest` and
+    /// `size`, as [`VerifyingReader`] does), so it is not hashed again.
+    fn put_verified(&self, digest: &Digest, size: u64, content: &mut dyn Read) -> Result<u64> {
+        self.put(digest, Some(size), content)
+    }
+
     /// Removes the blob; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
     /// when absent.
     fn delete(&self, digest: &Digest) -> Result<()>;
@@ -78,6 +85,42 @@ impl FsStore {
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.blob_dir(digest).join(digest.hex())
     }
+
+    /// Writes `content` (which verifies itself) to a temporary file, checks
+    /// its size, flushes it, and renames it into place; a blob already
+    /// present is kept and `content` is not read.
+    fn write(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64> {
+        if let Some(existing) = self.stat(digest)? {
+            return Ok(existing);
+        }
+        let path = self.blob_path(digest);
+        let dir = self.blob_dir(digest);
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".stevedore-blob-")
+            .tempfile_in(&self.root)
+            .map_err(|e| {
+                Error::io(
+                    format!("creating a temporary file in {}", self.root.display()),
+                    e,
+                )
+            })?;
+        let written = copy_stream(content, temp.as_file_mut())
+            .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
+        if let Some(size) = size.filter(|&s| s != written) {
+            return Err(Error::new(
+                crate::error::ErrorKind::DigestMismatch,
+                format!("blob {digest} has {written} bytes, not the {size} announced"),
+            ));
+        }
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(format!("flushing blob {digest} to disk"), e))?;
+        temp.persist(&path)
+            .map_err(|e| Error::io(format!("moving blob into {}", path.display()), e.error))?;
+        Ok(written)
+    }
 }
 
 impl Store for FsStore {
@@ -106,31 +149,12 @@ impl Store for FsStore {
     }
 
     fn put(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64> {
-        if let Some(existing) = self.stat(digest)? {
-            return Ok(existing);
-        }
-        let path = self.blob_path(digest);
-        let dir = self.blob_dir(digest);
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".stevedore-blob-")
-            .tempfile_in(&self.root)
-            .map_err(|e| {
-                Error::io(
-                    format!("creating a temporary file in {}", self.root.display()),
-                    e,
-                )
-            })?;
         let mut verified = VerifyingReader::new(content, digest.clone(), size);
-        let written = copy_stream(&mut verified, temp.as_file_mut())
-            .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(format!("flushing blob {digest} to disk"), e))?;
-        temp.persist(&path)
-            .map_err(|e| Error::io(format!("moving blob into {}", path.display()), e.error))?;
-        Ok(written)
+        self.write(digest, size, &mut verified)
+    }
+
+    fn put_verified(&self, digest: &Digest, size: u64, content: &mut dyn Read) -> Result<u64> {
+        self.write(digest, Some(size), content)
     }
 
     fn delete(&self, digest: &Digest) -> Result<()> {
@@ -241,6 +265,19 @@ mod tests {
             .filter(|n| n != "blobs")
             .collect();
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+        // Self-verifying content is not hashed again, but its size is checked
+        // before anything is renamed into place.
+        let short = Digest::sha256(b"short");
+        let err = store
+            .put_verified(&short, 9, &mut &b"short"[..])
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        assert_eq!(store.stat(&short).unwrap(), None);
+        assert_eq!(
+            store.put_verified(&short, 5, &mut &b"short"[..]).unwrap(),
+            5
+        );
 
         let content = vec![7u8; 3 * COPY_BUFFER_SIZE + 5];
         let d = Digest::sha256(&content);

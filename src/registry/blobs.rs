@@ -203,10 +203,25 @@ impl Client {
     }
 
     /// Uploads the blob `descriptor` from `content`, verifying it on the way:
-    /// in one request when it fits in a chunk, else in chunks of
-    /// `chunk_size` (or the registry's minimum, if larger). Memory stays
-    /// within one chunk. A failed upload's session is cancelled.
+    /// up to 1 MiB in one request, larger blobs streamed in chunks of
+    /// `chunk_size` (or the registry's minimum, if larger), never held in
+    /// memory. A failed upload's session is cancelled.
     pub fn upload_blob(
+        &self,
+        repo: &Repository,
+        descriptor: &Descriptor,
+        content: &mut dyn Read,
+        session: Option<UploadSession>,
+    ) -> Result<()> {
+        let mut verified =
+            VerifyingReader::new(content, descriptor.digest.clone(), Some(descriptor.size));
+        self.upload_verified_blob(repo, descriptor, &mut verified, session)
+    }
+
+    /// Uploads like [`upload_blob`](Self::upload_blob) from content that
+    /// verifies itself (as [`get_blob`](Self::get_blob)'s reader does), without
+    /// hashing it again.
+    pub fn upload_verified_blob(
         &self,
         repo: &Repository,
         descriptor: &Descriptor,
@@ -261,8 +276,7 @@ impl Client {
         location: &mut String,
     ) -> Result<()> {
         let chunk = self.options().chunk_size.max(session.min_chunk).max(1);
-        let mut verified =
-            VerifyingReader::new(content, descriptor.digest.clone(), Some(descriptor.size));
+        let verified = content;
         let read_err = |e| from_io(format!("reading blob {}", descriptor.digest), e);
         let mut body = Vec::new();
         if descriptor.size <= MONOLITHIC_MAX {
@@ -279,7 +293,7 @@ impl Client {
                         header::CONTENT_RANGE,
                         format!("{offset}-{}", offset + n - 1),
                     );
-                let mut part = (&mut verified).take(n);
+                let mut part = (&mut *verified).take(n);
                 let response = self.send_stream(endpoint, &call, &mut part, n)?;
                 if response.status().as_u16() != 202 {
                     return Err(status_error(&call.method, &call.url, response));
@@ -287,7 +301,7 @@ impl Client {
                 *location = session_from(&call, &response)?.location;
                 offset += n;
             }
-            // The content must end here, and match its digest.
+            // The content must end here; reading its end runs its verification.
             if verified.read(&mut [0u8; 1]).map_err(read_err)? != 0 {
                 return Err(Error::new(
                     ErrorKind::DigestMismatch,

@@ -72,6 +72,14 @@ pub trait Transport: Send + Sync {
     /// streams; nothing is stored when it does not verify.
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()>;
 
+    /// Stores the blob like [`put_blob`](Transport::put_blob), from content
+    /// that verifies itself — it fails, before ending, when it does not match
+    /// the descriptor, as every [`get_blob`](Transport::get_blob) reader does —
+    /// so that it is not hashed a second time.
+    fn put_verified_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        self.put_blob(descriptor, content)
+    }
+
     /// Links the blob `descriptor` from `source` without sending its bytes,
     /// where both are repositories of one registry (a cross-repository
     /// mount). Returns whether it did; by default it cannot.

@@ -194,13 +194,24 @@ impl OciLayout {
         Ok(())
     }
 
-    /// Stores a blob and remembers it when it is new, for `abort`.
-    fn put_recorded(&self, digest: &Digest, size: u64, content: &mut dyn Read) -> Result<()> {
+    /// Stores a blob (hashing it unless `content` verifies itself) and
+    /// remembers it when it is new, for `abort`.
+    fn put_recorded(
+        &self,
+        digest: &Digest,
+        size: u64,
+        content: &mut dyn Read,
+        verified: bool,
+    ) -> Result<()> {
         self.ensure_layout()?;
         if self.store.stat(digest)?.is_some() {
             return Ok(());
         }
-        self.store.put(digest, Some(size), content)?;
+        if verified {
+            self.store.put_verified(digest, size, content)?;
+        } else {
+            self.store.put(digest, Some(size), content)?;
+        }
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -406,7 +417,12 @@ impl Transport for OciLayout {
     }
 
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
-        self.put_recorded(&descriptor.digest, descriptor.size, content)
+        self.put_recorded(&descriptor.digest, descriptor.size, content, false)
+            .map_err(|e| e.context(format!("writing into {}", self.name())))
+    }
+
+    fn put_verified_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        self.put_recorded(&descriptor.digest, descriptor.size, content, true)
             .map_err(|e| e.context(format!("writing into {}", self.name())))
     }
 
