@@ -19,7 +19,7 @@ ours=$PWD/target/release/stevedore
 work=$(mktemp -d)
 registry_pids=()
 cleanup() {
-  for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
+  for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
