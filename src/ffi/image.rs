@@ -28,6 +28,20 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot render result: {e}")))
 }
 
+/// Copy options from JSON, with the caller's progress callback.
+///
+/// # Safety
+/// As [`options`]; `progress` may be called with `userdata` from other threads.
+unsafe fn copy_options(
+    options_json: *const c_char,
+    progress: stevedore_progress_fn,
+    userdata: *mut c_void,
+) -> Result<CopyOptions> {
+    let mut opts: CopyOptions = options(options_json)?;
+    opts.progress = progress_fn(progress, userdata);
+    Ok(opts)
+}
+
 /// The body of a verb over one image with options `O` and a JSON result.
 unsafe fn image_verb<O, T>(
     client: *const stevedore_client,
@@ -79,8 +93,7 @@ pub unsafe extern "C" fn stevedore_copy(
     boundary(|| {
         let out = OutString::new(out_json, "out_json")?;
         let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
-        let mut opts: CopyOptions = options(options_json)?;
-        opts.progress = progress_fn(progress, userdata);
+        let opts = copy_options(options_json, progress, userdata)?;
         let report = crate::copy(&src, &dst, &opts)?;
         out.set(to_json(&report)?)
     })
@@ -110,8 +123,7 @@ pub unsafe extern "C" fn stevedore_sync(
         let out = OutString::new(out_json, "out_json")?;
         let jobs: Vec<SyncJob> = serde_json::from_str(input_str(jobs_json, "jobs_json")?)
             .map_err(|e| Error::invalid(format!("invalid jobs_json: {e}")))?;
-        let mut opts: CopyOptions = options(options_json)?;
-        opts.progress = progress_fn(progress, userdata);
+        let opts = copy_options(options_json, progress, userdata)?;
         let client = client_or_default(client)?;
         let results = crate::sync(&jobs, &opts, |s| transport::parse_with(s, &client));
         out.set(to_json(&results)?)
