@@ -145,3 +145,43 @@ fn errors_go_to_stderr_with_a_nonzero_exit() {
         );
     }
 }
+
+#[test]
+fn blobs_come_out_verified_to_stdout_or_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let manifest = make_image(&a, "1.0", b"blob\n");
+    let layer = manifest.blobs()[1].digest.to_string();
+    let out = stevedore(&["blob", &format!("oci:{}", a.display()), &layer]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.stdout,
+        std::fs::read(blob_path(&a, &manifest.blobs()[1].digest)).unwrap()
+    );
+    let file = tmp.path().join("layer.tar.gz");
+    ok(&[
+        "blob",
+        "-o",
+        file.to_str().unwrap(),
+        &oci(&a, "1.0"),
+        &layer,
+    ]);
+    assert_eq!(std::fs::read(&file).unwrap(), out.stdout);
+
+    // A corrupt blob fails, and leaves no file behind.
+    let path = blob_path(&a, &manifest.blobs()[1].digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let bad = tmp.path().join("bad.tar.gz");
+    let out = stevedore(&["blob", "-o", bad.to_str().unwrap(), &oci(&a, "1.0"), &layer]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("digest_mismatch"));
+    assert!(!bad.exists());
+    let out = stevedore(&["blob", &oci(&a, "1.0"), "sha256:../../etc/passwd"]);
+    assert!(!out.status.success() && out.stdout.is_empty());
+}

@@ -124,6 +124,16 @@ enum Command {
         #[arg(long, conflicts_with_all = ["raw", "config"])]
         json: bool,
     },
+    /// Fetch one blob, verified, to stdout or a file.
+    Blob {
+        /// The repository or layout holding it, as TRANSPORT:LOCATION.
+        image: String,
+        /// The blob's digest.
+        digest: stevedore::Digest,
+        /// Write it to FILE (only once complete and verified) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Delete an image: a layout's tag (and blobs only it used), or a registry's manifest.
     Delete {
         /// The image, as TRANSPORT:LOCATION.
@@ -305,6 +315,25 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
                     describe_image(&report).into_bytes()
                 }
             }
+        }
+        Command::Blob {
+            image,
+            digest,
+            output,
+        } => {
+            let image = parse(&image)?;
+            match output {
+                Some(path) => {
+                    stevedore::fetch::blob_to_file(&image, &digest, &path)?;
+                }
+                None => {
+                    let mut blob = stevedore::fetch::blob(&image, &digest)?;
+                    stevedore::store::copy_stream(&mut blob, &mut stdout).map_err(|e| {
+                        stevedore::error::from_io(format!("writing blob {digest}"), e)
+                    })?;
+                }
+            }
+            Vec::new()
         }
         Command::Delete { image } => {
             stevedore::delete(&parse(&image)?)?;
