@@ -226,6 +226,24 @@ type progressState struct {
 	progress func(Event) bool
 }
 
+// withProgress renders options, pins a progress handle watching ctx and
+// options.Progress for the call, and runs it; a cancellation caused by ctx
+// comes back as ctx.Err().
+func withProgress(ctx context.Context, options CopyOptions, f func(opts *C.char, handle C.uintptr_t) C.stevedore_status) error {
+	opts, err := cOptions(options)
+	if err != nil {
+		return err
+	}
+	defer free(opts)
+	handle := cgo.NewHandle(&progressState{ctx: ctx, progress: options.Progress})
+	defer handle.Delete()
+	err = call(func() C.stevedore_status { return f(opts, C.uintptr_t(handle)) })
+	if errors.Is(err, ErrCancelled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
 //export goProgress
 func goProgress(handle C.uintptr_t, eventJSON *C.char) C.int {
 	state := cgo.Handle(handle).Value().(*progressState)
@@ -316,20 +334,10 @@ func (c *Client) Copy(ctx context.Context, src, dst string, options CopyOptions)
 	s, d := cString(src), cString(dst)
 	defer free(s)
 	defer free(d)
-	opts, err := cOptions(options)
-	if err != nil {
-		return nil, err
-	}
-	defer free(opts)
-	handle := cgo.NewHandle(&progressState{ctx: ctx, progress: options.Progress})
-	defer handle.Delete()
 	var out *C.char
-	err = call(func() C.stevedore_status {
-		return C.copy_with_progress(c.ptr, s, d, opts, C.uintptr_t(handle), &out)
+	err := withProgress(ctx, options, func(opts *C.char, handle C.uintptr_t) C.stevedore_status {
+		return C.copy_with_progress(c.ptr, s, d, opts, handle, &out)
 	})
-	if errors.Is(err, ErrCancelled) && ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -369,17 +377,11 @@ func (c *Client) Sync(ctx context.Context, jobs []SyncJob, options CopyOptions) 
 		return nil, err
 	}
 	defer free(list)
-	opts, err := cOptions(options)
-	if err != nil {
-		return nil, err
-	}
-	defer free(opts)
-	handle := cgo.NewHandle(&progressState{ctx: ctx, progress: options.Progress})
-	defer handle.Delete()
 	var out *C.char
-	if err := call(func() C.stevedore_status {
-		return C.sync_with_progress(c.ptr, list, opts, C.uintptr_t(handle), &out)
-	}); err != nil {
+	err = withProgress(ctx, options, func(opts *C.char, handle C.uintptr_t) C.stevedore_status {
+		return C.sync_with_progress(c.ptr, list, opts, handle, &out)
+	})
+	if err != nil {
 		return nil, err
 	}
 	var results []SyncResult
