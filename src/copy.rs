@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use crate::convert;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
@@ -36,6 +37,9 @@ pub struct CopyOptions {
     pub platforms: Vec<Platform>,
     /// How many blobs move at once. Defaults to 6.
     pub jobs: usize,
+    /// Fail instead of converting when the destination cannot hold the
+    /// image as it is (skopeo's `--preserve-digests`). Defaults to false.
+    pub preserve_digests: bool,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -52,6 +56,7 @@ impl Default for CopyOptions {
             platform: None,
             platforms: Vec::new(),
             jobs: DEFAULT_JOBS,
+            preserve_digests: false,
             progress: None,
             cancel: None,
         }
@@ -65,6 +70,7 @@ impl fmt::Debug for CopyOptions {
             .field("platform", &self.platform)
             .field("platforms", &self.platforms)
             .field("jobs", &self.jobs)
+            .field("preserve_digests", &self.preserve_digests)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -95,6 +101,10 @@ pub struct CopyReport {
     pub blobs_skipped: usize,
     /// The bytes of the blobs sent.
     pub bytes_copied: u64,
+    /// How the destination's form of the image differs from the source's,
+    /// when the destination cannot hold it as it is; `None` when every
+    /// digest was kept.
+    pub converted: Option<String>,
 }
 
 /// What a copy writes: the top-level manifest, the manifests it lists
@@ -161,6 +171,45 @@ impl Plan {
             }
         }
         Ok(())
+    }
+}
+
+impl Plan {
+    /// Converts the manifests to a form `dst` can hold, when it cannot hold
+    /// them as they are; returns what changed, for the report. With
+    /// `preserve_digests`, refuses instead.
+    fn adapt_to(
+        &mut self,
+        src: &dyn Transport,
+        dst: &dyn Transport,
+        preserve_digests: bool,
+    ) -> Result<Option<String>> {
+        let needs_oci = dst.oci_only()
+            && (convert::is_docker(&self.root) || self.children.iter().any(convert::is_docker));
+        let note = if needs_oci {
+            Some(format!(
+                "{} holds OCI manifests only: the Docker schema 2 manifests were converted \
+                 to OCI (blobs unchanged), so the manifest digest changed from {}",
+                dst.name(),
+                self.root.digest()
+            ))
+        } else {
+            dst.conversion(&self.root)
+        };
+        match (&note, preserve_digests) {
+            (Some(note), true) => {
+                return Err(Error::unsupported(format!(
+                    "the digests cannot be preserved: {note}"
+                )))
+            }
+            (Some(_), false) if needs_oci => {
+                let (root, children) = convert::to_oci(src, &self.root, &self.children)?;
+                self.root = root;
+                self.children = children;
+            }
+            _ => {}
+        }
+        Ok(note)
     }
 }
 
@@ -245,10 +294,16 @@ pub(crate) fn copy_selected(
                 root.digest()
             )))
         }
+        Some(Selector::Index(_)) => {
+            return Err(Error::invalid(
+                "a destination cannot name an image by position (@N); name a tag or nothing",
+            ))
+        }
         Some(Selector::Digest(_)) | None => None,
     };
-    let plan = Plan::new(source, root)?;
+    let mut plan = Plan::new(source, root)?;
     plan.check_source(source)?;
+    let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
     match transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs) {
         Ok(counts) => Ok(CopyReport {
             source: src.to_string(),
@@ -261,6 +316,7 @@ pub(crate) fn copy_selected(
             blobs_mounted: counts.mounted,
             blobs_skipped: plan.blobs.len() - counts.copied - counts.mounted,
             bytes_copied: counts.bytes,
+            converted,
         }),
         Err(e) => {
             dst.transport().abort();

@@ -23,6 +23,7 @@
 pub mod archive;
 pub mod auth;
 pub mod config;
+pub mod convert;
 pub mod copy;
 pub mod delete;
 pub mod descriptor;

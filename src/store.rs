@@ -59,17 +59,39 @@ pub trait Store: Send + Sync {
 }
 
 /// Blobs on disk at `ROOT/blobs/ALGORITHM/HEX`, the layout of an OCI image
-/// layout's `blobs/` directory. Writes go to a temporary file in `ROOT`, are
-/// verified and flushed to disk, then renamed into place.
+/// layout's `blobs/` directory, or flat at `ROOT/HEX` (`ROOT/ALGORITHM-HEX`
+/// beyond sha256), the layout of skopeo's `dir:`. Writes go to a temporary
+/// file in `ROOT`, are verified and flushed to disk, then renamed into place.
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
+    flat: bool,
 }
 
 impl FsStore {
-    /// A store rooted at `root` (created on first write).
+    /// A store rooted at `root` in the OCI layout (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> FsStore {
-        FsStore { root: root.into() }
+        FsStore {
+            root: root.into(),
+            flat: false,
+        }
+    }
+
+    /// A store of files directly in `root`, named by their hex digest.
+    pub fn flat(root: impl Into<PathBuf>) -> FsStore {
+        FsStore {
+            root: root.into(),
+            flat: true,
+        }
+    }
+
+    /// The blob's file name relative to the root.
+    pub fn relative_path(&self, digest: &Digest) -> String {
+        match (self.flat, digest.algorithm()) {
+            (true, crate::digest::Algorithm::Sha256) => digest.hex().to_owned(),
+            (true, algorithm) => format!("{}-{}", algorithm.as_str(), digest.hex()),
+            (false, algorithm) => format!("blobs/{}/{}", algorithm.as_str(), digest.hex()),
+        }
     }
 
     /// The root directory.
@@ -77,13 +99,9 @@ impl FsStore {
         &self.root
     }
 
-    fn blob_dir(&self, digest: &Digest) -> PathBuf {
-        self.root.join("blobs").join(digest.algorithm().as_str())
-    }
-
     /// The path where the blob `digest` lives.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.blob_dir(digest).join(digest.hex())
+        self.root.join(self.relative_path(digest))
     }
 
     /// Writes `content` (which verifies itself) to a temporary file, checks
@@ -94,9 +112,8 @@ impl FsStore {
             return Ok(existing);
         }
         let path = self.blob_path(digest);
-        let dir = self.blob_dir(digest);
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let dir = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let mut temp = tempfile::Builder::new()
             .prefix(".stevedore-blob-")
             .tempfile_in(&self.root)

@@ -111,8 +111,8 @@ fn errors_go_to_stderr_with_a_nonzero_exit() {
             "names no transport",
         ),
         (
-            vec!["inspect".to_owned(), "dir:/tmp/x".to_owned()],
-            "not supported yet",
+            vec!["inspect".to_owned(), "containers-storage:app".to_owned()],
+            "does not use",
         ),
         (
             vec!["inspect".to_owned(), "ftp:x".to_owned()],

@@ -5,7 +5,8 @@ mod common;
 
 use common::registry::Registry;
 use common::*;
-use stevedore::manifest::ManifestContent;
+use stevedore::digest::Digest;
+use stevedore::manifest::{ImageManifest, Manifest, ManifestContent};
 use stevedore::registry::{MountResult, Repository};
 use stevedore::transport::parse_with;
 use stevedore::{copy, media_types, CopyOptions, ErrorKind, InspectOptions};
@@ -145,18 +146,32 @@ fn docker_typed_manifests_and_indexes_pull_with_skopeos_digests() {
         &CopyOptions::default(),
     )
     .unwrap();
-    assert_eq!(&report.digest, docker.digest());
-    // The layout holds the Docker manifest verbatim, digest unchanged. (skopeo
-    // 1.9 and umoci list only OCI-typed entries of a layout, so they are not
-    // the judges here.)
-    let back = stevedore::inspect(
-        &parse_with(&oci(&out, "d"), &client).unwrap(),
-        &InspectOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        (&back.digest, back.media_type.as_str()),
-        (docker.digest(), media_types::DOCKER_MANIFEST)
+    // A layout holds OCI manifests only (skopeo and umoci read no other):
+    // the manifest is converted, the blobs are the same.
+    assert_eq!(&report.source_digest, docker.digest());
+    assert!(report.converted.is_some());
+    let converted = skopeo_inspect_raw(&oci(&out, "d"));
+    assert_eq!(Digest::sha256(&converted), report.digest);
+    let (ManifestContent::Image(before), ManifestContent::Image(after)) = (
+        docker.content(),
+        Manifest::from_bytes(converted, None)
+            .unwrap()
+            .content()
+            .clone(),
+    ) else {
+        panic!("two image manifests")
+    };
+    assert_eq!(after.media_type.as_deref(), Some(media_types::OCI_MANIFEST));
+    let digests = |m: &ImageManifest| {
+        m.layers
+            .iter()
+            .map(|l| l.digest.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(digests(before), digests(&after));
+    tool_ok(
+        "umoci",
+        &["stat", "--image", &format!("{}:d", out.display())],
     );
 
     // The whole index, and one platform of it.

@@ -265,10 +265,15 @@ type CopyResult struct {
 	Destination  string `json:"destination"`
 	Digest       string `json:"digest"`
 	MediaType    string `json:"media_type"`
+	SourceDigest string `json:"source_digest"`
 	Manifests    int    `json:"manifests"`
 	BlobsCopied  int    `json:"blobs_copied"`
+	BlobsMounted int    `json:"blobs_mounted"`
 	BlobsSkipped int    `json:"blobs_skipped"`
 	BytesCopied  uint64 `json:"bytes_copied"`
+	// Converted says how the destination's form differs from the source's,
+	// when the destination cannot hold the image as it is (nil otherwise).
+	Converted *string `json:"converted"`
 }
 
 // Layer is one layer of an inspected image.

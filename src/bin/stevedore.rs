@@ -82,6 +82,10 @@ enum Command {
         /// How many blobs move at once.
         #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
         jobs: usize,
+        /// Fail rather than convert when the destination cannot hold the
+        /// image as it is (e.g. a Docker manifest into oci:).
+        #[arg(long)]
+        preserve_digests: bool,
         /// Print nothing but errors.
         #[arg(long, conflicts_with = "json")]
         quiet: bool,
@@ -229,6 +233,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             all,
             mut platforms,
             jobs,
+            preserve_digests,
             quiet,
             json,
             progress,
@@ -244,6 +249,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
                 platform,
                 platforms,
                 jobs,
+                preserve_digests,
                 progress: progress_printer(progress, quiet),
                 cancel: None,
             };
@@ -391,6 +397,9 @@ fn describe_copy(r: &CopyReport) -> String {
     );
     if r.digest != r.source_digest {
         out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
+    }
+    if let Some(note) = &r.converted {
+        out.push_str(&format!("Note:   {note}\n"));
     }
     out
 }

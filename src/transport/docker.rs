@@ -42,10 +42,13 @@ pub(super) fn parse(rest: &str, client: &Client) -> Result<ImageRef> {
     Ok(ImageRef::new(Arc::new(transport), selector))
 }
 
-fn reference_of(selector: &Selector) -> String {
+fn reference_of(selector: &Selector) -> Result<String> {
     match selector {
-        Selector::Tag(t) => t.clone(),
-        Selector::Digest(d) => d.to_string(),
+        Selector::Tag(t) => Ok(t.clone()),
+        Selector::Digest(d) => Ok(d.to_string()),
+        Selector::Index(_) => Err(Error::invalid(
+            "a registry names images by tag or digest, not by position",
+        )),
     }
 }
 
@@ -72,7 +75,7 @@ impl Transport for DockerRegistry {
 
     fn get_manifest(&self, selector: &Selector) -> Result<Manifest> {
         self.client
-            .get_manifest(&self.repo, &reference_of(selector))
+            .get_manifest(&self.repo, &reference_of(selector)?)
     }
 
     fn put_child_manifest(&self, manifest: &Manifest) -> Result<()> {
@@ -143,9 +146,10 @@ impl Transport for DockerRegistry {
     fn delete(&self, selector: &Selector) -> Result<()> {
         let digest = match selector {
             Selector::Digest(d) => d.clone(),
-            Selector::Tag(t) => {
+            Selector::Tag(_) | Selector::Index(_) => {
+                let t = reference_of(selector)?;
                 self.client
-                    .head_manifest(&self.repo, t)?
+                    .head_manifest(&self.repo, &t)?
                     .ok_or_else(|| Error::not_found(format!("{} has no tag {t:?}", self.name())))?
                     .digest
             }

@@ -1,14 +1,24 @@
 //! Where images live: one [`Transport`] trait, streaming both ways, and
 //! [`parse`] for skopeo-style strings (`oci:PATH:TAG`; containers-transports(5)).
 
+mod dir;
 mod docker;
+mod docker_archive;
+mod layout_files;
+mod memory;
+mod oci_archive;
 mod oci_layout;
+mod tar_index;
 
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+pub use dir::Dir;
 pub use docker::DockerRegistry;
+pub use docker_archive::DockerArchive;
+pub use memory::Memory;
+pub use oci_archive::OciArchive;
 pub use oci_layout::OciLayout;
 
 use crate::descriptor::Descriptor;
@@ -24,6 +34,9 @@ pub enum Selector {
     Tag(String),
     /// The manifest with this digest.
     Digest(Digest),
+    /// The manifest at this position of an archive or layout (`@N` in
+    /// containers-transports(5)), counting from 0.
+    Index(usize),
 }
 
 impl fmt::Display for Selector {
@@ -31,6 +44,7 @@ impl fmt::Display for Selector {
         match self {
             Selector::Tag(t) => write!(f, "tag {t:?}"),
             Selector::Digest(d) => write!(f, "digest {d}"),
+            Selector::Index(n) => write!(f, "image @{n}"),
         }
     }
 }
@@ -104,6 +118,19 @@ pub trait Transport: Send + Sync {
     /// Cleans up after a failed write: whatever this handle created and nothing
     /// else references is removed.
     fn abort(&self);
+
+    /// Whether the transport holds only OCI manifests, so that Docker ones
+    /// are converted on the way in.
+    fn oci_only(&self) -> bool {
+        false
+    }
+
+    /// How the destination's copy of `root` will differ from it, when the
+    /// transport cannot hold it as it is; `None` when it keeps it exactly.
+    fn conversion(&self, root: &Manifest) -> Option<String> {
+        let _ = root;
+        None
+    }
 }
 
 /// A transport plus, optionally, which of its manifests: what a string such as
@@ -148,6 +175,7 @@ impl fmt::Display for ImageRef {
         match &self.selector {
             Some(Selector::Tag(t)) => write!(f, ":{t}"),
             Some(Selector::Digest(d)) => write!(f, "@{d}"),
+            Some(Selector::Index(n)) => write!(f, ":@{n}"),
             None => Ok(()),
         }
     }
@@ -160,7 +188,7 @@ impl fmt::Debug for ImageRef {
 }
 
 /// The transports `parse` knows, as their prefixes.
-const KNOWN: &str = "docker://, oci:";
+const KNOWN: &str = "docker://, oci:, oci-archive:, dir:, docker-archive:";
 
 /// Parses a transport string in the syntax of containers-transports(5), such
 /// as `oci:/images/app:1.0` or `docker://registry.example/app:1.0`, with a
@@ -180,11 +208,15 @@ pub fn parse_with(s: &str, client: &Client) -> Result<ImageRef> {
     })?;
     match prefix {
         "oci" => oci_layout::parse(rest),
+        "oci-archive" => oci_archive::parse(rest),
+        "dir" => dir::parse(rest),
+        "docker-archive" => docker_archive::parse(rest),
         "docker" => docker::parse(rest, client),
-        "dir" | "docker-archive" | "oci-archive" | "docker-daemon" | "containers-storage"
-        | "sif" | "ostree" => Err(Error::unsupported(format!(
-            "the {prefix}: transport is not supported yet (transports: {KNOWN})"
-        ))),
+        "docker-daemon" | "containers-storage" | "sif" | "ostree" => {
+            Err(Error::unsupported(format!(
+                "the {prefix}: transport needs a container engine's storage or daemon, which                  stevedore does not use (transports: {KNOWN})"
+            )))
+        }
         _ => Err(Error::invalid(format!(
             "unknown transport {prefix:?} in {s:?} (transports: {KNOWN})"
         ))),

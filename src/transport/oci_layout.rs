@@ -3,11 +3,12 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::layout_files::{read_capped, write_atomically};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::{Digest, VerifyingReader};
@@ -44,14 +45,23 @@ pub(super) fn parse(rest: &str) -> Result<ImageRef> {
             "oci: needs a directory, as in oci:/images/app or oci:/images/app:1.0",
         ));
     }
-    let selector = match tag {
-        Some(tag) => {
-            validate_ref_name(tag)?;
-            Some(Selector::Tag(tag.to_owned()))
-        }
-        None => None,
-    };
+    let selector = tag.map(selector_of).transpose()?;
     Ok(ImageRef::new(Arc::new(OciLayout::new(path)), selector))
+}
+
+/// The selector a layout reference names after its path: `TAG` or `@INDEX`.
+pub(super) fn selector_of(tag: &str) -> Result<Selector> {
+    match tag.strip_prefix('@') {
+        Some(n) => n.parse().map(Selector::Index).map_err(|_| {
+            Error::invalid(format!(
+                "{tag:?} is not @N, the position of an image in the layout (from 0)"
+            ))
+        }),
+        None => {
+            validate_ref_name(tag)?;
+            Ok(Selector::Tag(tag.to_owned()))
+        }
+    }
 }
 
 /// Checks a tag against the grammar of `org.opencontainers.image.ref.name`:
@@ -89,6 +99,11 @@ impl OciLayout {
             created_root: AtomicBool::new(false),
             written: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The layout's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     fn path(&self, file: &str) -> PathBuf {
@@ -224,7 +239,9 @@ impl OciLayout {
         Ok(index
             .manifests
             .into_iter()
-            .filter(|d| entry_matches(d, selector))
+            .enumerate()
+            .filter(|(i, d)| entry_matches(*i, d, selector))
+            .map(|(_, d)| d)
             .collect())
     }
 
@@ -264,39 +281,13 @@ impl OciLayout {
     }
 }
 
-fn entry_matches(d: &Descriptor, selector: &Selector) -> bool {
+/// Whether index entry number `position`, `d`, is what `selector` names.
+fn entry_matches(position: usize, d: &Descriptor, selector: &Selector) -> bool {
     match selector {
         Selector::Tag(t) => d.annotations.get(REF_NAME) == Some(t),
         Selector::Digest(digest) => &d.digest == digest,
+        Selector::Index(n) => position == *n,
     }
-}
-
-fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::invalid(format!(
-            "{} is larger than the {limit}-byte limit for manifests",
-            path.display()
-        )));
-    }
-    Ok(bytes)
-}
-
-/// Writes `bytes` to `path` through a flushed temporary file in `dir` and a rename.
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |e| Error::io(format!("writing {}", path.display()), e);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".stevedore-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    temp.write_all(bytes).map_err(fail)?;
-    temp.as_file().sync_all().map_err(fail)?;
-    temp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }
 
 impl Transport for OciLayout {
@@ -323,7 +314,14 @@ impl Transport for OciLayout {
         let entries = self.entries_for(selector)?;
         let digest = match (selector, entries.as_slice()) {
             (Selector::Digest(d), _) => d,
-            (Selector::Tag(_), [one]) => &one.digest,
+            (Selector::Tag(_), [one]) | (Selector::Index(_), [one, ..]) => &one.digest,
+            (Selector::Index(n), []) => {
+                return Err(Error::not_found(format!(
+                    "{} has no image @{n}: it holds {} (counting from 0)",
+                    self.name(),
+                    self.read_index()?.manifests.len()
+                )))
+            }
             (Selector::Tag(t), []) => {
                 return Err(Error::not_found(format!(
                     "{} has no image tagged {t:?} (tags: {})",
@@ -447,7 +445,10 @@ impl Transport for OciLayout {
             let (gone, stay): (Vec<_>, Vec<_>) = index
                 .manifests
                 .drain(..)
-                .partition(|d| entry_matches(d, selector));
+                .enumerate()
+                .partition(|(i, d)| entry_matches(*i, d, selector));
+            let gone: Vec<Descriptor> = gone.into_iter().map(|(_, d)| d).collect();
+            let stay: Vec<Descriptor> = stay.into_iter().map(|(_, d)| d).collect();
             if gone.is_empty() {
                 return Err(Error::not_found(format!(
                     "{} has no {selector}",
@@ -472,6 +473,11 @@ impl Transport for OciLayout {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    /// skopeo and umoci read only OCI manifests from a layout.
+    fn oci_only(&self) -> bool {
+        true
     }
 
     fn finalize(&self) -> Result<()> {
@@ -532,5 +538,10 @@ mod tests {
         assert_eq!(parse("rel/dir").unwrap().to_string(), "oci:rel/dir");
         assert!(parse("").is_err());
         assert!(parse("/x:").is_err());
+        assert_eq!(
+            parse("/x:@2").unwrap().selector(),
+            Some(&Selector::Index(2))
+        );
+        assert!(parse("/x:@two").is_err());
     }
 }

@@ -1,0 +1,96 @@
+//! Files of layouts and archives on disk: small ones (`index.json`,
+//! `manifest.json`, `version`) read with a size limit and written atomically,
+//! and whole tar archives written atomically.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::store::COPY_BUFFER_SIZE;
+
+/// Reads the file at `path` whole, refused when larger than `limit` bytes.
+pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::invalid(format!(
+            "{} is larger than the {limit}-byte limit for manifests",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` through a flushed temporary file in `dir` and a rename.
+pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |e| Error::io(format!("writing {}", path.display()), e);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".stevedore-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    temp.write_all(bytes).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// What one file of an archive being written holds.
+pub(super) enum ArchiveFile {
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// The content of this file on disk.
+    Copy(PathBuf),
+}
+
+/// Writes an uncompressed tar archive of `files` (name, content) to `path`
+/// through a flushed temporary file beside it and a rename, so that `path`
+/// either keeps its old content or holds the whole new archive. Entries
+/// carry no owner and no time, so the same files make the same archive.
+pub(super) fn write_archive(path: &Path, files: &[(String, ArchiveFile)]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let fail = |e| Error::io(format!("writing {}", path.display()), e);
+    let temp = tempfile::Builder::new()
+        .prefix(".stevedore-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    let mut builder = tar::Builder::new(BufWriter::with_capacity(COPY_BUFFER_SIZE, temp));
+    for (name, content) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        match content {
+            ArchiveFile::Bytes(bytes) => {
+                header.set_size(bytes.len() as u64);
+                builder
+                    .append_data(&mut header, name, bytes.as_slice())
+                    .map_err(fail)?;
+            }
+            ArchiveFile::Copy(source) => {
+                let file = File::open(source)
+                    .map_err(|e| Error::io(format!("reading {}", source.display()), e))?;
+                let size = file
+                    .metadata()
+                    .map_err(|e| Error::io(format!("reading {}", source.display()), e))?
+                    .len();
+                header.set_size(size);
+                builder.append_data(&mut header, name, file).map_err(fail)?;
+            }
+        }
+    }
+    let temp = builder
+        .into_inner()
+        .map_err(fail)?
+        .into_inner()
+        .map_err(|e| fail(e.into_error()))?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
