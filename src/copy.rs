@@ -385,7 +385,10 @@ fn transfer_blobs(
                 if i >= blobs.len() || monitor.check().is_err() {
                     break;
                 }
-                match move_blob(&blobs[i], src, dst, monitor) {
+                let blob = &blobs[i];
+                let moved = monitor
+                    .observing_retries(Some(&blob.digest), || move_blob(blob, src, dst, monitor));
+                match moved {
                     Ok(Moved::Skipped) => {}
                     Ok(Moved::Mounted) => {
                         mounted.fetch_add(1, Ordering::SeqCst);

@@ -3,6 +3,7 @@
 //! may cancel through, and a reader that reports bytes and stops when either
 //! says so.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,6 +61,16 @@ pub enum ProgressEvent {
         digest: Digest,
         /// Its size.
         size: u64,
+    },
+    /// A request failed for a reason that may pass (a dropped connection, a
+    /// busy server) and is tried again.
+    Retry {
+        /// The blob being moved, when the request was for one.
+        digest: Option<Digest>,
+        /// Which retry this is, from 1.
+        attempt: u32,
+        /// What failed.
+        reason: String,
     },
     /// The image's manifests are written.
     ImageDone {
@@ -163,6 +174,37 @@ impl Monitor {
             bytes: 0,
             reported: 0,
         }
+    }
+}
+
+thread_local! {
+    /// Where retries on this thread are reported, while a copy's worker
+    /// moves a blob.
+    static RETRIES: RefCell<Option<(Monitor, Option<Digest>)>> = const { RefCell::new(None) };
+}
+
+impl Monitor {
+    /// Runs `work` with retries made on this thread (by the registry client,
+    /// deep below) reported as [`ProgressEvent::Retry`] for `digest`.
+    pub fn observing_retries<T>(&self, digest: Option<&Digest>, work: impl FnOnce() -> T) -> T {
+        let previous = RETRIES.with(|r| r.replace(Some((self.clone(), digest.cloned()))));
+        let out = work();
+        RETRIES.with(|r| *r.borrow_mut() = previous);
+        out
+    }
+}
+
+/// Reports retry number `attempt` (from 1) of a request on this thread,
+/// which failed because of `reason`, to the copy observing it, if any.
+pub(crate) fn report_retry(attempt: u32, reason: &str) {
+    let observer = RETRIES.with(|r| r.borrow().clone());
+    if let Some((monitor, digest)) = observer {
+        // A cancel the callback asks for is seen at the next check.
+        let _ = monitor.emit(ProgressEvent::Retry {
+            digest,
+            attempt,
+            reason: reason.to_owned(),
+        });
     }
 }
 

@@ -366,3 +366,64 @@ fn the_referrers_api_is_used_and_filtered_when_the_registry_did_not() {
         "{asked}"
     );
 }
+
+#[test]
+fn a_copy_reports_each_retry_as_a_progress_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("src");
+    let manifest = make_image(&layout, "1", b"retried\n");
+    let raw = manifest.raw().to_vec();
+    let failed_once = Arc::new(AtomicUsize::new(0));
+    let failures = failed_once.clone();
+    let server = FakeServer::start(move |seen: &Seen| {
+        if seen.url == "/v2/" {
+            return Reply::new(200, "{}");
+        }
+        if seen.url.contains("/manifests/") {
+            return Reply::new(200, raw.clone())
+                .header("Content-Type", stevedore::media_types::OCI_MANIFEST);
+        }
+        let first_get = seen.method == "GET" && failures.fetch_add(1, Ordering::SeqCst) == 0;
+        match blob(&layout, &seen.url) {
+            _ if first_get => Reply::new(503, "busy"),
+            Some(bytes) => Reply::new(200, bytes),
+            None => Reply::new(404, ""),
+        }
+    });
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = events.clone();
+    let options = CopyOptions {
+        jobs: 1,
+        progress: Some(Arc::new(move |e: &stevedore::progress::ProgressEvent| {
+            log.lock().unwrap().push(e.clone());
+            true
+        })),
+        ..Default::default()
+    };
+    let client = client_for(&server, 3);
+    let src = parse_with(&format!("docker://{}/app:1", server.addr()), &client).unwrap();
+    let out = tmp.path().join("out");
+    copy(
+        &src,
+        &parse_with(&oci(&out, "1"), &client).unwrap(),
+        &options,
+    )
+    .unwrap();
+    let retries: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            stevedore::progress::ProgressEvent::Retry {
+                digest,
+                attempt,
+                reason,
+            } => Some((digest.clone(), *attempt, reason.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries.len(), 1, "{retries:?}");
+    let (digest, attempt, reason) = &retries[0];
+    assert!(digest.is_some() && *attempt == 1, "{retries:?}");
+    assert!(reason.contains("503"), "{reason}");
+}

@@ -12,6 +12,7 @@ use crate::auth::Scope;
 use crate::descriptor::Descriptor;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{from_io, Error, ErrorKind, Result};
+use crate::progress::report_retry;
 
 /// Blobs up to this size go in one request, from memory (so it can be retried);
 /// larger ones stream in chunks.
@@ -99,6 +100,10 @@ impl Read for BlobReader {
             // The connection dropped mid-blob: ask for the rest.
             self.resumes_left -= 1;
             self.body = None;
+            report_retry(
+                self.client.options().max_retries - self.resumes_left,
+                &format!("the download stopped at byte {}; resuming", self.offset),
+            );
         }
     }
 }

@@ -15,6 +15,7 @@ use ureq::Body;
 use super::{api_host, Client, ClientOptions};
 use crate::auth::{parse_challenges, Credentials, Scope, Secret};
 use crate::error::{from_io, Error, ErrorKind, RegistryError, Result};
+use crate::progress::report_retry;
 
 /// The longest wait honoured from a `Retry-After`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
@@ -330,8 +331,9 @@ impl Client {
             let response = match result {
                 Ok(r) => r,
                 Err(e) if call.retry && attempt < max_retries && transient(&e) => {
-                    std::thread::sleep(self.backoff(attempt));
                     attempt += 1;
+                    report_retry(attempt, &format!("{method} {}: {e}", shown(&call.url)));
+                    std::thread::sleep(self.backoff(attempt - 1));
                     continue;
                 }
                 Err(e) => return Err(network_error(&method, &url, e)),
@@ -374,8 +376,12 @@ impl Client {
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(|s| Duration::from_secs(s).min(RETRY_AFTER_MAX))
                     .unwrap_or_else(|| self.backoff(attempt));
-                std::thread::sleep(wait);
                 attempt += 1;
+                report_retry(
+                    attempt,
+                    &format!("{method} {}: HTTP {status}", shown(&call.url)),
+                );
+                std::thread::sleep(wait);
                 continue;
             }
             return Ok(response);
