@@ -34,6 +34,7 @@ pub mod ffi;
 pub mod inspect;
 pub mod manifest;
 pub mod media_types;
+mod new_file;
 pub mod platform;
 pub mod progress;
 pub mod reference;

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{from_io, Error, Result};
+use crate::new_file::NewFile;
 
 /// The buffer size for streaming blobs to and from disk.
 pub const COPY_BUFFER_SIZE: usize = 1 << 20;
@@ -60,8 +61,9 @@ pub trait Store: Send + Sync {
 
 /// Blobs on disk at `ROOT/blobs/ALGORITHM/HEX`, the layout of an OCI image
 /// layout's `blobs/` directory, or flat at `ROOT/HEX` (`ROOT/ALGORITHM-HEX`
-/// beyond sha256), the layout of skopeo's `dir:`. Writes go to a temporary
-/// file in `ROOT`, are verified and flushed to disk, then renamed into place.
+/// beyond sha256), the layout of skopeo's `dir:`. Writes go to an unnamed
+/// file beside their place, are verified and flushed to disk, then named, so
+/// a blob is never seen partly written, even after a kill.
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
@@ -104,9 +106,9 @@ impl FsStore {
         self.root.join(self.relative_path(digest))
     }
 
-    /// Writes `content` (which verifies itself) to a temporary file, checks
-    /// its size, flushes it, and renames it into place; a blob already
-    /// present is kept and `content` is not read.
+    /// Writes `content` (which verifies itself) to a new file, checks its
+    /// size, flushes it, and names it; a blob already present is kept and
+    /// `content` is not read.
     fn write(&self, digest: &Digest, size: Option<u64>, content: &mut dyn Read) -> Result<u64> {
         if let Some(existing) = self.stat(digest)? {
             return Ok(existing);
@@ -114,16 +116,9 @@ impl FsStore {
         let path = self.blob_path(digest);
         let dir = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".stevedore-blob-")
-            .tempfile_in(&self.root)
-            .map_err(|e| {
-                Error::io(
-                    format!("creating a temporary file in {}", self.root.display()),
-                    e,
-                )
-            })?;
-        let written = copy_stream(content, temp.as_file_mut())
+        let mut new = NewFile::create(&path)
+            .map_err(|e| Error::io(format!("creating a new file in {}", dir.display()), e))?;
+        let written = copy_stream(content, new.file())
             .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
         if let Some(size) = size.filter(|&s| s != written) {
             return Err(Error::new(
@@ -131,11 +126,8 @@ impl FsStore {
                 format!("blob {digest} has {written} bytes, not the {size} announced"),
             ));
         }
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(format!("flushing blob {digest} to disk"), e))?;
-        temp.persist(&path)
-            .map_err(|e| Error::io(format!("moving blob into {}", path.display()), e.error))?;
+        new.publish()
+            .map_err(|e| Error::io(format!("storing blob {digest} at {}", path.display()), e))?;
         Ok(written)
     }
 }

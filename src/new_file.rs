@@ -1,0 +1,137 @@
+//! Files that appear whole or not at all, even when the process is killed
+//! while writing them: written unnamed (`O_TMPFILE`) in their directory,
+//! flushed, then linked under their name. Where the file system cannot make
+//! unnamed files, a named temporary file and a rename stand in (a kill then
+//! leaves a `.stevedore-blob-*` file behind, never a partial blob).
+// One `linkat` call, which std does not offer with `AT_SYMLINK_FOLLOW`.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// A file being written, to be published under `path` by [`NewFile::publish`].
+pub struct NewFile {
+    inner: Inner,
+    path: PathBuf,
+}
+
+enum Inner {
+    Unnamed(File),
+    Named(tempfile::NamedTempFile),
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+}
+
+impl NewFile {
+    /// Starts the file that will be `path` (whose directory must exist).
+    pub fn create(path: &Path) -> io::Result<NewFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let unnamed = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .mode(0o644)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir);
+        let inner = match unnamed {
+            Ok(file) => Inner::Unnamed(file),
+            Err(_) => Inner::Named(
+                tempfile::Builder::new()
+                    .prefix(".stevedore-blob-")
+                    .tempfile_in(dir)?,
+            ),
+        };
+        Ok(NewFile {
+            inner,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The open file, to write to.
+    pub fn file(&mut self) -> &mut File {
+        match &mut self.inner {
+            Inner::Unnamed(file) => file,
+            Inner::Named(temp) => temp.as_file_mut(),
+        }
+    }
+
+    /// Flushes the file to disk and gives it its name. When a file of that
+    /// name appeared meanwhile (another writer of the same content), it is
+    /// kept and this one dropped.
+    pub fn publish(mut self) -> io::Result<()> {
+        self.file().sync_all()?;
+        match self.inner {
+            Inner::Named(temp) => temp.persist(&self.path).map(drop).map_err(|e| e.error),
+            Inner::Unnamed(file) => {
+                let target = c_path(&self.path)?;
+                let by_proc = c_path(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd())))?;
+                // SAFETY: both paths are NUL-terminated C strings that outlive
+                // the calls, and `file` is open for their duration.
+                let linked = unsafe {
+                    libc::linkat(
+                        libc::AT_FDCWD,
+                        by_proc.as_ptr(),
+                        libc::AT_FDCWD,
+                        target.as_ptr(),
+                        libc::AT_SYMLINK_FOLLOW,
+                    ) == 0
+                        || libc::linkat(
+                            file.as_raw_fd(),
+                            c"".as_ptr(),
+                            libc::AT_FDCWD,
+                            target.as_ptr(),
+                            libc::AT_EMPTY_PATH,
+                        ) == 0
+                };
+                let error = io::Error::last_os_error();
+                match linked {
+                    true => Ok(()),
+                    false if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                    false => Err(error),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_appears_only_when_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let mut new = NewFile::create(&path).unwrap();
+        new.file().write_all(b"content").unwrap();
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        new.publish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"content");
+        // A second writer of the same name keeps the first file.
+        let mut again = NewFile::create(&path).unwrap();
+        again.file().write_all(b"content").unwrap();
+        again.publish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"content");
+    }
+
+    #[test]
+    fn a_dropped_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut new = NewFile::create(&dir.path().join("blob")).unwrap();
+        new.file().write_all(b"partial").unwrap();
+        drop(new);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
