@@ -11,7 +11,7 @@ use common::*;
 use stevedore::manifest::ManifestContent;
 use stevedore::progress::{CancelToken, ProgressEvent, ProgressFn};
 use stevedore::transport::{parse, parse_with, OciLayout, Transport};
-use stevedore::{copy, CopyOptions, ErrorKind};
+use stevedore::{copy, CopyOptions, Digest, ErrorKind};
 
 /// An image with `layers` layers of `size` incompressible bytes each, tagged `tag`.
 fn layered_image(
@@ -331,4 +331,106 @@ fn the_cli_prints_progress_as_json_lines_on_stderr() {
         .output()
         .unwrap();
     assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+#[test]
+fn multi_arch_from_docker_registry_to_a_layout_and_back_all_subset_and_one() {
+    let registry = Registry::start();
+    let client = registry.client();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let index = make_index(
+        &t.join("src"),
+        "multi",
+        &["linux/amd64", "linux/arm64/v8", "linux/s390x"],
+    );
+    let ManifestContent::Index(entries) = index.content() else {
+        panic!("an index")
+    };
+    let pushed = registry.image("multi/app:1");
+    tool_ok(
+        "skopeo",
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            "--all",
+            "--dest-tls-verify=false",
+            &oci(&t.join("src"), "multi"),
+            &pushed,
+        ],
+    );
+    let raw = |image: &str| {
+        let mut args = vec!["inspect", "--raw"];
+        if image.starts_with("docker://") {
+            args.push("--tls-verify=false");
+        }
+        args.push(image);
+        tool_ok("skopeo", &args)
+    };
+    let cases = [
+        (
+            "all",
+            CopyOptions {
+                all: true,
+                ..Default::default()
+            },
+            Some(index.digest().clone()),
+        ),
+        (
+            "two",
+            CopyOptions {
+                platforms: vec![
+                    "linux/arm64/v8".parse().unwrap(),
+                    "linux/s390x".parse().unwrap(),
+                ],
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "one",
+            CopyOptions {
+                platform: Some("linux/s390x".parse().unwrap()),
+                ..Default::default()
+            },
+            Some(entries.manifests[2].digest.clone()),
+        ),
+    ];
+    for (name, options, expected) in cases {
+        let layout = oci(&t.join("layout"), name);
+        let there = copy(
+            &parse_with(&pushed, &client).unwrap(),
+            &parse_with(&layout, &client).unwrap(),
+            &options,
+        )
+        .unwrap();
+        match expected {
+            Some(digest) => assert_eq!(there.digest, digest, "{name}"),
+            None => assert_ne!(&there.digest, index.digest(), "{name}: a new index"),
+        }
+        let back_image = registry.image(&format!("back/{name}:1"));
+        let back = copy(
+            &parse_with(&layout, &client).unwrap(),
+            &parse_with(&back_image, &client).unwrap(),
+            &CopyOptions {
+                all: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(back.digest, there.digest, "{name}");
+        assert_eq!(raw(&layout), raw(&back_image), "{name}");
+        assert_eq!(Digest::sha256(&raw(&back_image)), there.digest, "{name}");
+        let manifests = match name {
+            "all" => 4,
+            "two" => 3,
+            _ => 1,
+        };
+        assert_eq!(
+            (there.manifests, back.manifests),
+            (manifests, manifests),
+            "{name}"
+        );
+    }
 }
