@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::convert;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ManifestContent};
 use crate::platform::{self, Platform};
 use crate::progress::{CancelToken, Monitor, ProgressEvent, ProgressFn};
@@ -139,35 +139,6 @@ impl Plan {
         for blob in manifest.blobs() {
             if !self.blobs.iter().any(|b| b.digest == blob.digest) {
                 self.blobs.push(blob.clone());
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks that the source has every blob at its announced size, so that a
-    /// missing or resized blob fails the copy before anything is written.
-    fn check_source(&self, src: &dyn Transport) -> Result<()> {
-        for blob in &self.blobs {
-            match src.blob_size(&blob.digest)? {
-                None => {
-                    return Err(Error::not_found(format!(
-                        "blob {} is missing from {}",
-                        blob.digest,
-                        src.name()
-                    )))
-                }
-                Some(size) if size != blob.size => {
-                    return Err(Error::new(
-                        ErrorKind::DigestMismatch,
-                        format!(
-                            "blob {} in {} has {size} bytes, but the manifest says {}",
-                            blob.digest,
-                            src.name(),
-                            blob.size
-                        ),
-                    ))
-                }
-                Some(_) => {}
             }
         }
         Ok(())
@@ -302,7 +273,6 @@ pub(crate) fn copy_selected(
         Some(Selector::Digest(_)) | None => None,
     };
     let mut plan = Plan::new(source, root)?;
-    plan.check_source(source)?;
     let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
     match transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs) {
         Ok(counts) => Ok(CopyReport {
