@@ -40,6 +40,7 @@ pub mod progress;
 pub mod reference;
 pub mod registry;
 pub mod resolve;
+pub mod server;
 pub mod store;
 pub mod sync;
 pub mod transport;

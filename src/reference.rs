@@ -202,6 +202,24 @@ fn split_domain(name: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// Checks a repository name (`team/app`) against the distribution grammar:
+/// lowercase components of letters and digits joined by `.`, `_`, `__` or
+/// dashes, separated by `/`, at most 255 characters.
+pub fn validate_repository(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > NAME_TOTAL_LENGTH_MAX {
+        return Err(Error::invalid(format!(
+            "repository name {:?} must have 1 to {NAME_TOTAL_LENGTH_MAX} characters",
+            name.chars().take(300).collect::<String>()
+        )));
+    }
+    validate_path(name).map_err(Error::invalid)
+}
+
+/// Checks a tag against `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn validate_tag_name(tag: &str) -> Result<()> {
+    validate_tag(tag, tag)
+}
+
 fn is_hex_identifier(name: &str) -> bool {
     name.len() == 64
         && name

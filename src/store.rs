@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -57,6 +57,24 @@ pub trait Store: Send + Sync {
     /// Removes the blob; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
     /// when absent.
     fn delete(&self, digest: &Digest) -> Result<()>;
+
+    /// A reader of the blob's bytes from byte `offset` on.
+    fn open_from(&self, digest: &Digest, offset: u64) -> Result<Box<dyn Read + Send>> {
+        let mut reader = self.open(digest)?;
+        io::copy(&mut (&mut reader).take(offset), &mut io::sink())
+            .map_err(|e| Error::io(format!("reading blob {digest}"), e))?;
+        Ok(reader)
+    }
+
+    /// Stores the file at `path`, which the caller verified holds `digest`
+    /// (`size` bytes), consuming the file: moved into place where the store
+    /// is on its file system, else copied and removed.
+    fn put_file(&self, digest: &Digest, size: u64, path: &Path) -> Result<()> {
+        let mut file =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        self.put_verified(digest, size, &mut file)?;
+        fs::remove_file(path).map_err(|e| Error::io(format!("removing {}", path.display()), e))
+    }
 }
 
 /// Blobs on disk at `ROOT/blobs/ALGORITHM/HEX`, the layout of an OCI image
@@ -164,6 +182,39 @@ impl Store for FsStore {
 
     fn put_verified(&self, digest: &Digest, size: u64, content: &mut dyn Read) -> Result<u64> {
         self.write(digest, Some(size), content)
+    }
+
+    fn open_from(&self, digest: &Digest, offset: u64) -> Result<Box<dyn Read + Send>> {
+        let path = self.blob_path(digest);
+        let mut file = File::open(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                Error::not_found(format!("blob {digest} is missing ({})", path.display()))
+            }
+            _ => Error::io(format!("opening {}", path.display()), e),
+        })?;
+        file.seek(io::SeekFrom::Start(offset))
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        Ok(Box::new(file))
+    }
+
+    fn put_file(&self, digest: &Digest, size: u64, path: &Path) -> Result<()> {
+        let target = self.blob_path(digest);
+        let dir = target.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        match fs::rename(path, &target) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+                let mut file = File::open(path)
+                    .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                self.put_verified(digest, size, &mut file)?;
+                fs::remove_file(path)
+                    .map_err(|e| Error::io(format!("removing {}", path.display()), e))
+            }
+            Err(e) => Err(Error::io(
+                format!("moving a blob to {}", target.display()),
+                e,
+            )),
+        }
     }
 
     fn delete(&self, digest: &Digest) -> Result<()> {

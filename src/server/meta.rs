@@ -1,0 +1,158 @@
+//! The registry's small records — tags, manifest and blob links, referrers —
+//! as keys (`repos/NAME/tags/TAG`) with small values: files under the root,
+//! each replaced atomically, or a map in memory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use crate::error::{Error, Result};
+
+/// A store of small records by key. Keys are `/`-separated; [`Meta::list`]
+/// gives the names one level below a prefix.
+pub trait Meta: Send + Sync {
+    /// The value of `key`, if set.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets `key` to `value`, replacing it whole.
+    fn put(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// Removes `key`; whether it was there.
+    fn delete(&self, key: &str) -> Result<bool>;
+    /// The names directly below `prefix` (which ends with `/`), sorted.
+    fn list(&self, prefix: &str) -> Result<Vec<String>>;
+}
+
+/// Records as files under a directory.
+pub struct FsMeta {
+    root: PathBuf,
+}
+
+impl FsMeta {
+    /// Records under `root`.
+    pub fn new(root: PathBuf) -> FsMeta {
+        FsMeta { root }
+    }
+}
+
+impl Meta for FsMeta {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.root.join(key);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    /// Written to a temporary file and renamed over the old one: a reader or
+    /// a restart after a kill sees the old value or the new one.
+    fn put(&self, key: &str, value: &[u8]) -> Result<()> {
+        let path = self.root.join(key);
+        let dir = path.parent().unwrap_or(&self.root);
+        let fail = |e| Error::io(format!("writing {}", path.display()), e);
+        fs::create_dir_all(dir).map_err(fail)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".stevedore-")
+            .tempfile_in(dir)
+            .map_err(fail)?;
+        temp.write_all(value).map_err(fail)?;
+        temp.persist(&path).map_err(|e| fail(e.error))?;
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let path = self.root.join(key);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
+        }
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let dir = self.root.join(prefix);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Records in memory.
+#[derive(Default)]
+pub struct MemoryMeta {
+    records: RwLock<BTreeMap<String, Vec<u8>>>,
+}
+
+impl Meta for MemoryMeta {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let records = self.records.read().unwrap_or_else(|p| p.into_inner());
+        Ok(records.get(key).cloned())
+    }
+
+    fn put(&self, key: &str, value: &[u8]) -> Result<()> {
+        let mut records = self.records.write().unwrap_or_else(|p| p.into_inner());
+        records.insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let mut records = self.records.write().unwrap_or_else(|p| p.into_inner());
+        Ok(records.remove(key).is_some())
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let records = self.records.read().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = records
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter_map(|(k, _)| k[prefix.len()..].split('/').next().map(str::to_owned))
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(meta: &dyn Meta) {
+        meta.put("repos/a+b/tags/v1", b"x").unwrap();
+        meta.put("repos/a+b/tags/v2", b"y").unwrap();
+        meta.put("repos/c/blobs/sha256-00", b"").unwrap();
+        assert_eq!(meta.get("repos/a+b/tags/v1").unwrap().unwrap(), b"x");
+        assert_eq!(meta.list("repos/").unwrap(), ["a+b", "c"]);
+        assert_eq!(meta.list("repos/a+b/tags/").unwrap(), ["v1", "v2"]);
+        assert!(meta.delete("repos/a+b/tags/v1").unwrap());
+        assert!(!meta.delete("repos/a+b/tags/v1").unwrap());
+        assert_eq!(meta.get("repos/a+b/tags/v1").unwrap(), None);
+        assert_eq!(meta.list("repos/none/").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn memory_and_files_behave_alike() {
+        exercise(&MemoryMeta::default());
+        let dir = tempfile::tempdir().unwrap();
+        exercise(&FsMeta::new(dir.path().to_owned()));
+    }
+}

@@ -1,0 +1,223 @@
+//! What the registry holds: blobs in a [`Store`] shared by all repositories,
+//! and per repository the records of which blobs and manifests it has, its
+//! tags, and which manifests refer to which (for the referrers API).
+
+use crate::descriptor::Descriptor;
+use crate::digest::Digest;
+use crate::error::Result;
+use crate::manifest::{Manifest, ManifestContent};
+use crate::store::Store;
+
+use super::meta::Meta;
+
+/// Blobs and records.
+pub struct Storage {
+    pub blobs: Box<dyn Store>,
+    meta: Box<dyn Meta>,
+}
+
+/// The record key part of a digest (`sha256-HEX`).
+fn key_of(digest: &Digest) -> String {
+    format!("{}-{}", digest.algorithm().as_str(), digest.hex())
+}
+
+fn digest_of(key: &str) -> Option<Digest> {
+    let (algorithm, hex) = key.split_once('-')?;
+    format!("{algorithm}:{hex}").parse().ok()
+}
+
+impl Storage {
+    /// Storage over `blobs` and `meta`.
+    pub fn new(blobs: Box<dyn Store>, meta: Box<dyn Meta>) -> Storage {
+        Storage { blobs, meta }
+    }
+
+    /// The records of repository `name` (its `/` written as `+`, which names
+    /// cannot hold).
+    fn repo(name: &str) -> String {
+        format!("repos/{}", name.replace('/', "+"))
+    }
+
+    /// Whether the repository has anything.
+    pub fn repo_exists(&self, name: &str) -> Result<bool> {
+        Ok(!self
+            .meta
+            .list(&format!("{}/", Self::repo(name)))?
+            .is_empty())
+    }
+
+    /// Every repository, sorted.
+    pub fn repositories(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .meta
+            .list("repos/")?
+            .into_iter()
+            .map(|n| n.replace('+', "/"))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Records that the repository has the blob.
+    pub fn link_blob(&self, name: &str, digest: &Digest) -> Result<()> {
+        self.meta.put(
+            &format!("{}/blobs/{}", Self::repo(name), key_of(digest)),
+            b"",
+        )
+    }
+
+    /// Whether the repository has the blob (and the store still holds it):
+    /// its size.
+    pub fn blob_in(&self, name: &str, digest: &Digest) -> Result<Option<u64>> {
+        let key = format!("{}/blobs/{}", Self::repo(name), key_of(digest));
+        if self.meta.get(&key)?.is_none() {
+            return Ok(None);
+        }
+        self.blobs.stat(digest)
+    }
+
+    /// Forgets that the repository has the blob; whether it had it.
+    pub fn unlink_blob(&self, name: &str, digest: &Digest) -> Result<bool> {
+        self.meta
+            .delete(&format!("{}/blobs/{}", Self::repo(name), key_of(digest)))
+    }
+
+    /// The media type of manifest `digest` when the repository has it.
+    pub fn manifest_type(&self, name: &str, digest: &Digest) -> Result<Option<String>> {
+        let key = format!("{}/manifests/{}", Self::repo(name), key_of(digest));
+        Ok(self
+            .meta
+            .get(&key)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The digest tag `tag` points to.
+    pub fn resolve_tag(&self, name: &str, tag: &str) -> Result<Option<Digest>> {
+        let key = format!("{}/tags/{tag}", Self::repo(name));
+        Ok(self
+            .meta
+            .get(&key)?
+            .and_then(|v| String::from_utf8_lossy(&v).parse().ok()))
+    }
+
+    /// Stores a manifest (whose references the caller checked), tags it, and
+    /// records it as a referrer of its subject.
+    pub fn put_manifest(&self, name: &str, manifest: &Manifest, tag: Option<&str>) -> Result<()> {
+        let repo = Self::repo(name);
+        let digest = manifest.digest();
+        self.blobs.put(
+            digest,
+            Some(manifest.raw().len() as u64),
+            &mut manifest.raw(),
+        )?;
+        self.meta.put(
+            &format!("{repo}/manifests/{}", key_of(digest)),
+            manifest.media_type().as_bytes(),
+        )?;
+        if let Some(subject) = subject_of(manifest) {
+            let entry = referrer_entry(manifest);
+            let value = serde_json::to_vec(&entry).unwrap_or_default();
+            self.meta.put(
+                &format!(
+                    "{repo}/referrers/{}/{}",
+                    key_of(&subject.digest),
+                    key_of(digest)
+                ),
+                &value,
+            )?;
+        }
+        if let Some(tag) = tag {
+            self.meta
+                .put(&format!("{repo}/tags/{tag}"), digest.to_string().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of manifest `digest`.
+    pub fn manifest_bytes(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut self.blobs.open(digest)?, &mut bytes)
+            .map_err(|e| crate::error::Error::io(format!("reading manifest {digest}"), e))?;
+        Ok(bytes)
+    }
+
+    /// Removes manifest `digest` from the repository, with its tags and its
+    /// referrer record; whether it was there.
+    pub fn delete_manifest(&self, name: &str, digest: &Digest) -> Result<bool> {
+        let repo = Self::repo(name);
+        let Some(media_type) = self.manifest_type(name, digest)? else {
+            return Ok(false);
+        };
+        if let Ok(manifest) = Manifest::from_bytes(self.manifest_bytes(digest)?, Some(&media_type))
+        {
+            if let Some(subject) = subject_of(&manifest) {
+                self.meta.delete(&format!(
+                    "{repo}/referrers/{}/{}",
+                    key_of(&subject.digest),
+                    key_of(digest)
+                ))?;
+            }
+        }
+        for tag in self.tags(name)? {
+            if self.resolve_tag(name, &tag)?.as_ref() == Some(digest) {
+                self.meta.delete(&format!("{repo}/tags/{tag}"))?;
+            }
+        }
+        self.meta
+            .delete(&format!("{repo}/manifests/{}", key_of(digest)))
+    }
+
+    /// Removes a tag; whether it was there.
+    pub fn delete_tag(&self, name: &str, tag: &str) -> Result<bool> {
+        self.meta
+            .delete(&format!("{}/tags/{tag}", Self::repo(name)))
+    }
+
+    /// The repository's tags, sorted.
+    pub fn tags(&self, name: &str) -> Result<Vec<String>> {
+        self.meta.list(&format!("{}/tags/", Self::repo(name)))
+    }
+
+    /// The descriptors of the manifests whose subject is `subject`.
+    pub fn referrers(&self, name: &str, subject: &Digest) -> Result<Vec<Descriptor>> {
+        let prefix = format!("{}/referrers/{}/", Self::repo(name), key_of(subject));
+        let mut out = Vec::new();
+        for key in self.meta.list(&prefix)? {
+            if digest_of(&key).is_none() {
+                continue;
+            }
+            if let Some(value) = self.meta.get(&format!("{prefix}{key}"))? {
+                if let Ok(descriptor) = serde_json::from_slice(&value) {
+                    out.push(descriptor);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The manifest's subject, if it has one.
+pub fn subject_of(manifest: &Manifest) -> Option<&Descriptor> {
+    match manifest.content() {
+        ManifestContent::Image(m) => m.subject.as_ref(),
+        ManifestContent::Index(i) => i.subject.as_ref(),
+    }
+}
+
+/// The descriptor of `manifest` in a referrers list: its artifact type (or
+/// its config's media type) and annotations.
+fn referrer_entry(manifest: &Manifest) -> Descriptor {
+    let mut entry = manifest.descriptor();
+    let (artifact_type, annotations) = match manifest.content() {
+        ManifestContent::Image(m) => (
+            m.artifact_type
+                .clone()
+                .or_else(|| Some(m.config.media_type.clone())),
+            m.annotations.clone(),
+        ),
+        ManifestContent::Index(i) => (i.artifact_type.clone(), i.annotations.clone()),
+    };
+    entry.artifact_type = artifact_type;
+    entry.annotations = annotations;
+    entry
+}
