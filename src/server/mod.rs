@@ -1,6 +1,5 @@
-//! A registry server speaking the OCI Distribution API v1.1, on a pool of
-//! threads (tiny_http: a maintained blocking HTTP/1.1 server with TLS by
-//! rustls and no async runtime). Embed it with [`Server::start`], or run
+//! A registry server speaking the OCI Distribution API v1.1, a thread per
+//! connection and no async runtime. Embed it with [`Server::start`], or run
 //! `stevedore serve`.
 //!
 //! Blobs live in a content-addressed store shared by all repositories; each
@@ -13,29 +12,27 @@
 
 mod access;
 mod handlers;
+mod http;
 mod meta;
 mod reply;
 mod routes;
 mod storage;
 mod uploads;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 
 use access::{Access, Htpasswd};
 pub use access::{Action, Authorizer};
-use handlers::{Incoming, Method, Registry};
+use handlers::{Incoming, Registry};
+use http::{Handler, Listener};
 use meta::{FsMeta, MemoryMeta};
-use reply::Body;
 use storage::Storage;
 use uploads::Uploads;
 
@@ -66,8 +63,9 @@ pub struct ServerOptions {
     pub upload_expiry_secs: f64,
     /// How many uploads may be open at once. Defaults to 1024.
     pub max_uploads: usize,
-    /// How many requests are served at once. Defaults to 64.
-    pub threads: usize,
+    /// How many connections are served at once (a thread each). Defaults
+    /// to 256.
+    pub max_connections: usize,
     /// A rule deciding per (user, repository, action), after authentication
     /// and the read-only check. Defaults to none: everything allowed.
     #[serde(skip)]
@@ -85,7 +83,7 @@ impl Default for ServerOptions {
             tls_key: None,
             upload_expiry_secs: 900.0,
             max_uploads: 1024,
-            threads: 64,
+            max_connections: 256,
             authorizer: None,
         }
     }
@@ -106,31 +104,68 @@ impl std::fmt::Debug for ServerOptions {
 
 /// A running registry server; stopped by [`Server::stop`] or when dropped.
 pub struct Server {
-    address: SocketAddr,
+    listener: Listener,
     tls: bool,
-    http: Arc<tiny_http::Server>,
-    stopping: Arc<AtomicBool>,
-    workers: Vec<JoinHandle<()>>,
     janitor: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     _scratch: Option<tempfile::TempDir>,
 }
 
-fn read_file(path: &PathBuf, what: &str) -> Result<Vec<u8>> {
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(format!("reading the {what} {}", path.display()), e))
+}
+
+/// The rustls configuration serving `cert` (a PEM chain) with `key`.
+fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_slice_iter(&read_file(cert, "TLS certificate")?)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::invalid(format!(
+                "{} is not a PEM certificate chain: {e}",
+                cert.display()
+            ))
+        })?;
+    if chain.is_empty() {
+        return Err(Error::invalid(format!(
+            "{} holds no certificate",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&read_file(key, "TLS key")?)
+        .map_err(|e| Error::invalid(format!("{} is not a PEM private key: {e}", key.display())))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::invalid(format!("TLS setup: {e}")))?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(|e| Error::invalid(format!("the TLS certificate and key do not fit: {e}")))?;
+    Ok(Arc::new(config))
 }
 
 impl Server {
     /// Binds and starts serving.
     pub fn start(options: ServerOptions) -> Result<Server> {
-        if options.threads == 0 || options.max_uploads == 0 {
+        if options.max_connections == 0 || options.max_uploads == 0 {
             return Err(Error::invalid(
-                "\"threads\" and \"max_uploads\" must be at least 1",
+                "\"max_connections\" and \"max_uploads\" must be at least 1",
             ));
         }
         let expiry = Duration::try_from_secs_f64(options.upload_expiry_secs)
             .ok()
             .filter(|d| !d.is_zero())
             .ok_or_else(|| Error::invalid("\"upload_expiry_secs\" must be a positive number"))?;
+        let tls = match (&options.tls_cert, &options.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+            (None, None) => None,
+            _ => {
+                return Err(Error::invalid(
+                    "TLS needs both a certificate (tls_cert) and its key (tls_key)",
+                ))
+            }
+        };
         let access = Access {
             htpasswd: match &options.htpasswd {
                 Some(path) => Some(Arc::new(Htpasswd::load(path)?)),
@@ -164,59 +199,30 @@ impl Server {
             }
         };
         let uploads = Uploads::new(upload_dir, expiry, options.max_uploads)?;
-        let http = match (&options.tls_cert, &options.tls_key) {
-            (Some(cert), Some(key)) => tiny_http::Server::https(
-                options.addr.as_str(),
-                tiny_http::SslConfig {
-                    certificate: read_file(cert, "TLS certificate")?,
-                    private_key: read_file(key, "TLS key")?,
-                },
-            ),
-            (None, None) => tiny_http::Server::http(options.addr.as_str()),
-            _ => {
-                return Err(Error::invalid(
-                    "TLS needs both a certificate (tls_cert) and its key (tls_key)",
-                ))
-            }
-        }
-        .map_err(|e| Error::invalid(format!("cannot serve on {}: {e}", options.addr)))?;
-        let address = http
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| Error::invalid("the server is not on an IP address"))?;
-        let http = Arc::new(http);
+        let socket = TcpListener::bind(options.addr.as_str())
+            .map_err(|e| Error::io(format!("cannot listen on {}", options.addr), e))?;
         let registry = Arc::new(Registry {
             storage,
             uploads,
             access,
         });
-        let stopping = Arc::new(AtomicBool::new(false));
-        let workers = (0..options.threads)
-            .map(|_| {
-                let (http, registry, stopping) = (
-                    Arc::clone(&http),
-                    Arc::clone(&registry),
-                    Arc::clone(&stopping),
-                );
-                std::thread::spawn(move || serve(&http, &registry, &stopping))
-            })
-            .collect();
-        let (stop_janitor, stopped) = mpsc::channel();
-        let janitor = {
+        let handler: Arc<Handler> = {
             let registry = Arc::clone(&registry);
-            std::thread::spawn(move || {
-                let every = registry.uploads.sweep_interval();
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                    registry.uploads.expire();
-                }
-            })
+            Arc::new(move |request: &mut Incoming| registry.handle(request))
         };
+        let tls_on = tls.is_some();
+        let listener = Listener::start(socket, tls, handler, options.max_connections)
+            .map_err(|e| Error::io("starting the server", e))?;
+        let (stop_janitor, stopped) = mpsc::channel();
+        let janitor = std::thread::spawn(move || {
+            let every = registry.uploads.sweep_interval();
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                registry.uploads.expire();
+            }
+        });
         Ok(Server {
-            address,
-            tls: options.tls_cert.is_some(),
-            http,
-            stopping,
-            workers,
+            listener,
+            tls: tls_on,
             janitor: Some((stop_janitor, janitor)),
             _scratch: scratch,
         })
@@ -224,12 +230,12 @@ impl Server {
 
     /// The address the server listens on.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.listener.address()
     }
 
     /// The server as a registry host for image references (`127.0.0.1:PORT`).
     pub fn host(&self) -> String {
-        self.address.to_string()
+        self.address().to_string()
     }
 
     /// Whether the server speaks HTTPS.
@@ -237,19 +243,13 @@ impl Server {
         self.tls
     }
 
-    /// Stops serving and waits for the requests in progress to finish.
+    /// Stops serving: closes every connection and waits for its thread.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        for _ in 0..self.workers.len() {
-            self.http.unblock();
-        }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
+        self.listener.stop();
         if let Some((stop, janitor)) = self.janitor.take() {
             let _ = stop.send(());
             let _ = janitor.join();
@@ -261,93 +261,4 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// One worker: takes requests until the server stops.
-fn serve(http: &tiny_http::Server, registry: &Registry, stopping: &AtomicBool) {
-    while !stopping.load(Ordering::SeqCst) {
-        let Ok(request) = http.recv() else {
-            continue;
-        };
-        if stopping.load(Ordering::SeqCst) {
-            let _ = request.respond(tiny_http::Response::empty(503));
-            return;
-        }
-        respond(registry, request);
-    }
-}
-
-fn decode(s: &str) -> String {
-    percent_decode_str(s).decode_utf8_lossy().into_owned()
-}
-
-/// Answers one HTTP request.
-fn respond(registry: &Registry, mut request: tiny_http::Request) {
-    let method = match request.method() {
-        tiny_http::Method::Get => Method::Get,
-        tiny_http::Method::Head => Method::Head,
-        tiny_http::Method::Put => Method::Put,
-        tiny_http::Method::Post => Method::Post,
-        tiny_http::Method::Patch => Method::Patch,
-        tiny_http::Method::Delete => Method::Delete,
-        _ => Method::Other,
-    };
-    let url = request.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let query: HashMap<String, String> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
-    let headers: HashMap<String, String> = request
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let length = headers.get("content-length").and_then(|l| l.parse().ok());
-    let reply = {
-        let mut incoming = Incoming {
-            method,
-            path: decode(path),
-            query,
-            headers,
-            body: request.as_reader(),
-            length,
-        };
-        registry.handle(&mut incoming)
-    };
-    let mut headers: Vec<tiny_http::Header> = reply
-        .headers
-        .iter()
-        .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
-        .collect();
-    headers.extend(tiny_http::Header::from_bytes(
-        &b"Docker-Distribution-API-Version"[..],
-        &b"registry/2.0"[..],
-    ));
-    let (body, length): (Box<dyn std::io::Read + Send>, u64) = match reply.body {
-        Body::Empty => (Box::new(std::io::empty()), 0),
-        Body::Bytes(bytes) => {
-            let len = bytes.len() as u64;
-            (Box::new(std::io::Cursor::new(bytes)), len)
-        }
-        Body::Stream(reader, len) => (reader, len),
-    };
-    let response = tiny_http::Response::new(
-        tiny_http::StatusCode(reply.status),
-        headers,
-        body,
-        Some(length as usize),
-        None,
-    );
-    // A client that went away cannot be answered; nothing else to do.
-    let _ = request.respond(response);
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod http;
 pub mod registry;
 
 use std::collections::BTreeMap;
