@@ -54,6 +54,10 @@ typedef enum {
 // `stevedore_client_free`.
 typedef struct stevedore_client stevedore_client;
 
+// A running registry server. Create with `stevedore_server_start`; stop and
+// release with `stevedore_server_stop`.
+typedef struct stevedore_server stevedore_server;
+
 // A progress callback: receives `userdata` and one event as JSON —
 // `{"event": "image_start" | "blob_start" | "blob_bytes" | "blob_skip" |
 // "blob_mount" | "blob_done" | "image_done", "digest", …}` — valid only
@@ -248,6 +252,34 @@ void stevedore_string_free(char *s);
 // `bytes` is NULL or a buffer returned by Stevedore with length `len`,
 // not yet freed.
 void stevedore_bytes_free(uint8_t *bytes, size_t len);
+
+// Starts a registry server (the OCI distribution API) in this process.
+// `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
+// DIR or null (in memory), "htpasswd": FILE, "read_only": false,
+// "tls_cert": FILE, "tls_key": FILE, "upload_expiry_secs": 900,
+// "max_uploads": 1024, "max_connections": 256}`. Port 0 picks a free port;
+// `stevedore_server_address` tells which. On success `*server_out`
+// receives the handle.
+//
+// # Safety
+// `options_json` is NULL or NUL-terminated; `server_out` is NULL or valid
+// for a write.
+stevedore_status stevedore_server_start(const char *options_json, stevedore_server **server_out);
+
+// The server's address as `HOST:PORT` (`127.0.0.1:5000`), usable as the
+// registry part of image references. Owned by the handle: valid until
+// `stevedore_server_stop`; do not free it. NULL for a NULL handle.
+//
+// # Safety
+// `server` is NULL or a live handle from `stevedore_server_start`.
+const char *stevedore_server_address(const stevedore_server *server);
+
+// Stops the server (closing its connections and waiting for their
+// threads) and releases the handle. NULL is a no-op.
+//
+// # Safety
+// `server` is NULL or a handle from `stevedore_server_start`, not yet stopped.
+void stevedore_server_stop(stevedore_server *server);
 
 // The library version (`Cargo.toml`'s), as a static NUL-terminated string.
 // Never NULL; do not free it.

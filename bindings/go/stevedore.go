@@ -43,7 +43,7 @@ import (
 )
 
 // ABIVersion is the ABI this binding is written for.
-const ABIVersion = 3
+const ABIVersion = 4
 
 func init() {
 	if v := uint32(C.stevedore_abi_version()); v != ABIVersion {
@@ -195,6 +195,56 @@ func (c *Client) Close() {
 	if c.ptr != nil {
 		C.stevedore_client_free(c.ptr)
 		c.ptr = nil
+	}
+}
+
+// ServerOptions configures a Server; zero values mean the library defaults
+// (127.0.0.1 on a free port, the store in memory, anonymous access).
+type ServerOptions struct {
+	Addr             string  `json:"addr,omitempty"`
+	Root             string  `json:"root,omitempty"`
+	Htpasswd         string  `json:"htpasswd,omitempty"`
+	ReadOnly         bool    `json:"read_only,omitempty"`
+	TLSCert          string  `json:"tls_cert,omitempty"`
+	TLSKey           string  `json:"tls_key,omitempty"`
+	UploadExpirySecs float64 `json:"upload_expiry_secs,omitempty"`
+	MaxUploads       int     `json:"max_uploads,omitempty"`
+	MaxConnections   int     `json:"max_connections,omitempty"`
+}
+
+// Server is a registry (the OCI distribution API) running in this process.
+// Stop it when done.
+type Server struct {
+	ptr *C.stevedore_server
+}
+
+// StartServer binds and starts a registry server.
+func StartServer(options ServerOptions) (*Server, error) {
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	s := &Server{}
+	if err := call(func() C.stevedore_status { return C.stevedore_server_start(opts, &s.ptr) }); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Address is the server's HOST:PORT, the registry part of image references.
+func (s *Server) Address() string {
+	if s.ptr == nil {
+		return ""
+	}
+	return C.GoString(C.stevedore_server_address(s.ptr))
+}
+
+// Stop stops serving, closing open connections.
+func (s *Server) Stop() {
+	if s.ptr != nil {
+		C.stevedore_server_stop(s.ptr)
+		s.ptr = nil
 	}
 }
 

@@ -282,3 +282,28 @@ func TestSync(t *testing.T) {
 		t.Fatalf("second sync %+v", again)
 	}
 }
+
+func TestServerInProcess(t *testing.T) {
+	ctx := context.Background()
+	server, err := StartServer(ServerOptions{Root: filepath.Join(t.TempDir(), "store")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	c := client(t, ClientOptions{PlainHTTP: []string{server.Address()}})
+	image := "docker://" + server.Address() + "/go/served:1"
+	pushed, err := c.Copy(ctx, layout(t)+":1.0", image, CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := c.Inspect(ctx, image, "")
+	if err != nil || report.Digest != pushed.Digest {
+		t.Fatalf("inspect: %v %+v", err, report)
+	}
+	if _, err := c.Inspect(ctx, "docker://"+server.Address()+"/go/served:missing", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing tag: %v", err)
+	}
+	if _, err := StartServer(ServerOptions{Addr: "not an address"}); err == nil {
+		t.Fatal("a bad address starts a server")
+	}
+}

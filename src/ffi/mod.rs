@@ -9,6 +9,7 @@ mod fetch;
 mod image;
 mod memory;
 mod progress;
+mod server;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
@@ -20,4 +21,7 @@ pub use image::{
 };
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use progress::stevedore_progress_fn;
+pub use server::{
+    stevedore_server, stevedore_server_address, stevedore_server_start, stevedore_server_stop,
+};
 pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
   snprintf(dst, sizeof dst, "%s:copied", layout);
 
   CHECK(strcmp(stevedore_version(), version) == 0, "version %s", stevedore_version());
-  CHECK(stevedore_abi_version() == 3, "abi %u", stevedore_abi_version());
+  CHECK(stevedore_abi_version() == 4, "abi %u", stevedore_abi_version());
 
   /* A client handle; bad options are refused. */
   stevedore_client *client = NULL;
@@ -207,6 +207,34 @@ int main(int argc, char **argv) {
   CHECK(out && strstr(out, "\"copied\"") && strstr(out, "\"thread3\"") && strstr(out, "\"synced\""),
         "tags %s", out ? out : "(null)");
   stevedore_string_free(out);
+
+  /* A registry server in this process: push to it, read back, stop it. */
+  stevedore_server *server = NULL;
+  st = stevedore_server_start("{\"addr\": \"127.0.0.1:0\"}", &server);
+  CHECK(st == STEVEDORE_OK && server != NULL, "server: %d %s", st, last_message());
+  const char *addr = stevedore_server_address(server);
+  CHECK(addr && strncmp(addr, "127.0.0.1:", 10) == 0, "server address %s", addr ? addr : "(null)");
+  char server_client_options[200], pushed[300];
+  snprintf(server_client_options, sizeof server_client_options, "{\"plain_http\": [\"%s\"]}", addr);
+  snprintf(pushed, sizeof pushed, "docker://%s/c/app:1", addr);
+  stevedore_client *to_server = NULL;
+  st = stevedore_client_new(server_client_options, &to_server);
+  CHECK(st == STEVEDORE_OK, "server client: %d %s", st, last_message());
+  out = NULL;
+  st = stevedore_copy(to_server, src, pushed, NULL, NULL, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "push to server: %d %s", st, last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_inspect(to_server, pushed, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "inspect on server: %d %s", st, last_message());
+  stevedore_string_free(out);
+  stevedore_server *bad_server = NULL;
+  st = stevedore_server_start("{\"addr\": \"127.0.0.1:0\", \"threads\": 2}", &bad_server);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && bad_server == NULL, "bad server options: %d", st);
+  stevedore_server_stop(server);
+  stevedore_server_stop(NULL);
+  CHECK(stevedore_server_address(NULL) == NULL, "NULL server has no address");
+  stevedore_client_free(to_server);
 
   /* Error paths: status, last error message and JSON, output untouched. */
   char *untouched = (char *)"sentinel";

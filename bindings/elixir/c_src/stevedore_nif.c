@@ -13,6 +13,7 @@
 
 static ErlNifResourceType *client_type;
 static ErlNifResourceType *cancel_type;
+static ErlNifResourceType *server_type;
 
 /* A cancel token: any process sets it; the copy's callback reads it. */
 typedef struct {
@@ -52,12 +53,26 @@ static void client_dtor(ErlNifEnv *env, void *obj) {
   stevedore_client_free(res->client);
 }
 
+/* A running server; `server` becomes NULL once stopped. The address is
+ * copied at start so reading it never touches a server being stopped. */
+typedef struct {
+  stevedore_server *server;
+  char address[128];
+} server_resource;
+
+static void server_dtor(ErlNifEnv *env, void *obj) {
+  (void)env;
+  server_resource *res = obj;
+  stevedore_server_stop(__atomic_exchange_n(&res->server, NULL, __ATOMIC_SEQ_CST));
+}
+
 static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   (void)info;
   client_type = enif_open_resource_type(env, NULL, "stevedore_client", client_dtor, ERL_NIF_RT_CREATE, NULL);
   cancel_type = enif_open_resource_type(env, NULL, "stevedore_cancel", NULL, ERL_NIF_RT_CREATE, NULL);
-  return client_type == NULL || cancel_type == NULL ? 1 : 0;
+  server_type = enif_open_resource_type(env, NULL, "stevedore_server", server_dtor, ERL_NIF_RT_CREATE, NULL);
+  return client_type == NULL || cancel_type == NULL || server_type == NULL ? 1 : 0;
 }
 
 static ERL_NIF_TERM atom(ErlNifEnv *env, const char *name) { return enif_make_atom(env, name); }
@@ -160,6 +175,40 @@ static ERL_NIF_TERM nif_client_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
   ERL_NIF_TERM term = enif_make_resource(env, res);
   enif_release_resource(res);
   return enif_make_tuple2(env, atom(env, "ok"), term);
+}
+
+/* server_start(OptionsJson | nil) -> {ok, Server} */
+static ERL_NIF_TERM nif_server_start(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  char *s[MAX_STRINGS];
+  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
+  stevedore_server *server = NULL;
+  stevedore_status st = stevedore_server_start(s[0], &server);
+  free_strings(s, 1);
+  if (st != STEVEDORE_OK) return error_term(env, st);
+  server_resource *res = enif_alloc_resource(server_type, sizeof(server_resource));
+  res->server = server;
+  snprintf(res->address, sizeof res->address, "%s", stevedore_server_address(server));
+  ERL_NIF_TERM term = enif_make_resource(env, res);
+  enif_release_resource(res);
+  return enif_make_tuple2(env, atom(env, "ok"), term);
+}
+
+/* server_address(Server) -> "HOST:PORT" */
+static ERL_NIF_TERM nif_server_address(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  server_resource *res;
+  if (!enif_get_resource(env, argv[0], server_type, (void **)&res)) return enif_make_badarg(env);
+  return string_term(env, res->address);
+}
+
+/* server_stop(Server) -> ok; stopping twice is harmless. */
+static ERL_NIF_TERM nif_server_stop(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  server_resource *res;
+  if (!enif_get_resource(env, argv[0], server_type, (void **)&res)) return enif_make_badarg(env);
+  stevedore_server_stop(__atomic_exchange_n(&res->server, NULL, __ATOMIC_SEQ_CST));
+  return atom(env, "ok");
 }
 
 /* cancel_token_new() */
@@ -320,6 +369,9 @@ static ErlNifFunc functions[] = {
     {"version", 0, nif_version, 0},
     {"abi_version", 0, nif_abi_version, 0},
     {"client_new", 1, nif_client_new, IO},
+    {"server_start", 1, nif_server_start, IO},
+    {"server_address", 1, nif_server_address, 0},
+    {"server_stop", 1, nif_server_stop, IO},
     {"cancel_token_new", 0, nif_cancel_token_new, 0},
     {"cancel", 1, nif_cancel, 0},
     {"copy", 6, nif_copy, IO},

@@ -27,6 +27,26 @@ defmodule Stevedore do
     with {:ok, ref} <- wrap(Native.client_new(encode(options))), do: {:ok, %Client{ref: ref}}
   end
 
+  defmodule Server do
+    @moduledoc "A registry server running in this VM's process; stopped by `Stevedore.server_stop/1` or when collected."
+    defstruct [:ref]
+  end
+
+  @doc """
+  Starts a registry server (the OCI distribution API). Options: `addr`
+  (default `"127.0.0.1:0"`, a free port), `root` (a directory; default in
+  memory), `htpasswd`, `read_only`, `tls_cert`, `tls_key`.
+  """
+  def server_start(options \\ %{}) do
+    with {:ok, ref} <- wrap(Native.server_start(encode(options))), do: {:ok, %Server{ref: ref}}
+  end
+
+  @doc "The server's `HOST:PORT`, the registry part of image references."
+  def server_address(%Server{ref: ref}), do: Native.server_address(ref)
+
+  @doc "Stops the server, closing its connections."
+  def server_stop(%Server{ref: ref}), do: Native.server_stop(ref)
+
   defmodule CancelToken do
     @moduledoc "Cancels a copy from any process: `Stevedore.cancel(token)`."
     defstruct [:ref]

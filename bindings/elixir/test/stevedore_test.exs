@@ -66,7 +66,7 @@ defmodule StevedoreTest do
   end
 
   test "versions" do
-    assert Stevedore.abi_version() == 3
+    assert Stevedore.abi_version() == 4
     assert Stevedore.version() =~ ~r/^\d+\.\d+\.\d+$/
   end
 
@@ -176,5 +176,21 @@ defmodule StevedoreTest do
     assert %{"outcome" => %{"status" => "copied"}} = first
     assert %{"outcome" => %{"status" => "failed", "kind" => "not_found"}} = second
     assert {:ok, [%{"outcome" => %{"status" => "skipped"}}, _]} = Stevedore.sync(nil, jobs)
+  end
+
+  test "a server in this process takes a push and serves it back", %{tmp_dir: dir} do
+    src = layout(dir)
+    {:ok, server} = Stevedore.server_start(%{root: Path.join(dir, "store")})
+    address = Stevedore.server_address(server)
+    assert String.starts_with?(address, "127.0.0.1:")
+    {:ok, client} = Stevedore.client(%{plain_http: [address]})
+    image = "docker://#{address}/ex/served:1"
+    {:ok, pushed} = Stevedore.copy(client, src <> ":1.0", image)
+    {:ok, report} = Stevedore.inspect(client, image)
+    assert report["digest"] == pushed["digest"]
+    assert :ok == Stevedore.server_stop(server)
+    assert :ok == Stevedore.server_stop(server)
+    {:error, error} = Stevedore.server_start(%{addr: "127.0.0.1:0", threads: 2})
+    assert error.kind == :invalid_input
   end
 end

@@ -21,7 +21,7 @@ from .errors import (  # noqa: F401  (re-exported)
 )
 
 __all__ = [
-    "Client", "Manifest", "copy", "sync", "inspect", "tags", "delete", "manifest", "blob",
+    "Client", "Manifest", "Server", "copy", "sync", "inspect", "tags", "delete", "manifest", "blob",
     "blob_to_file", "raw_manifest", "raw_config", "version", "abi_version", "StevedoreError",
 ]
 
@@ -159,6 +159,42 @@ class Client:
     def blob_to_file(self, image: str, digest: str, path) -> None:
         """A blob, verified and streamed, written to `path` only when complete."""
         call("stevedore_blob_to_file", self._live(), encode(image), encode(digest), encode(str(path)), None)
+
+
+class Server:
+    """A registry server (the OCI distribution API) running in this process.
+    Options are those of `stevedore_server_start` (`addr`, default
+    `127.0.0.1:0`; `root`, default in memory; `htpasswd`, `read_only`,
+    `tls_cert`, `tls_key`, `upload_expiry_secs`, `max_uploads`,
+    `max_connections`). Use it as a context manager, or call `stop()`."""
+
+    def __init__(self, **server_options):
+        self._handle = None
+        handle = ctypes.c_void_p()
+        call("stevedore_server_start", options(**server_options), ctypes.byref(handle))
+        self._handle = handle
+
+    @property
+    def address(self) -> str:
+        """`HOST:PORT`, the registry part of image references."""
+        if not self._handle:
+            raise InvalidInputError("the server is stopped")
+        return _native.lib.stevedore_server_address(self._handle).decode()
+
+    def stop(self):
+        """Stops serving; waits for open connections to close."""
+        if self._handle:
+            _native.lib.stevedore_server_stop(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __del__(self):
+        self.stop()
 
 
 def _progress_trampoline(progress):

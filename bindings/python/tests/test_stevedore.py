@@ -12,7 +12,7 @@ import stevedore
 
 
 def test_versions_match_the_library():
-    assert stevedore.abi_version() == 3
+    assert stevedore.abi_version() == 4
     assert stevedore.version().count(".") == 2
 
 
@@ -120,3 +120,17 @@ def test_sync_reports_each_pair(layout, tmp_path):
     assert [r["outcome"]["status"] for r in results] == ["copied", "failed", "copied"]
     assert results[1]["outcome"]["kind"] == "not_found"
     assert [r["outcome"]["status"] for r in stevedore.sync(pairs)] == ["skipped", "failed", "skipped"]
+
+
+def test_a_server_in_process_takes_a_push_and_serves_it_back(layout, tmp_path):
+    with stevedore.Server(root=str(tmp_path / "store")) as server:
+        assert server.address.startswith("127.0.0.1:")
+        with stevedore.Client(plain_http=[server.address]) as client:
+            pushed = client.copy(f"{layout}:1.0", f"docker://{server.address}/py/served:1")
+            assert client.tags(f"docker://{server.address}/py/served") == ["1"]
+            back = client.copy(f"docker://{server.address}/py/served:1", f"oci:{tmp_path / 'back'}:1")
+            assert back["digest"] == pushed["digest"]
+            with pytest.raises(stevedore.NotFoundError):
+                client.manifest(f"docker://{server.address}/py/served:missing")
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.Server(addr="127.0.0.1:0", threads=3)

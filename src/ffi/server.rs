@@ -1,0 +1,71 @@
+//! `stevedore_server`: a registry server running inside the calling process.
+
+use std::ffi::{c_char, CString};
+
+use super::boundary::{boundary, stevedore_status};
+use super::memory::{null_argument, options};
+use crate::server::{Server, ServerOptions};
+
+/// A running registry server. Create with `stevedore_server_start`; stop and
+/// release with `stevedore_server_stop`.
+#[allow(non_camel_case_types)]
+pub struct stevedore_server {
+    server: Server,
+    address: CString,
+}
+
+/// Starts a registry server (the OCI distribution API) in this process.
+/// `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
+/// DIR or null (in memory), "htpasswd": FILE, "read_only": false,
+/// "tls_cert": FILE, "tls_key": FILE, "upload_expiry_secs": 900,
+/// "max_uploads": 1024, "max_connections": 256}`. Port 0 picks a free port;
+/// `stevedore_server_address` tells which. On success `*server_out`
+/// receives the handle.
+///
+/// # Safety
+/// `options_json` is NULL or NUL-terminated; `server_out` is NULL or valid
+/// for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_server_start(
+    options_json: *const c_char,
+    server_out: *mut *mut stevedore_server,
+) -> stevedore_status {
+    boundary(|| {
+        if server_out.is_null() {
+            return Err(null_argument("server_out"));
+        }
+        let server = Server::start(options::<ServerOptions>(options_json)?)?;
+        let address = CString::new(server.host()).unwrap_or_default();
+        *server_out = Box::into_raw(Box::new(stevedore_server { server, address }));
+        Ok(())
+    })
+}
+
+/// The server's address as `HOST:PORT` (`127.0.0.1:5000`), usable as the
+/// registry part of image references. Owned by the handle: valid until
+/// `stevedore_server_stop`; do not free it. NULL for a NULL handle.
+///
+/// # Safety
+/// `server` is NULL or a live handle from `stevedore_server_start`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_server_address(
+    server: *const stevedore_server,
+) -> *const c_char {
+    match server.as_ref() {
+        Some(handle) => handle.address.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Stops the server (closing its connections and waiting for their
+/// threads) and releases the handle. NULL is a no-op.
+///
+/// # Safety
+/// `server` is NULL or a handle from `stevedore_server_start`, not yet stopped.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_server_stop(server: *mut stevedore_server) {
+    if !server.is_null() {
+        let handle = Box::from_raw(server);
+        handle.server.stop();
+    }
+}
