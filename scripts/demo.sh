@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job end to end, on embedded defaults and no outside registry: makes
-# a small image in an OCI layout (with umoci, as someone else's tool would),
-# copies it with Stevedore to a second layout, inspects it, lists its tags,
-# and has skopeo confirm the copy's digest.
+# The main job end to end, on embedded defaults and no outside registry:
+# makes a small image in an OCI layout (with umoci, as someone else's tool
+# would), starts Stevedore's own registry on a free loopback port, pushes the
+# image to it, inspects and lists it there, pulls it back into a second
+# layout, and has skopeo confirm every digest. Stops the server at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,7 +11,12 @@ cargo build --quiet --release --bin stevedore
 stevedore=$PWD/target/release/stevedore
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 cd "$work"
 
 echo "== making a small image in oci:$work/source:1.0"
@@ -21,18 +27,38 @@ echo "hello from stevedore" > bundle/rootfs/hello.txt
 umoci repack --image source:1.0 bundle >/dev/null
 umoci config --image source:1.0 --config.cmd /hello.txt --config.label org.example.demo=yes >/dev/null
 
-echo "== stevedore copy"
-"$stevedore" copy "oci:source:1.0" "oci:copy:demo"
+echo "== stevedore serve (in memory, on a free loopback port)"
+"$stevedore" serve --memory --addr 127.0.0.1:0 2> serve.log &
+server_pid=$!
+for _ in $(seq 100); do
+  addr=$(sed -n 's|.*serving http://\([^ ]*\) .*|\1|p' serve.log)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+[ -n "$addr" ] || { cat serve.log; exit 1; }
+echo "registry at $addr"
+registry=(--tls-verify=false)
+
+echo "== stevedore copy oci: -> our registry"
+"$stevedore" "${registry[@]}" copy "oci:source:1.0" "docker://$addr/demo/app:1.0"
 
 echo "== stevedore inspect"
-"$stevedore" inspect "oci:copy:demo"
+"$stevedore" "${registry[@]}" inspect "docker://$addr/demo/app:1.0"
 
 echo "== stevedore tags"
-"$stevedore" tags "oci:copy"
+"$stevedore" "${registry[@]}" tags "docker://$addr/demo/app"
 
-echo "== skopeo agrees on the digest"
+echo "== stevedore copy our registry -> oci:"
+"$stevedore" "${registry[@]}" copy "docker://$addr/demo/app:1.0" "oci:copy:demo"
+
+echo "== skopeo agrees on the digest, in the registry and in the layout"
 ours=$("$stevedore" inspect --json "oci:copy:demo" | sed -n 's/^  "digest": "\(.*\)",$/\1/p')
-theirs=$(skopeo inspect --format '{{.Digest}}' "oci:copy:demo")
-echo "stevedore: $ours"
-echo "skopeo:    $theirs"
-[ "$ours" = "$theirs" ] && echo "OK: the copy is byte-identical to the source"
+in_registry=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$addr/demo/app:1.0")
+in_layout=$(skopeo inspect --format '{{.Digest}}' "oci:copy:demo")
+source=$(skopeo inspect --format '{{.Digest}}' "oci:source:1.0")
+echo "source (umoci):      $source"
+echo "our registry:        $in_registry"
+echo "copy (stevedore):    $ours"
+echo "copy (skopeo reads): $in_layout"
+[ "$source" = "$in_registry" ] && [ "$source" = "$ours" ] && [ "$ours" = "$in_layout" ] &&
+  echo "OK: the image went through our registry and back byte-identical"
