@@ -216,76 +216,7 @@ fn credentials_from_flags_auth_files_and_helpers() {
 #[test]
 fn a_tls_registry_is_trusted_through_cert_dir_only() {
     let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let (ca_key, ca_crt, key_pem, csr) = (
-        path("ca.key"),
-        path("ca.crt"),
-        path("registry.key"),
-        path("registry.csr"),
-    );
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let ca_args = [
-        &["req", "-x509"][..],
-        &ec,
-        &[
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca_crt,
-            "-days",
-            "2",
-            "-subj",
-            "/CN=stevedore test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-    ]
-    .concat();
-    tool_ok("openssl", &ca_args);
-    let csr_args = [
-        &["req"][..],
-        &ec,
-        &["-keyout", &key_pem, "-out", &csr, "-subj", "/CN=127.0.0.1"],
-    ]
-    .concat();
-    tool_ok("openssl", &csr_args);
-    std::fs::write(
-        dir.path().join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    tool_ok(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &path("registry.csr"),
-            "-CA",
-            &path("ca.crt"),
-            "-CAkey",
-            &path("ca.key"),
-            "-CAcreateserial",
-            "-out",
-            &path("registry.crt"),
-            "-days",
-            "2",
-            "-extfile",
-            &path("ext.cnf"),
-        ],
-    );
-    let (key, cert) = (
-        dir.path().join("registry.key"),
-        dir.path().join("registry.crt"),
-    );
+    let (key, cert) = tls_for_loopback(dir.path());
     let tls = format!(
         "  tls:\n    certificate: {}\n    key: {}\n",
         cert.display(),

@@ -635,3 +635,115 @@ fn htpasswd_users_and_read_only_are_enforced() {
     );
     assert_eq!(allowed.status, 202);
 }
+
+#[test]
+fn tls_serves_clients_that_trust_the_ca_and_refuses_plain_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, cert) = tls_for_loopback(tmp.path());
+    let certs = tmp.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    std::fs::copy(tmp.path().join("ca.crt"), certs.join("ca.crt")).unwrap();
+    let server = Server::start(ServerOptions {
+        tls_cert: Some(cert),
+        tls_key: Some(key),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(server.is_tls());
+    let manifest = make_image(&tmp.path().join("src"), "1", b"over tls\n");
+    let client = Client::new(ClientOptions {
+        cert_dir: Some(certs.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let image = format!("docker://{}/tls/app:1", server.host());
+    let report = copy(
+        &parse_with(&oci(&tmp.path().join("src"), "1"), &client).unwrap(),
+        &parse_with(&image, &client).unwrap(),
+        &CopyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(&report.digest, manifest.digest());
+    let raw = tool_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--cert-dir",
+            certs.to_str().unwrap(),
+            &image,
+        ],
+    );
+    assert_eq!(raw, manifest.raw());
+    let plain = request(&server.host(), "GET", "/v2/", &[], b"");
+    assert_eq!(plain.status, 400);
+}
+
+/// A `stevedore serve` process, killed when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_server_killed_mid_upload_restarts_consistent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let manifest = make_image(&tmp.path().join("src"), "1", b"survives\n");
+    let start = || {
+        let port = common::registry::free_port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--root"])
+            .arg(&root)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = Serving(child);
+        let addr = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (child, addr)
+    };
+    let (first, addr) = start();
+    let client = Client::new(ClientOptions {
+        plain_http: vec![addr.clone()],
+        ..Default::default()
+    })
+    .unwrap();
+    let image = format!("docker://{addr}/keep/app:1");
+    copy(
+        &parse_with(&oci(&tmp.path().join("src"), "1"), &client).unwrap(),
+        &parse_with(&image, &client).unwrap(),
+        &CopyOptions::default(),
+    )
+    .unwrap();
+    // An upload half sent, then the server is killed.
+    let started = request(&addr, "POST", "/v2/keep/other/blobs/uploads/", &[], b"");
+    let location = started.header("location").unwrap().to_owned();
+    request(&addr, "PATCH", &location, &[], &[7u8; 4096]);
+    drop(first);
+    assert_eq!(std::fs::read_dir(root.join("uploads")).unwrap().count(), 1);
+
+    let (second, addr) = start();
+    assert_eq!(std::fs::read_dir(root.join("uploads")).unwrap().count(), 0);
+    let client = Client::new(ClientOptions {
+        plain_http: vec![addr.clone()],
+        ..Default::default()
+    })
+    .unwrap();
+    let back = copy(
+        &parse_with(&format!("docker://{addr}/keep/app:1"), &client).unwrap(),
+        &parse_with(&oci(&tmp.path().join("back"), "1"), &client).unwrap(),
+        &CopyOptions::default(),
+    );
+    drop(second);
+    assert_eq!(&back.unwrap().digest, manifest.digest());
+}

@@ -212,3 +212,75 @@ pub fn incompressible(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// A CA (`DIR/ca.crt`) and a server key and certificate it signed for
+/// 127.0.0.1, made by openssl; returns (key, certificate).
+pub fn tls_for_loopback(dir: &Path) -> (PathBuf, PathBuf) {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (ca_key, ca_crt, key_pem, csr) = (
+        path("ca.key"),
+        path("ca.crt"),
+        path("registry.key"),
+        path("registry.csr"),
+    );
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let ca_args = [
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca_crt,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=stevedore test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    ]
+    .concat();
+    tool_ok("openssl", &ca_args);
+    let csr_args = [
+        &["req"][..],
+        &ec,
+        &["-keyout", &key_pem, "-out", &csr, "-subj", "/CN=127.0.0.1"],
+    ]
+    .concat();
+    tool_ok("openssl", &csr_args);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    tool_ok(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &path("registry.csr"),
+            "-CA",
+            &path("ca.crt"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-out",
+            &path("registry.crt"),
+            "-days",
+            "2",
+            "-extfile",
+            &path("ext.cnf"),
+        ],
+    );
+    (dir.join("registry.key"), dir.join("registry.crt"))
+}
