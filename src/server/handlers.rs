@@ -341,10 +341,10 @@ impl Registry {
             }
             None => (200, 0, size),
         };
-        let body: Box<dyn Read + Send> = if head {
-            Box::new(io::empty())
+        let body = if head {
+            Body::Stream(Box::new(io::empty()), length)
         } else {
-            Box::new(self.storage.blobs.open_from(&digest, start)?.take(length))
+            self.blob_body(&digest, start, length)?
         };
         let mut reply = Reply {
             status,
@@ -353,7 +353,7 @@ impl Registry {
                 ("Docker-Content-Digest", digest.to_string()),
                 ("Accept-Ranges", "bytes".to_owned()),
             ],
-            body: Body::Stream(body, length),
+            body,
         };
         if status == 206 {
             reply = reply.header(
@@ -362,6 +362,20 @@ impl Registry {
             );
         }
         Ok(reply)
+    }
+
+    /// `length` bytes of blob `digest` from `start`: its file where the
+    /// store has one, else a stream.
+    fn blob_body(&self, digest: &Digest, start: u64, length: u64) -> Result<Body, ApiError> {
+        if let Some(path) = self.storage.blobs.file_path(digest) {
+            if let Ok(mut file) = std::fs::File::open(&path) {
+                io::Seek::seek(&mut file, io::SeekFrom::Start(start))
+                    .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
+                return Ok(Body::File(file, length));
+            }
+        }
+        let stream = self.storage.blobs.open_from(digest, start)?.take(length);
+        Ok(Body::Stream(Box::new(stream), length))
     }
 
     fn delete_blob(&self, name: &str, digest: &str) -> Answer {

@@ -383,13 +383,10 @@ fn answer<S: Read + Write>(
     };
     let keep_alive = keep_alive && complete;
     let stream = reader.get_mut();
-    let (mut body, length): (Box<dyn Read + Send>, u64) = match reply.body {
-        Body::Empty => (Box::new(io::empty()), 0),
-        Body::Bytes(bytes) => {
-            let n = bytes.len() as u64;
-            (Box::new(io::Cursor::new(bytes)), n)
-        }
-        Body::Stream(reader, n) => (reader, n),
+    let length = match &reply.body {
+        Body::Empty => 0,
+        Body::Bytes(bytes) => bytes.len() as u64,
+        Body::Stream(_, n) | Body::File(_, n) => *n,
     };
     let mut out = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (name, value) in &reply.headers {
@@ -399,15 +396,19 @@ fn answer<S: Read + Write>(
         "Content-Length: {length}\r\nDocker-Distribution-API-Version: registry/2.0\r\nConnection: {}\r\n\r\n",
         if keep_alive { "keep-alive" } else { "close" }
     ));
-    let mut writer = io::BufWriter::with_capacity(64 * 1024, stream);
-    writer.write_all(out.as_bytes())?;
-    if !head.head_request && length > 0 {
-        let sent = copy_stream(&mut body, &mut writer)?;
-        if sent != length {
-            // The body ended short: the client must not wait for more.
-            return Ok(false);
-        }
+    let mut out = out.into_bytes();
+    if let (Body::Bytes(bytes), false) = (&reply.body, head.head_request) {
+        out.extend_from_slice(bytes);
     }
-    writer.flush()?;
-    Ok(keep_alive)
+    stream.write_all(&out)?;
+    let sent = match reply.body {
+        _ if head.head_request => length,
+        Body::Empty | Body::Bytes(_) => length,
+        Body::Stream(mut reader, _) => copy_stream(&mut reader, stream)?,
+        // std copies a file to a socket with sendfile or splice.
+        Body::File(file, n) => io::copy(&mut file.take(n), stream)?,
+    };
+    stream.flush()?;
+    // A body that ended short leaves the client waiting for more: close.
+    Ok(keep_alive && sent == length)
 }

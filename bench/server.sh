@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Times skopeo pushing to and pulling from Stevedore's registry server and
+# Debian's docker-registry, the same images in the same run, alternating the
+# two servers; prints the median wall time against each and the ratio
+# ours/docker-registry, then 8 concurrent pulls, and each server's peak RSS.
+#
+#   bench/server.sh                   # 3 runs a case, big image of 4 x 256 MiB
+#   RUNS=5 BIG_MIB=64 bench/server.sh
+#
+# Both servers keep blobs on disk under a fresh directory each run, and
+# neither flushes blobs to disk as they are committed (fsync).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+RUNS=${RUNS:-3}
+BIG_MIB=${BIG_MIB:-256}
+cargo build --quiet --release --bin stevedore
+ours=$PWD/target/release/stevedore
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; }
+
+# start KIND NAME: a server of KIND (ours | docker) on a free port over a
+# fresh directory; sets $addr and $pid.
+start() {
+  local port; port=$(free_port)
+  addr=127.0.0.1:$port
+  if [ "$1" = ours ]; then
+    "$ours" serve --addr "$addr" --root "$work/store-$2" 2>"$work/$2.log" &
+  else
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+      "$work/store-$2" "$addr" > "$work/$2.yml"
+    docker-registry serve "$work/$2.yml" >"$work/$2.log" 2>&1 &
+  fi
+  pid=$!
+  pids+=("$pid")
+  wait_port "$port"
+}
+
+stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/store-$2"; }
+
+peak_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null; awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }'; }
+
+echo "generating images (big: 4 x $BIG_MIB MiB, many: 200 x 50 KiB)..." >&2
+python3 bench/make_fixtures.py "$work/fixtures" "$BIG_MIB"
+
+S=(skopeo --insecure-policy copy --quiet --src-tls-verify=false --dest-tls-verify=false)
+declare -A peak
+for run in $(seq "$RUNS"); do
+  for kind in ours docker; do
+    start "$kind" "$kind-$run"
+    for image in big many; do
+      seconds "${S[@]}" "oci:$work/fixtures/$image:1" "docker://$addr/bench/$image:1" >> "$work/push-$image.$kind"
+      seconds "${S[@]}" "docker://$addr/bench/$image:1" "oci:$work/pulled-$kind:1" >> "$work/pull-$image.$kind"
+      rm -rf "$work/pulled-$kind"
+    done
+    # 8 clients pulling the big image at once.
+    start_all=$(date +%s.%N)
+    for c in $(seq 8); do "${S[@]}" "docker://$addr/bench/big:1" "oci:$work/c$c:1" & done
+    wait_clients=$(jobs -p | grep -v "^$pid$" || true)
+    for j in $wait_clients; do wait "$j"; done
+    awk -v s="$start_all" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }' >> "$work/pull8.$kind"
+    rm -rf "$work"/c*
+    kib=$(peak_kib "$pid")
+    [ "${peak[$kind]:-0}" -lt "$kib" ] && peak[$kind]=$kib
+    stop "$pid" "$kind-$run"
+  done
+done
+
+printf "\n%-28s %10s %16s %6s\n" case "ours" "docker-registry" ratio
+for case in push-big push-many pull-big pull-many pull8; do
+  o=$(median < "$work/$case.ours"); d=$(median < "$work/$case.docker")
+  label=$case; [ "$case" = pull8 ] && label="8 concurrent pulls of big"
+  awk -v n="$label" -v o="$o" -v d="$d" 'BEGIN { printf "%-28s %9.2fs %15.2fs %6.2f\n", n, o, d, (d > 0 ? o / d : 0) }'
+done
+awk -v o="${peak[ours]}" -v d="${peak[docker]}" 'BEGIN { printf "%-28s %7.1fMiB %12.1fMiB %6.2f\n", "server peak RSS", o / 1024, d / 1024, o / d }'
