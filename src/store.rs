@@ -58,13 +58,6 @@ pub trait Store: Send + Sync {
     /// when absent.
     fn delete(&self, digest: &Digest) -> Result<()>;
 
-    /// The file holding the blob, where the store keeps blobs in files (so
-    /// that a server can send it with `sendfile`).
-    fn file_path(&self, digest: &Digest) -> Option<PathBuf> {
-        let _ = digest;
-        None
-    }
-
     /// A reader of the blob's bytes from byte `offset` on.
     fn open_from(&self, digest: &Digest, offset: u64) -> Result<Box<dyn Read + Send>> {
         let mut reader = self.open(digest)?;
@@ -202,10 +195,6 @@ impl Store for FsStore {
         file.seek(io::SeekFrom::Start(offset))
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         Ok(Box::new(file))
-    }
-
-    fn file_path(&self, digest: &Digest) -> Option<PathBuf> {
-        Some(self.blob_path(digest))
     }
 
     fn put_file(&self, digest: &Digest, size: u64, path: &Path) -> Result<()> {

@@ -344,7 +344,8 @@ impl Registry {
         let body = if head {
             Body::Stream(Box::new(io::empty()), length)
         } else {
-            self.blob_body(&digest, start, length)?
+            let stream = self.storage.blobs.open_from(&digest, start)?.take(length);
+            Body::Stream(Box::new(stream), length)
         };
         let mut reply = Reply {
             status,
@@ -362,20 +363,6 @@ impl Registry {
             );
         }
         Ok(reply)
-    }
-
-    /// `length` bytes of blob `digest` from `start`: its file where the
-    /// store has one, else a stream.
-    fn blob_body(&self, digest: &Digest, start: u64, length: u64) -> Result<Body, ApiError> {
-        if let Some(path) = self.storage.blobs.file_path(digest) {
-            if let Ok(mut file) = std::fs::File::open(&path) {
-                io::Seek::seek(&mut file, io::SeekFrom::Start(start))
-                    .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
-                return Ok(Body::File(file, length));
-            }
-        }
-        let stream = self.storage.blobs.open_from(digest, start)?.take(length);
-        Ok(Body::Stream(Box::new(stream), length))
     }
 
     fn delete_blob(&self, name: &str, digest: &str) -> Answer {

@@ -386,7 +386,7 @@ fn answer<S: Read + Write>(
     let length = match &reply.body {
         Body::Empty => 0,
         Body::Bytes(bytes) => bytes.len() as u64,
-        Body::Stream(_, n) | Body::File(_, n) => *n,
+        Body::Stream(_, n) => *n,
     };
     let mut out = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (name, value) in &reply.headers {
@@ -404,9 +404,8 @@ fn answer<S: Read + Write>(
     let sent = match reply.body {
         _ if head.head_request => length,
         Body::Empty | Body::Bytes(_) => length,
+        // Large writes let the kernel send large segments.
         Body::Stream(mut reader, _) => copy_stream(&mut reader, stream)?,
-        // std copies a file to a socket with sendfile or splice.
-        Body::File(file, n) => io::copy(&mut file.take(n), stream)?,
     };
     stream.flush()?;
     // A body that ended short leaves the client waiting for more: close.

@@ -15,9 +15,6 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// A stream of this many bytes.
     Stream(Box<dyn Read + Send>, u64),
-    /// This many bytes of a file from its current position (sent by the
-    /// kernel where the connection allows).
-    File(std::fs::File, u64),
 }
 
 /// A response.
