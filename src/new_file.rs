@@ -3,21 +3,29 @@
 //! flushed, then linked under their name. Where the file system cannot make
 //! unnamed files, a named temporary file and a rename stand in (a kill then
 //! leaves a `.stevedore-blob-*` file behind, never a partial blob).
-// One `linkat` call, which std does not offer with `AT_SYMLINK_FOLLOW`.
+// Two calls std does not offer: `linkat` with `AT_SYMLINK_FOLLOW`, and
+// `sync_file_range`.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// How many bytes are written between two requests to start writeback.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
 /// A file being written, to be published under `path` by [`NewFile::publish`].
+/// As it grows, the kernel is asked to start writing it to disk, so that the
+/// flush at `publish` has little left to wait for.
 pub struct NewFile {
     inner: Inner,
     path: PathBuf,
+    written: u64,
+    flushed_to: u64,
 }
 
 enum Inner {
@@ -54,11 +62,12 @@ impl NewFile {
         Ok(NewFile {
             inner,
             path: path.to_owned(),
+            written: 0,
+            flushed_to: 0,
         })
     }
 
-    /// The open file, to write to.
-    pub fn file(&mut self) -> &mut File {
+    fn file(&mut self) -> &mut File {
         match &mut self.inner {
             Inner::Unnamed(file) => file,
             Inner::Named(temp) => temp.as_file_mut(),
@@ -104,24 +113,50 @@ impl NewFile {
     }
 }
 
+impl Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file().write(buf)?;
+        self.written += n as u64;
+        if self.written - self.flushed_to >= WRITEBACK_EVERY {
+            let fd = self.file().as_raw_fd();
+            // SAFETY: `fd` is this open file's descriptor; the call only
+            // starts writeback of a range already written. Its failure is
+            // harmless: `publish` flushes everything anyway.
+            unsafe {
+                libc::sync_file_range(
+                    fd,
+                    self.flushed_to as libc::off64_t,
+                    (self.written - self.flushed_to) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+            self.flushed_to = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file().flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn a_file_appears_only_when_published() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blob");
         let mut new = NewFile::create(&path).unwrap();
-        new.file().write_all(b"content").unwrap();
+        new.write_all(b"content").unwrap();
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         new.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
         // A second writer of the same name keeps the first file.
         let mut again = NewFile::create(&path).unwrap();
-        again.file().write_all(b"content").unwrap();
+        again.write_all(b"content").unwrap();
         again.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
     }
@@ -130,7 +165,7 @@ mod tests {
     fn a_dropped_file_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut new = NewFile::create(&dir.path().join("blob")).unwrap();
-        new.file().write_all(b"partial").unwrap();
+        new.write_all(b"partial").unwrap();
         drop(new);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
