@@ -41,6 +41,7 @@ pub mod reference;
 pub mod registry;
 pub mod resolve;
 pub mod server;
+pub mod sign;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -1,6 +1,7 @@
 //! `stevedore`: the command-line shell over the library's verbs.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -151,6 +152,49 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sign an image as cosign does (the signature goes to the sha256-<hex>.sig tag).
+    Sign {
+        /// The private key: PEM PKCS#8, SEC1, or cosign's encrypted key
+        /// (its password from COSIGN_PASSWORD).
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// An annotation for the signature payload, as KEY=VALUE (repeatable).
+        #[arg(short = 'a', long = "annotation", value_parser = key_value)]
+        annotations: Vec<(String, String)>,
+        /// The name to sign the image under; defaults to its repository.
+        #[arg(long)]
+        identity: Option<String>,
+        /// The image, as TRANSPORT:LOCATION.
+        image: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify an image's signatures; exits 0 only when one satisfies the policy.
+    Verify {
+        /// A PEM public key (repeatable: any of them may have signed).
+        #[arg(long = "key", required = true)]
+        keys: Vec<std::path::PathBuf>,
+        /// The name the signature must carry (a trailing * matches a
+        /// prefix); defaults to the image's repository.
+        #[arg(long)]
+        identity: Option<String>,
+        /// An annotation the payload must carry, as KEY=VALUE (repeatable).
+        #[arg(short = 'a', long = "annotation", value_parser = key_value)]
+        annotations: Vec<(String, String)>,
+        /// The image, as TRANSPORT:LOCATION.
+        image: String,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a key pair cosign can read: PREFIX.key (encrypted with
+    /// COSIGN_PASSWORD) and PREFIX.pub.
+    GenerateKeyPair {
+        /// The files' path without extension.
+        #[arg(long, default_value = "cosign")]
+        output_key_prefix: std::path::PathBuf,
+    },
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve {
         /// Where to listen, as HOST:PORT (port 0 picks a free one).
@@ -176,6 +220,17 @@ enum Command {
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<std::path::PathBuf>,
     },
+}
+
+/// Parses `KEY=VALUE`.
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
 /// The default directory of `stevedore serve`'s store.
@@ -380,6 +435,103 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Delete { image } => {
             stevedore::delete(&parse(&image)?)?;
             Vec::new()
+        }
+        Command::Sign {
+            key,
+            annotations,
+            identity,
+            image,
+            json,
+        } => {
+            let key = stevedore::sign::keys::private_key_from_pem(&read_key_file(&key)?, None)?;
+            let options = stevedore::sign::SignOptions {
+                identity,
+                annotations: annotations.into_iter().collect(),
+            };
+            let report = stevedore::sign::sign(&parse(&image)?, &key, &options)?;
+            if json {
+                to_json(&report)?.into_bytes()
+            } else {
+                format!(
+                    "Signed {} as {}\nSignature: {} ({} in the tag)\n",
+                    report.digest, report.identity, report.signature_tag, report.signatures
+                )
+                .into_bytes()
+            }
+        }
+        Command::Verify {
+            keys,
+            identity,
+            annotations,
+            image,
+            json,
+        } => {
+            let keys = keys
+                .iter()
+                .map(|path| stevedore::sign::keys::public_key_from_pem(&read_key_file(path)?))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let policy = stevedore::sign::Policy {
+                keys,
+                identity: identity
+                    .as_deref()
+                    .map(stevedore::sign::IdentityRule::parse),
+                annotations: annotations.into_iter().collect(),
+            };
+            let report = stevedore::sign::verify(&parse(&image)?, &policy)?;
+            for check in &report.signatures {
+                eprintln!(
+                    "{:<18} {}  {}",
+                    format!("{:?}", check.verdict),
+                    check.payload_digest,
+                    check.reason
+                );
+            }
+            if json {
+                stdout
+                    .write_all(to_json(&report)?.as_bytes())
+                    .map_err(|e| Error::io("writing to stdout", e))?;
+            }
+            if !report.verified {
+                return Err(Error::new(
+                    stevedore::ErrorKind::Policy,
+                    match report.signatures.len() {
+                        0 => format!("{} has no signature", report.image),
+                        n => format!(
+                            "none of the {n} signature(s) of {} satisfies the policy",
+                            report.image
+                        ),
+                    },
+                ));
+            }
+            if json {
+                Vec::new()
+            } else {
+                format!("Verified {} ({})\n", report.image, report.digest).into_bytes()
+            }
+        }
+        Command::GenerateKeyPair { output_key_prefix } => {
+            let password = Secret::new(
+                std::env::var(stevedore::sign::keys::PASSWORD_VARIABLE).unwrap_or_default(),
+            );
+            let (private, public) = stevedore::sign::keys::generate_key_pair(&password)?;
+            let key_path = output_key_prefix.with_extension("key");
+            let pub_path = output_key_prefix.with_extension("pub");
+            for (path, content, mode) in [(&key_path, private, 0o600), (&pub_path, public, 0o644)] {
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .open(path)
+                    .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+                file.write_all(content.as_bytes())
+                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            }
+            format!(
+                "Private key written to {}\nPublic key written to {}\n",
+                key_path.display(),
+                pub_path.display()
+            )
+            .into_bytes()
         }
         Command::Serve {
             addr,
