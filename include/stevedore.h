@@ -281,6 +281,39 @@ const char *stevedore_server_address(const stevedore_server *server);
 // `server` is NULL or a handle from `stevedore_server_start`, not yet stopped.
 void stevedore_server_stop(stevedore_server *server);
 
+// Signs the image `image_ref` names as cosign does, storing the signature
+// under its `sha256-<hex>.sig` tag (appended to those there).
+// `options_json`: `{"key": PEM (PKCS#8, SEC1 or cosign's encrypted key),
+// "password": for an encrypted key (default: $COSIGN_PASSWORD),
+// "identity": the name to sign under (default: the image's repository),
+// "annotations": {k: v}}`. On success `*out_json` receives `{"digest",
+// "identity", "signature_tag", "payload_digest", "signatures"}`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out_json` is NULL or valid for a write.
+stevedore_status stevedore_sign(const stevedore_client *client,
+                                const char *image_ref,
+                                const char *options_json,
+                                char **out_json);
+
+// Verifies the image `image_ref` names against a policy, default deny.
+// `policy_json`: `{"keys": [PEM public keys], "identity": the name the
+// signature must carry (a trailing `*` matches a prefix; default: the
+// image's repository), "annotations": {k: v} the payload must carry}`.
+// `*out_json` receives the report — `{"image", "digest", "verified",
+// "signatures": [{"payload_digest", "identity", "key", "verdict",
+// "reason"}]}` — both on success and when no signature satisfies the
+// policy, in which case the status is `STEVEDORE_ERROR_POLICY`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out_json` is NULL or valid for a write.
+stevedore_status stevedore_verify(const stevedore_client *client,
+                                  const char *image_ref,
+                                  const char *policy_json,
+                                  char **out_json);
+
 // The library version (`Cargo.toml`'s), as a static NUL-terminated string.
 // Never NULL; do not free it.
 const char *stevedore_version(void);

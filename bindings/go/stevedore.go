@@ -43,7 +43,7 @@ import (
 )
 
 // ABIVersion is the ABI this binding is written for.
-const ABIVersion = 4
+const ABIVersion = 5
 
 func init() {
 	if v := uint32(C.stevedore_abi_version()); v != ABIVersion {
@@ -359,7 +359,9 @@ type Manifest struct {
 	Raw       []byte          `json:"-"`
 }
 
-// jsonCall runs a verb of shape (client, image, options, &out_json) and decodes out_json.
+// jsonCall runs a verb of shape (client, image, options, &out_json) and
+// decodes out_json, which a verb may write even when it fails (verify does,
+// with the report of a refusal).
 func (c *Client) jsonCall(ctx context.Context, image string, options any, out any,
 	f func(*C.stevedore_client, *C.char, *C.char, **C.char) C.stevedore_status) error {
 	if err := ctx.Err(); err != nil {
@@ -373,10 +375,83 @@ func (c *Client) jsonCall(ctx context.Context, image string, options any, out an
 	}
 	defer free(opts)
 	var result *C.char
-	if err := call(func() C.stevedore_status { return f(c.ptr, img, opts, &result) }); err != nil {
-		return err
+	callErr := call(func() C.stevedore_status { return f(c.ptr, img, opts, &result) })
+	if result != nil {
+		if err := json.Unmarshal([]byte(takeString(result)), out); err != nil && callErr == nil {
+			return err
+		}
 	}
-	return json.Unmarshal([]byte(takeString(result)), out)
+	return callErr
+}
+
+// SignOptions say how to sign: the PEM private key (PKCS#8, SEC1 or
+// cosign's encrypted key with its Password), the Identity to sign under
+// (default: the image's repository) and payload Annotations.
+type SignOptions struct {
+	Key         string            `json:"key"`
+	Password    string            `json:"password,omitempty"`
+	Identity    string            `json:"identity,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// SignResult says what signing did.
+type SignResult struct {
+	Digest        string `json:"digest"`
+	Identity      string `json:"identity"`
+	SignatureTag  string `json:"signature_tag"`
+	PayloadDigest string `json:"payload_digest"`
+	Signatures    int    `json:"signatures"`
+}
+
+// Sign signs an image as cosign does (its sha256-<hex>.sig tag).
+func (c *Client) Sign(ctx context.Context, image string, options SignOptions) (*SignResult, error) {
+	var result SignResult
+	err := c.jsonCall(ctx, image, options, &result, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_sign(cl, i, o, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
+// Policy is what a signature must satisfy: made by one of Keys (PEM public
+// keys), under Identity (a trailing * matches a prefix; default: the
+// image's repository), with Annotations.
+type Policy struct {
+	Keys        []string          `json:"keys"`
+	Identity    string            `json:"identity,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// SignatureCheck is the verdict on one signature.
+type SignatureCheck struct {
+	PayloadDigest string `json:"payload_digest"`
+	Identity      string `json:"identity"`
+	Key           *int   `json:"key"`
+	Verdict       string `json:"verdict"`
+	Reason        string `json:"reason"`
+}
+
+// VerifyReport lists every signature examined.
+type VerifyReport struct {
+	Image      string           `json:"image"`
+	Digest     string           `json:"digest"`
+	Verified   bool             `json:"verified"`
+	Signatures []SignatureCheck `json:"signatures"`
+}
+
+// Verify checks an image's signatures, default deny: when none satisfies
+// the policy it returns the report and an error matching ErrPolicy.
+func (c *Client) Verify(ctx context.Context, image string, policy Policy) (*VerifyReport, error) {
+	var report VerifyReport
+	err := c.jsonCall(ctx, image, policy, &report, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_verify(cl, i, o, out)
+	})
+	if report.Image == "" {
+		return nil, err
+	}
+	return &report, err
 }
 
 // Copy copies the image src names to dst (such as "oci:/mirror/app:1.0" or

@@ -307,3 +307,39 @@ func TestServerInProcess(t *testing.T) {
 		t.Fatal("a bad address starts a server")
 	}
 }
+
+func TestSignAndVerify(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.pem")
+	run(t, "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+	public, err := exec.Command("openssl", "pkey", "-in", key, "-pubout").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := StartServer(ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	c := client(t, ClientOptions{PlainHTTP: []string{server.Address()}})
+	image := "docker://" + server.Address() + "/go/signed:1"
+	if _, err := c.Copy(ctx, layout(t)+":1.0", image, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sign(ctx, image, SignOptions{Key: string(private), Annotations: map[string]string{"by": "go"}}); err != nil {
+		t.Fatal(err)
+	}
+	report, err := c.Verify(ctx, image, Policy{Keys: []string{string(public)}, Annotations: map[string]string{"by": "go"}})
+	if err != nil || !report.Verified {
+		t.Fatalf("verify: %v %+v", err, report)
+	}
+	refused, err := c.Verify(ctx, image, Policy{Keys: []string{string(public)}, Annotations: map[string]string{"by": "rust"}})
+	if !errors.Is(err, ErrPolicy) || refused == nil || refused.Signatures[0].Verdict != "missing_annotation" {
+		t.Fatalf("refused: %v %+v", err, refused)
+	}
+}

@@ -43,7 +43,7 @@ unsafe fn copy_options(
 }
 
 /// The body of a verb over one image with options `O` and a JSON result.
-unsafe fn image_verb<O, T>(
+pub(crate) unsafe fn image_verb<O, T>(
     client: *const stevedore_client,
     image_ref: *const c_char,
     options_json: *const c_char,

@@ -10,6 +10,7 @@ mod image;
 mod memory;
 mod progress;
 mod server;
+mod sign;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
@@ -24,4 +25,5 @@ pub use progress::stevedore_progress_fn;
 pub use server::{
     stevedore_server, stevedore_server_address, stevedore_server_start, stevedore_server_stop,
 };
+pub use sign::{stevedore_sign, stevedore_verify};
 pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
   snprintf(dst, sizeof dst, "%s:copied", layout);
 
   CHECK(strcmp(stevedore_version(), version) == 0, "version %s", stevedore_version());
-  CHECK(stevedore_abi_version() == 4, "abi %u", stevedore_abi_version());
+  CHECK(stevedore_abi_version() == 5, "abi %u", stevedore_abi_version());
 
   /* A client handle; bad options are refused. */
   stevedore_client *client = NULL;
@@ -228,6 +228,41 @@ int main(int argc, char **argv) {
   st = stevedore_inspect(to_server, pushed, NULL, &out);
   CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "inspect on server: %d %s", st, last_message());
   stevedore_string_free(out);
+  /* Sign it there, verify it, and see a wrong key refused with a report.
+   * (A throwaway test key, made with openssl for this test only.) */
+  const char *sign_options =
+      "{\"key\": \"-----BEGIN PRIVATE KEY-----\\n"
+      "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAu2j5dI1KUQfa/jF\\n"
+      "ll2k2VMHzr0okUO4gZRVOzJsf+GhRANCAAS7DdMcfPdn5DfBrHRSA2aVvKICMLkc\\n"
+      "1oQQ163Eu27LJwVhT5h1i1iwriM52pJsvInzL/H1js7zPWpWLbT4vPUY\\n"
+      "-----END PRIVATE KEY-----\\n\", \"annotations\": {\"from\": \"c\"}}";
+  const char *good_policy =
+      "{\"keys\": [\"-----BEGIN PUBLIC KEY-----\\n"
+      "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEuw3THHz3Z+Q3wax0UgNmlbyiAjC5\\n"
+      "HNaEENetxLtuyycFYU+YdYtYsK4jOdqSbLyJ8y/x9Y7O8z1qVi20+Lz1GA==\\n"
+      "-----END PUBLIC KEY-----\\n\"], \"annotations\": {\"from\": \"c\"}}";
+  out = NULL;
+  st = stevedore_sign(to_server, pushed, sign_options, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "\"signature_tag\":\"sha256-"), "sign: %d %s", st, last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_verify(to_server, pushed, good_policy, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "\"verified\":true"), "verify: %d %s", st, last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_verify(to_server, pushed, "{\"keys\": [\"not a key\"]}", &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == NULL, "bad key: %d", st);
+  const char *other_policy =
+      "{\"keys\": [\"-----BEGIN PUBLIC KEY-----\\n"
+      "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEuw3THHz3Z+Q3wax0UgNmlbyiAjC5\\n"
+      "HNaEENetxLtuyycFYU+YdYtYsK4jOdqSbLyJ8y/x9Y7O8z1qVi20+Lz1GA==\\n"
+      "-----END PUBLIC KEY-----\\n\"], \"annotations\": {\"from\": \"elsewhere\"}}";
+  st = stevedore_verify(to_server, pushed, other_policy, &out);
+  CHECK(st == STEVEDORE_ERROR_POLICY && out && strstr(out, "\"missing_annotation\""), "refused: %d %s", st,
+        out ? out : "(null)");
+  CHECK(strstr(last_message(), "satisfies the policy") != NULL, "message %s", last_message());
+  stevedore_string_free(out);
+
   stevedore_server *bad_server = NULL;
   st = stevedore_server_start("{\"addr\": \"127.0.0.1:0\", \"threads\": 2}", &bad_server);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && bad_server == NULL, "bad server options: %d", st);

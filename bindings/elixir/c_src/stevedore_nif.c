@@ -284,6 +284,33 @@ static ERL_NIF_TERM json_call(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_ve
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+/* sign(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_sign(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_sign);
+}
+
+/* verify(Client, Image, PolicyJson) -> {ok, Report} | {error, Detail} |
+ * {error, Detail, Report} when no signature satisfies the policy. */
+static ERL_NIF_TERM nif_verify(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_verify(client, s[0], s[1], &out);
+  free_strings(s, 2);
+  if (st == STEVEDORE_OK) return ok_string(env, out);
+  ERL_NIF_TERM error = error_term(env, st);
+  if (out == NULL) return error;
+  const ERL_NIF_TERM *parts;
+  int arity;
+  enif_get_tuple(env, error, &arity, &parts);
+  ERL_NIF_TERM report = string_term(env, out);
+  stevedore_string_free(out);
+  return enif_make_tuple3(env, parts[0], parts[1], report);
+}
+
 /* inspect(Client, Image, OptionsJson) */
 static ERL_NIF_TERM nif_inspect(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -369,6 +396,8 @@ static ErlNifFunc functions[] = {
     {"version", 0, nif_version, 0},
     {"abi_version", 0, nif_abi_version, 0},
     {"client_new", 1, nif_client_new, IO},
+    {"sign", 3, nif_sign, IO},
+    {"verify", 3, nif_verify, IO},
     {"server_start", 1, nif_server_start, IO},
     {"server_address", 1, nif_server_address, 0},
     {"server_stop", 1, nif_server_stop, IO},

@@ -88,6 +88,29 @@ defmodule Stevedore do
   def inspect(client, image, options \\ %{}),
     do: decoded(Native.inspect(ref(client), image, encode(options)))
 
+  @doc """
+  Signs an image as cosign does (its `sha256-<hex>.sig` tag). Options: `key`
+  (a PEM private key: PKCS#8, SEC1 or cosign's encrypted key), `password`,
+  `identity`, `annotations`.
+  """
+  def sign(client, image, options), do: decoded(Native.sign(ref(client), image, encode(options)))
+
+  @doc """
+  Verifies an image's signatures, default deny. Policy: `keys` (PEM public
+  keys), `identity`, `annotations`. `{:ok, report}` when a signature
+  satisfies it; else `{:error, %Stevedore.Error{kind: :policy, report: report}}`
+  with every signature's verdict.
+  """
+  def verify(client, image, policy) do
+    case Native.verify(ref(client), image, encode(policy)) do
+      {:error, detail, report} ->
+        {:error, %{Error.from_json(detail) | report: :jiffy.decode(report, [:return_maps])}}
+
+      other ->
+        decoded(other)
+    end
+  end
+
   @doc "The tags of a repository or layout."
   def tags(client, image), do: decoded(Native.tags(ref(client), image, nil))
 

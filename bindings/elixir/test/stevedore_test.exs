@@ -66,7 +66,7 @@ defmodule StevedoreTest do
   end
 
   test "versions" do
-    assert Stevedore.abi_version() == 4
+    assert Stevedore.abi_version() == 5
     assert Stevedore.version() =~ ~r/^\d+\.\d+\.\d+$/
   end
 
@@ -192,5 +192,42 @@ defmodule StevedoreTest do
     assert :ok == Stevedore.server_stop(server)
     {:error, error} = Stevedore.server_start(%{addr: "127.0.0.1:0", threads: 2})
     assert error.kind == :invalid_input
+  end
+
+  test "sign and verify on a server in this process", %{tmp_dir: dir} do
+    key = Path.join(dir, "key.pem")
+
+    run!("openssl", [
+      "genpkey",
+      "-algorithm",
+      "EC",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-out",
+      key
+    ])
+
+    {public, 0} = System.cmd("openssl", ["pkey", "-in", key, "-pubout"])
+    {:ok, server} = Stevedore.server_start()
+    {:ok, client} = Stevedore.client(%{plain_http: [Stevedore.server_address(server)]})
+    image = "docker://#{Stevedore.server_address(server)}/ex/signed:1"
+    {:ok, _} = Stevedore.copy(client, layout(dir) <> ":1.0", image)
+
+    {:ok, signed} =
+      Stevedore.sign(client, image, %{key: File.read!(key), annotations: %{by: "elixir"}})
+
+    assert String.starts_with?(signed["signature_tag"], "sha256-")
+
+    {:ok, report} =
+      Stevedore.verify(client, image, %{keys: [public], annotations: %{by: "elixir"}})
+
+    assert report["verified"]
+
+    {:error, refused} =
+      Stevedore.verify(client, image, %{keys: [public], annotations: %{by: "go"}})
+
+    assert refused.kind == :policy
+    assert hd(refused.report["signatures"])["verdict"] == "missing_annotation"
+    Stevedore.server_stop(server)
   end
 end

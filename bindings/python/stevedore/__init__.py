@@ -156,6 +156,27 @@ class Client:
         )
         return take_bytes(out, length)
 
+    def sign(self, image: str, key_pem: str, password: str = None, identity: str = None,
+             annotations: dict = None) -> dict:
+        """Signs an image as cosign does (its `sha256-<hex>.sig` tag); `key_pem`
+        is a PEM private key (PKCS#8, SEC1 or cosign's encrypted key)."""
+        opts = options(key=key_pem, password=password, identity=identity, annotations=annotations)
+        return self._json("stevedore_sign", encode(image), opts)
+
+    def verify(self, image: str, keys, identity: str = None, annotations: dict = None) -> dict:
+        """Verifies an image's signatures against PEM public `keys`, default
+        deny: returns the report when a signature satisfies the policy, and
+        raises `PolicyError` (its `report` attribute holds every verdict)
+        when none does."""
+        out = ctypes.c_void_p()
+        opts = options(keys=list(keys), identity=identity, annotations=annotations)
+        try:
+            call("stevedore_verify", self._live(), encode(image), opts, ctypes.byref(out))
+        except PolicyError as e:
+            e.report = json.loads(take_string(out)) if out.value else None
+            raise
+        return json.loads(take_string(out))
+
     def blob_to_file(self, image: str, digest: str, path) -> None:
         """A blob, verified and streamed, written to `path` only when complete."""
         call("stevedore_blob_to_file", self._live(), encode(image), encode(digest), encode(str(path)), None)

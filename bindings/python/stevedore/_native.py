@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import errors
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 
 
 def _find_library() -> str:
@@ -55,6 +55,8 @@ _SIGNATURES = {
     "stevedore_manifest": ([ctypes.c_void_p, _str, _str, _out_str, _out_str, _out_len], _status),
     "stevedore_blob": ([ctypes.c_void_p, _str, _str, _str, _out_str, _out_len], _status),
     "stevedore_blob_to_file": ([ctypes.c_void_p, _str, _str, _str, _str], _status),
+    "stevedore_sign": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_verify": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_server_start": ([_str, _out_str], _status),
     "stevedore_server_address": ([ctypes.c_void_p], ctypes.c_char_p),
     "stevedore_server_stop": ([ctypes.c_void_p], None),

@@ -12,7 +12,7 @@ import stevedore
 
 
 def test_versions_match_the_library():
-    assert stevedore.abi_version() == 4
+    assert stevedore.abi_version() == 5
     assert stevedore.version().count(".") == 2
 
 
@@ -134,3 +134,21 @@ def test_a_server_in_process_takes_a_push_and_serves_it_back(layout, tmp_path):
                 client.manifest(f"docker://{server.address}/py/served:missing")
     with pytest.raises(stevedore.InvalidInputError):
         stevedore.Server(addr="127.0.0.1:0", threads=3)
+
+
+def test_sign_and_verify_on_a_server_in_process(layout, tmp_path):
+    key = tmp_path / "key.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", str(key)], check=True, capture_output=True)
+    public = subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout"], check=True,
+                            capture_output=True).stdout.decode()
+    with stevedore.Server() as server, stevedore.Client(plain_http=[server.address]) as client:
+        image = f"docker://{server.address}/py/signed:1"
+        client.copy(f"{layout}:1.0", image)
+        signed = client.sign(image, key.read_text(), annotations={"by": "python"})
+        assert signed["signature_tag"].startswith("sha256-")
+        report = client.verify(image, [public], annotations={"by": "python"})
+        assert report["verified"] and report["signatures"][0]["verdict"] == "valid"
+        with pytest.raises(stevedore.PolicyError) as refused:
+            client.verify(image, [public], annotations={"by": "someone else"})
+        assert refused.value.report["signatures"][0]["verdict"] == "missing_annotation"

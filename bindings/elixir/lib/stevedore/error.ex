@@ -1,6 +1,6 @@
 defmodule Stevedore.Error do
   @moduledoc "A failed Stevedore call: its kind, message, HTTP status and registry errors."
-  defexception [:kind, :message, :http_status, registry_errors: []]
+  defexception [:kind, :message, :http_status, :report, registry_errors: []]
 
   @kinds ~w(invalid_input not_found unauthorized denied digest_mismatch unsupported network io
             policy rate_limited cancelled panic)

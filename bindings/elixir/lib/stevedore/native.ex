@@ -11,6 +11,8 @@ defmodule Stevedore.Native do
   def version, do: :erlang.nif_error(:not_loaded)
   def abi_version, do: :erlang.nif_error(:not_loaded)
   def client_new(_options), do: :erlang.nif_error(:not_loaded)
+  def sign(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def verify(_client, _image, _policy), do: :erlang.nif_error(:not_loaded)
   def server_start(_options), do: :erlang.nif_error(:not_loaded)
   def server_address(_server), do: :erlang.nif_error(:not_loaded)
   def server_stop(_server), do: :erlang.nif_error(:not_loaded)

@@ -1,0 +1,129 @@
+//! The signature verbs: sign and verify, cosign-compatible.
+
+use std::collections::BTreeMap;
+use std::ffi::c_char;
+
+use serde::Deserialize;
+
+use super::boundary::{boundary, stevedore_status};
+use super::client::stevedore_client;
+use super::image::{image, image_verb, to_json};
+use super::memory::{options, OutString};
+use crate::auth::Secret;
+use crate::error::{Error, ErrorKind, Result};
+use crate::sign::{self, keys, IdentityRule, Policy, SignOptions};
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SignArguments {
+    key: String,
+    password: Option<String>,
+    identity: Option<String>,
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct VerifyArguments {
+    keys: Vec<String>,
+    identity: Option<String>,
+    annotations: BTreeMap<String, String>,
+}
+
+/// Signs the image `image_ref` names as cosign does, storing the signature
+/// under its `sha256-<hex>.sig` tag (appended to those there).
+/// `options_json`: `{"key": PEM (PKCS#8, SEC1 or cosign's encrypted key),
+/// "password": for an encrypted key (default: $COSIGN_PASSWORD),
+/// "identity": the name to sign under (default: the image's repository),
+/// "annotations": {k: v}}`. On success `*out_json` receives `{"digest",
+/// "identity", "signature_tag", "payload_digest", "signatures"}`.
+///
+/// # Safety
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated; `out_json` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_sign(
+    client: *const stevedore_client,
+    image_ref: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    image_verb(
+        client,
+        image_ref,
+        options_json,
+        out_json,
+        |image, args: SignArguments| {
+            if args.key.is_empty() {
+                return Err(Error::invalid("\"key\" (a PEM private key) is required"));
+            }
+            let password = args.password.map(Secret::new);
+            let key = keys::private_key_from_pem(args.key.as_bytes(), password.as_ref())?;
+            let options = SignOptions {
+                identity: args.identity,
+                annotations: args.annotations,
+            };
+            sign::sign(image, &key, &options)
+        },
+    )
+}
+
+/// Verifies the image `image_ref` names against a policy, default deny.
+/// `policy_json`: `{"keys": [PEM public keys], "identity": the name the
+/// signature must carry (a trailing `*` matches a prefix; default: the
+/// image's repository), "annotations": {k: v} the payload must carry}`.
+/// `*out_json` receives the report — `{"image", "digest", "verified",
+/// "signatures": [{"payload_digest", "identity", "key", "verdict",
+/// "reason"}]}` — both on success and when no signature satisfies the
+/// policy, in which case the status is `STEVEDORE_ERROR_POLICY`.
+///
+/// # Safety
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated; `out_json` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_verify(
+    client: *const stevedore_client,
+    image_ref: *const c_char,
+    policy_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let image = image(client, image_ref, "image_ref")?;
+        let args: VerifyArguments = options(policy_json)?;
+        let policy = Policy {
+            keys: args
+                .keys
+                .iter()
+                .map(|pem| keys::public_key_from_pem(pem.as_bytes()))
+                .collect::<Result<_>>()?,
+            identity: args.identity.as_deref().map(IdentityRule::parse),
+            annotations: args.annotations,
+        };
+        let report = sign::verify(&image, &policy)?;
+        let verified = report.verified;
+        let reasons: Vec<String> = report
+            .signatures
+            .iter()
+            .map(|s| format!("{}: {}", s.payload_digest, s.reason))
+            .collect();
+        out.set(to_json(&report)?)?;
+        if verified {
+            Ok(())
+        } else if reasons.is_empty() {
+            Err(Error::new(
+                ErrorKind::Policy,
+                format!("{} has no signature", report.image),
+            ))
+        } else {
+            Err(Error::new(
+                ErrorKind::Policy,
+                format!(
+                    "no signature of {} satisfies the policy: {}",
+                    report.image,
+                    reasons.join("; ")
+                ),
+            ))
+        }
+    })
+}
