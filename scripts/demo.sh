@@ -3,7 +3,8 @@
 # makes a small image in an OCI layout (with umoci, as someone else's tool
 # would), starts Stevedore's own registry on a free loopback port, pushes the
 # image to it, inspects and lists it there, pulls it back into a second
-# layout, and has skopeo confirm every digest. Stops the server at the end.
+# layout, has skopeo confirm every digest, signs the image cosign's way,
+# verifies it, shows a verify with the wrong key refused, and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -62,3 +63,16 @@ echo "copy (stevedore):    $ours"
 echo "copy (skopeo reads): $in_layout"
 [ "$source" = "$in_registry" ] && [ "$source" = "$ours" ] && [ "$ours" = "$in_layout" ] &&
   echo "OK: the image went through our registry and back byte-identical"
+
+echo "== stevedore generate-key-pair, sign, verify"
+export COSIGN_PASSWORD=demo
+"$stevedore" generate-key-pair
+"$stevedore" generate-key-pair --output-key-prefix stranger >/dev/null
+"$stevedore" "${registry[@]}" sign --key cosign.key -a demo=yes "docker://$addr/demo/app:1.0"
+"$stevedore" "${registry[@]}" verify --key cosign.pub -a demo=yes "docker://$addr/demo/app:1.0"
+
+echo "== a verify with the wrong key is refused (exit status 1)"
+if "$stevedore" "${registry[@]}" verify --key stranger.pub "docker://$addr/demo/app:1.0"; then
+  echo "FAIL: the wrong key was accepted"; exit 1
+fi
+echo "OK: refused, as it must be"

@@ -442,5 +442,5 @@ fn the_cli_signs_verifies_and_refuses_with_a_reason() {
     let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(report["verified"], false);
     assert_eq!(report["signatures"][0]["verdict"], "bad_signature");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("BadSignature"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("bad_signature"));
 }

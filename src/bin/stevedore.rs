@@ -479,12 +479,11 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             };
             let report = stevedore::sign::verify(&parse(&image)?, &policy)?;
             for check in &report.signatures {
-                eprintln!(
-                    "{:<18} {}  {}",
-                    format!("{:?}", check.verdict),
-                    check.payload_digest,
-                    check.reason
-                );
+                let verdict = serde_json::to_value(check.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                eprintln!("{verdict:<18} {}  {}", check.payload_digest, check.reason);
             }
             if json {
                 stdout
