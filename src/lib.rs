@@ -38,6 +38,7 @@ mod new_file;
 pub mod platform;
 pub mod progress;
 pub mod reference;
+pub mod referrers;
 pub mod registry;
 pub mod resolve;
 pub mod server;

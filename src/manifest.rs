@@ -215,6 +215,33 @@ impl Manifest {
     }
 
     /// The blobs an image manifest references: config first, then layers.
+    /// The manifest this one refers to (its OCI 1.1 `subject`), if any.
+    pub fn subject(&self) -> Option<&Descriptor> {
+        match &self.content {
+            ManifestContent::Image(m) => m.subject.as_ref(),
+            ManifestContent::Index(i) => i.subject.as_ref(),
+        }
+    }
+
+    /// Its descriptor as a referrers list shows it: with its artifact type
+    /// (or, for an image manifest without one, its config's media type) and
+    /// its annotations.
+    pub fn referrer_descriptor(&self) -> Descriptor {
+        let mut entry = self.descriptor();
+        let (artifact_type, annotations) = match &self.content {
+            ManifestContent::Image(m) => (
+                m.artifact_type
+                    .clone()
+                    .or_else(|| Some(m.config.media_type.clone())),
+                m.annotations.clone(),
+            ),
+            ManifestContent::Index(i) => (i.artifact_type.clone(), i.annotations.clone()),
+        };
+        entry.artifact_type = artifact_type;
+        entry.annotations = annotations;
+        entry
+    }
+
     /// Empty for an index.
     pub fn blobs(&self) -> Vec<&Descriptor> {
         match &self.content {

@@ -238,8 +238,8 @@ fn sign_and_verify_on(client: &Client, host: &str, tmp: &Path) {
         &image("team/app:1"),
         &key,
         &SignOptions {
-            identity: None,
             annotations: annotations.clone(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -249,6 +249,18 @@ fn sign_and_verify_on(client: &Client, host: &str, tmp: &Path) {
     let second = private_key_from_pem(&read(&sec1), None).unwrap();
     let again = sign(&image("team/app:1"), &second, &SignOptions::default()).unwrap();
     assert_eq!(again.signatures, 2);
+    // A third as an OCI 1.1 referrer (the Referrers API on our server, the
+    // fallback tag on docker-registry).
+    sign(
+        &image("team/app:1"),
+        &key,
+        &SignOptions {
+            annotations: annotations.clone(),
+            referrers: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
 
     let required = Policy {
         keys: vec![public],
@@ -262,7 +274,7 @@ fn sign_and_verify_on(client: &Client, host: &str, tmp: &Path) {
             .iter()
             .map(|s| s.verdict)
             .collect::<Vec<_>>(),
-        [Verdict::Valid, Verdict::MissingAnnotation]
+        [Verdict::Valid, Verdict::MissingAnnotation, Verdict::Valid]
     );
     let (payload, signature) = stored_signature(&image("team/app:1"), a.digest());
     openssl_verifies(tmp, &public_path, &payload, &signature);

@@ -164,9 +164,40 @@ enum Command {
         /// The name to sign the image under; defaults to its repository.
         #[arg(long)]
         identity: Option<String>,
+        /// Store the signature as an OCI 1.1 referrer of the image instead
+        /// of under its sha256-<hex>.sig tag.
+        #[arg(long)]
+        referrers: bool,
         /// The image, as TRANSPORT:LOCATION.
         image: String,
         /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach an artifact (an SBOM, a scan result) to an image as an OCI 1.1 referrer.
+    Attach {
+        /// The artifact's type, such as application/spdx+json.
+        #[arg(long)]
+        artifact_type: String,
+        /// The media type of the file's blob (default application/octet-stream).
+        #[arg(long)]
+        media_type: Option<String>,
+        /// An annotation of the artifact, as KEY=VALUE (repeatable).
+        #[arg(short = 'a', long = "annotation", value_parser = key_value)]
+        annotations: Vec<(String, String)>,
+        /// The artifact's file.
+        file: std::path::PathBuf,
+        /// The image, as TRANSPORT:LOCATION.
+        image: String,
+    },
+    /// List the artifacts attached to an image.
+    Referrers {
+        /// Only artifacts of this type.
+        #[arg(long)]
+        artifact_type: Option<String>,
+        /// The image, as TRANSPORT:LOCATION.
+        image: String,
+        /// Print the list as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -440,6 +471,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             key,
             annotations,
             identity,
+            referrers,
             image,
             json,
         } => {
@@ -447,6 +479,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             let options = stevedore::sign::SignOptions {
                 identity,
                 annotations: annotations.into_iter().collect(),
+                referrers,
             };
             let report = stevedore::sign::sign(&parse(&image)?, &key, &options)?;
             if json {
@@ -506,6 +539,45 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
                 Vec::new()
             } else {
                 format!("Verified {} ({})\n", report.image, report.digest).into_bytes()
+            }
+        }
+        Command::Attach {
+            artifact_type,
+            media_type,
+            annotations,
+            file,
+            image,
+        } => {
+            let artifact = std::fs::read(&file)
+                .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+            let options = stevedore::referrers::AttachOptions {
+                artifact_type,
+                media_type,
+                annotations: annotations.into_iter().collect(),
+            };
+            let report = stevedore::referrers::attach(&parse(&image)?, &artifact, &options)?;
+            format!("{}\n", report.digest).into_bytes()
+        }
+        Command::Referrers {
+            artifact_type,
+            image,
+            json,
+        } => {
+            let list = stevedore::referrers::referrers(&parse(&image)?, artifact_type.as_deref())?;
+            if json {
+                to_json(&list)?.into_bytes()
+            } else {
+                list.iter()
+                    .map(|d| {
+                        format!(
+                            "{}  {}  {}\n",
+                            d.digest,
+                            d.artifact_type.as_deref().unwrap_or("-"),
+                            d.size
+                        )
+                    })
+                    .collect::<String>()
+                    .into_bytes()
             }
         }
         Command::GenerateKeyPair { output_key_prefix } => {

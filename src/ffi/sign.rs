@@ -20,6 +20,7 @@ struct SignArguments {
     password: Option<String>,
     identity: Option<String>,
     annotations: BTreeMap<String, String>,
+    referrers: bool,
 }
 
 #[derive(Default, Deserialize)]
@@ -35,7 +36,8 @@ struct VerifyArguments {
 /// `options_json`: `{"key": PEM (PKCS#8, SEC1 or cosign's encrypted key),
 /// "password": for an encrypted key (default: $COSIGN_PASSWORD),
 /// "identity": the name to sign under (default: the image's repository),
-/// "annotations": {k: v}}`. On success `*out_json` receives `{"digest",
+/// "annotations": {k: v}, "referrers": true to store it as an OCI 1.1
+/// referrer instead}`. On success `*out_json` receives `{"digest",
 /// "identity", "signature_tag", "payload_digest", "signatures"}`.
 ///
 /// # Safety
@@ -62,6 +64,7 @@ pub unsafe extern "C" fn stevedore_sign(
             let options = SignOptions {
                 identity: args.identity,
                 annotations: args.annotations,
+                referrers: args.referrers,
             };
             sign::sign(image, &key, &options)
         },

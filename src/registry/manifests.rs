@@ -109,6 +109,19 @@ impl Client {
         reference: &str,
         manifest: &Manifest,
     ) -> Result<Digest> {
+        self.push_manifest(repo, reference, manifest)
+            .map(|_| manifest.digest().clone())
+    }
+
+    /// Stores `manifest` like [`put_manifest`](Self::put_manifest); returns
+    /// the registry's `OCI-Subject` header, which a registry with the
+    /// Referrers API sends when it recorded the manifest's subject.
+    pub(super) fn push_manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+        manifest: &Manifest,
+    ) -> Result<Option<String>> {
         let endpoint = self.endpoint(&repo.registry)?;
         let call = Call::new(
             Method::PUT,
@@ -131,7 +144,7 @@ impl Client {
                 ));
             }
         }
-        Ok(manifest.digest().clone())
+        Ok(header_str(&response, "oci-subject").map(str::to_owned))
     }
 
     /// Deletes the manifest with `digest` (and with it every tag pointing to it).

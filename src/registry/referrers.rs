@@ -9,7 +9,7 @@ use crate::auth::Scope;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::{ImageIndex, ManifestContent, MANIFEST_SIZE_MAX};
+use crate::manifest::{ImageIndex, Manifest, ManifestContent, MANIFEST_SIZE_MAX};
 use crate::media_types;
 
 /// Where a list of referrers came from.
@@ -88,6 +88,75 @@ impl Client {
         Ok((list, source))
     }
 }
+
+impl Client {
+    /// Stores `manifest`, which has a subject, so that the subject's
+    /// referrers list it: through the Referrers API where the registry
+    /// records subjects (it answers with `OCI-Subject`), else by adding it
+    /// to the fallback index under the `<alg>-<hex>` tag.
+    pub fn put_referrer(&self, repo: &Repository, manifest: &Manifest) -> Result<ReferrersSource> {
+        let subject = manifest
+            .subject()
+            .ok_or_else(|| Error::invalid("the manifest has no subject; it refers to nothing"))?
+            .digest
+            .clone();
+        if self
+            .push_manifest(repo, &manifest.digest().to_string(), manifest)?
+            .is_some()
+        {
+            return Ok(ReferrersSource::Api);
+        }
+        self.add_to_fallback_index(repo, &subject, manifest.referrer_descriptor())?;
+        Ok(ReferrersSource::TagSchema)
+    }
+
+    /// Adds `entry` to the fallback index of `subject`, merging into the
+    /// index as it is just before writing, and checking afterwards that the
+    /// entry is there (another client may have written the tag at the same
+    /// moment), a few times over.
+    fn add_to_fallback_index(
+        &self,
+        repo: &Repository,
+        subject: &Digest,
+        entry: Descriptor,
+    ) -> Result<()> {
+        let tag = fallback_tag(subject);
+        for _ in 0..FALLBACK_ATTEMPTS {
+            let mut index = match self.get_manifest(repo, &tag) {
+                Ok(m) => match m.content() {
+                    ManifestContent::Index(i) => i.as_ref().clone(),
+                    ManifestContent::Image(_) => {
+                        return Err(Error::invalid(format!(
+                            "{repo}:{tag} is an image, not a referrers index"
+                        )))
+                    }
+                },
+                Err(e) if e.kind() == ErrorKind::NotFound => ImageIndex {
+                    schema_version: 2,
+                    media_type: Some(media_types::OCI_INDEX.to_owned()),
+                    artifact_type: None,
+                    manifests: Vec::new(),
+                    subject: None,
+                    annotations: Default::default(),
+                },
+                Err(e) => return Err(e),
+            };
+            if index.manifests.iter().any(|d| d.digest == entry.digest) {
+                return Ok(());
+            }
+            index.manifests.push(entry.clone());
+            let built = Manifest::build(ManifestContent::Index(Box::new(index)))?;
+            self.put_manifest(repo, &tag, &built)?;
+        }
+        Err(Error::new(
+            ErrorKind::Network,
+            format!("{repo}:{tag} kept changing under other writers; the referrer was not added"),
+        ))
+    }
+}
+
+/// How often the fallback index is read, merged and written before giving up.
+const FALLBACK_ATTEMPTS: usize = 5;
 
 fn keep_type(list: &mut Vec<Descriptor>, artifact_type: Option<&str>) {
     if let Some(t) = artifact_type {

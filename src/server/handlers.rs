@@ -10,7 +10,7 @@ use serde_json::json;
 use super::access::{Access, Action, Refusal};
 use super::reply::{codes, ApiError, Body, Reply};
 use super::routes::{self, Route};
-use super::storage::{subject_of, Storage};
+use super::storage::Storage;
 use super::uploads::{lock, Uploads};
 use crate::digest::Digest;
 use crate::manifest::{Manifest, ManifestContent};
@@ -274,7 +274,7 @@ impl Registry {
         let mut reply = Reply::empty(201)
             .header("Location", format!("/v2/{name}/manifests/{digest}"))
             .header("Docker-Content-Digest", digest);
-        if let Some(subject) = subject_of(&manifest) {
+        if let Some(subject) = manifest.subject() {
             reply = reply.header("OCI-Subject", subject.digest.to_string());
         }
         Ok(reply)

@@ -5,7 +5,7 @@
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::manifest::{Manifest, ManifestContent};
+use crate::manifest::Manifest;
 use crate::store::Store;
 
 use super::meta::Meta;
@@ -114,9 +114,8 @@ impl Storage {
             &format!("{repo}/manifests/{}", key_of(digest)),
             manifest.media_type().as_bytes(),
         )?;
-        if let Some(subject) = subject_of(manifest) {
-            let entry = referrer_entry(manifest);
-            let value = serde_json::to_vec(&entry).unwrap_or_default();
+        if let Some(subject) = manifest.subject() {
+            let value = serde_json::to_vec(&manifest.referrer_descriptor()).unwrap_or_default();
             self.meta.put(
                 &format!(
                     "{repo}/referrers/{}/{}",
@@ -150,7 +149,7 @@ impl Storage {
         };
         if let Ok(manifest) = Manifest::from_bytes(self.manifest_bytes(digest)?, Some(&media_type))
         {
-            if let Some(subject) = subject_of(&manifest) {
+            if let Some(subject) = manifest.subject() {
                 self.meta.delete(&format!(
                     "{repo}/referrers/{}/{}",
                     key_of(&subject.digest),
@@ -194,30 +193,4 @@ impl Storage {
         }
         Ok(out)
     }
-}
-
-/// The manifest's subject, if it has one.
-pub fn subject_of(manifest: &Manifest) -> Option<&Descriptor> {
-    match manifest.content() {
-        ManifestContent::Image(m) => m.subject.as_ref(),
-        ManifestContent::Index(i) => i.subject.as_ref(),
-    }
-}
-
-/// The descriptor of `manifest` in a referrers list: its artifact type (or
-/// its config's media type) and annotations.
-fn referrer_entry(manifest: &Manifest) -> Descriptor {
-    let mut entry = manifest.descriptor();
-    let (artifact_type, annotations) = match manifest.content() {
-        ManifestContent::Image(m) => (
-            m.artifact_type
-                .clone()
-                .or_else(|| Some(m.config.media_type.clone())),
-            m.annotations.clone(),
-        ),
-        ManifestContent::Index(i) => (i.artifact_type.clone(), i.annotations.clone()),
-    };
-    entry.artifact_type = artifact_type;
-    entry.annotations = annotations;
-    entry
 }

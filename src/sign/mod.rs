@@ -30,6 +30,9 @@ pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// The media type of a signature layer (the payload).
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
+/// The artifact type of a signature stored as an OCI 1.1 referrer.
+pub const SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
+
 /// The tag cosign stores an image's signatures under: `sha256-<hex>.sig`.
 pub fn signature_tag(digest: &Digest) -> String {
     format!("{}-{}.sig", digest.algorithm().as_str(), digest.hex())
@@ -44,6 +47,9 @@ pub struct SignOptions {
     pub identity: Option<String>,
     /// Annotations for the payload's `optional` part.
     pub annotations: BTreeMap<String, String>,
+    /// Store the signature as an OCI 1.1 referrer of the image instead of
+    /// under the signature tag.
+    pub referrers: bool,
 }
 
 /// What signing did.
@@ -53,7 +59,8 @@ pub struct SignReport {
     pub digest: Digest,
     /// The name it was signed under.
     pub identity: String,
-    /// Where the signature is: the signature tag in the image's repository.
+    /// Where the signature is: the signature tag in the image's repository,
+    /// or the digest of the referrer manifest holding it.
     pub signature_tag: String,
     /// The digest of the payload layer.
     pub payload_digest: Digest,
@@ -99,6 +106,29 @@ pub fn sign(image: &ImageRef, key: &SigningKey, options: &SignOptions) -> Result
         SIGNATURE_ANNOTATION.to_owned(),
         BASE64.encode(signature.to_der().as_bytes()),
     );
+    transport.put_blob(&layer, &mut payload.as_slice())?;
+    if options.referrers {
+        let subject = transport
+            .get_manifest(&Selector::Digest(digest.clone()))?
+            .descriptor();
+        let config = Descriptor::for_bytes(media_types::OCI_EMPTY, crate::referrers::EMPTY_CONFIG);
+        transport.put_blob(&config, &mut &crate::referrers::EMPTY_CONFIG[..])?;
+        let manifest = crate::referrers::artifact_manifest(
+            SIGNATURE_ARTIFACT_TYPE,
+            subject,
+            vec![layer.clone()],
+            Default::default(),
+        )?;
+        transport.put_referrer(&manifest)?;
+        transport.finalize()?;
+        return Ok(SignReport {
+            digest,
+            identity,
+            signature_tag: manifest.digest().to_string(),
+            payload_digest: layer.digest,
+            signatures: 1,
+        });
+    }
     let tag = signature_tag(&digest);
     let mut layers = signature_manifest(transport, &tag)?
         .map(|m| m.layers)
@@ -106,7 +136,6 @@ pub fn sign(image: &ImageRef, key: &SigningKey, options: &SignOptions) -> Result
     if !layers.contains(&layer) {
         layers.push(layer.clone());
     }
-    transport.put_blob(&layer, &mut payload.as_slice())?;
     let config = json!({
         "architecture": "",
         "os": "",
@@ -316,8 +345,30 @@ pub fn check_signature(
     check
 }
 
+/// The signature layers of the image `digest`: those under its signature
+/// tag, and those of the signature referrers it has (where the transport
+/// keeps referrers).
+fn signature_layers(transport: &dyn Transport, digest: &Digest) -> Result<Vec<Descriptor>> {
+    let mut layers: Vec<Descriptor> = signature_manifest(transport, &signature_tag(digest))?
+        .map(|m| m.layers)
+        .unwrap_or_default();
+    let referrers = match transport.referrers(digest, Some(SIGNATURE_ARTIFACT_TYPE)) {
+        Ok(list) => list,
+        Err(e) if matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::NotFound) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    for referrer in referrers {
+        let manifest = transport.get_manifest(&Selector::Digest(referrer.digest))?;
+        if let ManifestContent::Image(image) = manifest.content() {
+            layers.extend(image.layers.iter().cloned());
+        }
+    }
+    layers.retain(|l| l.media_type == SIMPLE_SIGNING);
+    Ok(layers)
+}
+
 /// Verifies the image `image` names against `policy`: every signature in
-/// its signature tag is checked; the report is verified when one satisfies
+/// its signature tag and its signature referrers is checked; the report is verified when one satisfies
 /// the policy. An image without signatures is reported unverified.
 pub fn verify(image: &ImageRef, policy: &Policy) -> Result<VerifyReport> {
     if policy.keys.is_empty() {
@@ -327,31 +378,25 @@ pub fn verify(image: &ImageRef, policy: &Policy) -> Result<VerifyReport> {
     let digest = transport.get_manifest(&image.resolve()?)?.digest().clone();
     let default_rule = IdentityRule::Exact(default_identity(image));
     let mut signatures = Vec::new();
-    if let Some(manifest) = signature_manifest(transport, &signature_tag(&digest))? {
-        for layer in manifest
-            .layers
-            .iter()
-            .filter(|l| l.media_type == SIMPLE_SIGNING)
-        {
-            let payload = small_blob(transport, layer)?;
-            let Some(signature) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
-                signatures.push(SignatureCheck {
-                    payload_digest: layer.digest.clone(),
-                    identity: None,
-                    key: None,
-                    verdict: Verdict::Malformed,
-                    reason: format!("the layer has no {SIGNATURE_ANNOTATION} annotation"),
-                });
-                continue;
-            };
-            signatures.push(check_signature(
-                &payload,
-                signature,
-                &digest,
-                policy,
-                &default_rule,
-            ));
-        }
+    for layer in signature_layers(transport, &digest)? {
+        let payload = small_blob(transport, &layer)?;
+        let Some(signature) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
+            signatures.push(SignatureCheck {
+                payload_digest: layer.digest.clone(),
+                identity: None,
+                key: None,
+                verdict: Verdict::Malformed,
+                reason: format!("the layer has no {SIGNATURE_ANNOTATION} annotation"),
+            });
+            continue;
+        };
+        signatures.push(check_signature(
+            &payload,
+            signature,
+            &digest,
+            policy,
+            &default_rule,
+        ));
     }
     Ok(VerifyReport {
         image: image.to_string(),

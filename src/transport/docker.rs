@@ -95,6 +95,17 @@ impl Transport for DockerRegistry {
         self.client.blob_size(&self.repo, digest)
     }
 
+    /// Through the Referrers API, or the fallback tag where there is none.
+    fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+        self.client
+            .referrers(&self.repo, subject, artifact_type)
+            .map(|(list, _)| list)
+    }
+
+    fn put_referrer(&self, manifest: &Manifest) -> Result<()> {
+        self.client.put_referrer(&self.repo, manifest).map(drop)
+    }
+
     fn get_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>> {
         Ok(Box::new(self.client.get_blob(&self.repo, descriptor)?))
     }

@@ -114,6 +114,23 @@ impl Transport for Memory {
         self
     }
 
+    fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+        let images = self.images();
+        let mut out: Vec<Descriptor> = images
+            .manifests
+            .values()
+            .filter(|m| m.subject().map(|s| &s.digest) == Some(subject))
+            .map(Manifest::referrer_descriptor)
+            .filter(|d| artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)))
+            .collect();
+        out.sort_by(|a, b| a.digest.cmp(&b.digest));
+        Ok(out)
+    }
+
+    fn put_referrer(&self, manifest: &Manifest) -> Result<()> {
+        self.put_child_manifest(manifest)
+    }
+
     fn list_tags(&self) -> Result<Vec<String>> {
         Ok(self
             .images()

@@ -119,6 +119,27 @@ pub trait Transport: Send + Sync {
     /// else references is removed.
     fn abort(&self);
 
+    /// The manifests whose subject is `subject` (OCI 1.1 referrers), with
+    /// their artifact types and annotations, of `artifact_type` only when
+    /// given.
+    fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+        let _ = (subject, artifact_type);
+        Err(Error::unsupported(format!(
+            "{} does not keep referrers",
+            self.name()
+        )))
+    }
+
+    /// Stores `manifest`, which has a subject, so that
+    /// [`referrers`](Transport::referrers) of the subject lists it.
+    fn put_referrer(&self, manifest: &Manifest) -> Result<()> {
+        let _ = manifest;
+        Err(Error::unsupported(format!(
+            "{} does not keep referrers",
+            self.name()
+        )))
+    }
+
     /// Whether the transport holds only OCI manifests, so that Docker ones
     /// are converted on the way in.
     fn oci_only(&self) -> bool {
@@ -158,6 +179,11 @@ impl ImageRef {
     /// The selector the string named, if any.
     pub fn selector(&self) -> Option<&Selector> {
         self.selector.as_ref()
+    }
+
+    /// The same transport with another selector.
+    pub fn with_selector(&self, selector: Option<Selector>) -> ImageRef {
+        ImageRef::new(Arc::clone(&self.transport), selector)
     }
 
     /// The selector to read: the one named, or the transport's default.

@@ -248,6 +248,14 @@ impl Transport for OciArchive {
         self.source()?.list_tags()
     }
 
+    fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+        self.source()?.referrers(subject, artifact_type)
+    }
+
+    fn put_referrer(&self, manifest: &Manifest) -> Result<()> {
+        self.target()?.put_referrer(manifest)
+    }
+
     /// Removes the image from the archive, which is rewritten at once.
     fn delete(&self, selector: &Selector) -> Result<()> {
         let layout = self.source()?;

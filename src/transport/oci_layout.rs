@@ -424,6 +424,33 @@ impl Transport for OciLayout {
             .map_err(|e| e.context(format!("writing into {}", self.name())))
     }
 
+    /// Found by reading the manifests index.json lists (a referrer is stored
+    /// as an untagged entry there, as oras and others do).
+    fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+        let mut out: Vec<Descriptor> = Vec::new();
+        for entry in self.read_index()?.manifests {
+            if !media_types::is_image_manifest(&entry.media_type)
+                && !media_types::is_index(&entry.media_type)
+            {
+                continue;
+            }
+            let manifest = self.read_manifest(&entry.digest, Some(&entry.media_type))?;
+            if manifest.subject().map(|s| &s.digest) != Some(subject) {
+                continue;
+            }
+            let found = manifest.referrer_descriptor();
+            let wanted = artifact_type.is_none_or(|t| found.artifact_type.as_deref() == Some(t));
+            if wanted && !out.iter().any(|d| d.digest == found.digest) {
+                out.push(found);
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_referrer(&self, manifest: &Manifest) -> Result<()> {
+        self.put_manifest(manifest, None)
+    }
+
     fn list_tags(&self) -> Result<Vec<String>> {
         let mut tags: Vec<String> = Vec::new();
         for entry in self.read_index()?.manifests {
