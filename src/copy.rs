@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::convert;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{Manifest, ManifestContent};
 use crate::platform::{self, Platform};
 use crate::progress::{CancelToken, Monitor, ProgressEvent, ProgressFn};
@@ -40,6 +40,11 @@ pub struct CopyOptions {
     /// Fail instead of converting when the destination cannot hold the
     /// image as it is (skopeo's `--preserve-digests`). Defaults to false.
     pub preserve_digests: bool,
+    /// Bring along what refers to the copied manifests: cosign's `.sig`,
+    /// `.att` and `.sbom` tags and OCI 1.1 referrers (signatures, SBOMs),
+    /// whose fallback indexes are rewritten at the destination. Defaults to
+    /// false.
+    pub referrers: bool,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -57,6 +62,7 @@ impl Default for CopyOptions {
             platforms: Vec::new(),
             jobs: DEFAULT_JOBS,
             preserve_digests: false,
+            referrers: false,
             progress: None,
             cancel: None,
         }
@@ -71,6 +77,7 @@ impl fmt::Debug for CopyOptions {
             .field("platforms", &self.platforms)
             .field("jobs", &self.jobs)
             .field("preserve_digests", &self.preserve_digests)
+            .field("referrers", &self.referrers)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -101,6 +108,9 @@ pub struct CopyReport {
     pub blobs_skipped: usize,
     /// The bytes of the blobs sent.
     pub bytes_copied: u64,
+    /// How many referring manifests (signatures, attached artifacts) came
+    /// along, with `referrers`.
+    pub referrers_copied: usize,
     /// How the destination's form of the image differs from the source's,
     /// when the destination cannot hold it as it is; `None` when every
     /// digest was kept.
@@ -274,7 +284,19 @@ pub(crate) fn copy_selected(
     };
     let mut plan = Plan::new(source, root)?;
     let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
-    match transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs) {
+    let moved = transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs);
+    let referrers_copied = match (&moved, options.referrers && converted.is_none()) {
+        (Ok(_), true) => {
+            let digests: Vec<Digest> = std::iter::once(&plan.root)
+                .chain(&plan.children)
+                .map(|m| m.digest().clone())
+                .collect();
+            copy_referrers(src, dst, &digests, options)
+                .map_err(|e| e.context("the image was copied, but not all that refers to it"))?
+        }
+        _ => 0,
+    };
+    match moved {
         Ok(counts) => Ok(CopyReport {
             source: src.to_string(),
             destination: dst.to_string(),
@@ -286,6 +308,7 @@ pub(crate) fn copy_selected(
             blobs_mounted: counts.mounted,
             blobs_skipped: plan.blobs.len() - counts.copied - counts.mounted,
             bytes_copied: counts.bytes,
+            referrers_copied,
             converted,
         }),
         Err(e) => {
@@ -293,6 +316,68 @@ pub(crate) fn copy_selected(
             Err(e)
         }
     }
+}
+
+/// Copies what refers to the manifests `digests` (already copied): cosign's
+/// `sha256-<hex>.sig`, `.att` and `.sbom` tags, and the OCI 1.1 referrers
+/// the source keeps, each with its blobs; returns how many.
+fn copy_referrers(
+    src: &ImageRef,
+    dst: &ImageRef,
+    digests: &[Digest],
+    options: &CopyOptions,
+) -> Result<usize> {
+    let inner = CopyOptions {
+        all: true,
+        platform: None,
+        platforms: Vec::new(),
+        referrers: false,
+        ..options.clone()
+    };
+    let source = src.transport();
+    let absent = |e: &Error| matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Unsupported);
+    let mut copied = 0;
+    for digest in digests {
+        for suffix in ["sig", "att", "sbom"] {
+            let tag = format!("{}-{}.{suffix}", digest.algorithm().as_str(), digest.hex());
+            let selector = Selector::Tag(tag.clone());
+            let manifest = match source.get_manifest(&selector) {
+                Ok(m) => m,
+                Err(e) if absent(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let from = src.with_selector(Some(selector.clone()));
+            let found = manifest.digest().clone();
+            copy_selected(
+                &from,
+                &dst.with_selector(Some(selector)),
+                &inner,
+                manifest,
+                found,
+            )?;
+            copied += 1;
+        }
+        let referrers = match source.referrers(digest, None) {
+            Ok(list) => list,
+            Err(e) if absent(&e) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        for referrer in referrers {
+            let selector = Selector::Digest(referrer.digest.clone());
+            let manifest = source.get_manifest(&selector)?;
+            let from = src.with_selector(Some(selector));
+            copy_selected(
+                &from,
+                &dst.with_selector(None),
+                &inner,
+                manifest.clone(),
+                referrer.digest,
+            )?;
+            dst.transport().put_referrer(&manifest)?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
 }
 
 /// What happened to the blobs of a copy.

@@ -255,6 +255,11 @@ type CopyOptions struct {
 	Platform  string   `json:"platform,omitempty"`
 	Platforms []string `json:"platforms,omitempty"`
 	Jobs      int      `json:"jobs,omitempty"`
+	// PreserveDigests fails rather than convert for a destination that
+	// cannot hold the image as it is.
+	PreserveDigests bool `json:"preserve_digests,omitempty"`
+	// Referrers brings along signatures and attached artifacts.
+	Referrers bool `json:"referrers,omitempty"`
 	// Progress receives each event, from other threads; returning false
 	// cancels the copy.
 	Progress func(Event) bool `json:"-"`
@@ -321,6 +326,9 @@ type CopyResult struct {
 	BlobsMounted int    `json:"blobs_mounted"`
 	BlobsSkipped int    `json:"blobs_skipped"`
 	BytesCopied  uint64 `json:"bytes_copied"`
+	// ReferrersCopied counts the signatures and attached artifacts that
+	// came along (CopyOptions.Referrers).
+	ReferrersCopied int `json:"referrers_copied"`
 	// Converted says how the destination's form differs from the source's,
 	// when the destination cannot hold the image as it is (nil otherwise).
 	Converted *string `json:"converted"`

@@ -87,6 +87,10 @@ enum Command {
         /// image as it is (e.g. a Docker manifest into oci:).
         #[arg(long)]
         preserve_digests: bool,
+        /// Bring along signatures and attached artifacts (cosign's .sig,
+        /// .att, .sbom tags and OCI 1.1 referrers).
+        #[arg(long)]
+        referrers: bool,
         /// Print nothing but errors.
         #[arg(long, conflicts_with = "json")]
         quiet: bool,
@@ -356,6 +360,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             mut platforms,
             jobs,
             preserve_digests,
+            referrers,
             quiet,
             json,
             progress,
@@ -372,6 +377,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
                 platforms,
                 jobs,
                 preserve_digests,
+                referrers,
                 progress: progress_printer(progress, quiet),
                 cancel: None,
             };
@@ -692,6 +698,12 @@ fn describe_copy(r: &CopyReport) -> String {
     );
     if r.digest != r.source_digest {
         out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
+    }
+    if r.referrers_copied > 0 {
+        out.push_str(&format!(
+            "Also:   {} signature(s) and attached artifact(s)\n",
+            r.referrers_copied
+        ));
     }
     if let Some(note) = &r.converted {
         out.push_str(&format!("Note:   {note}\n"));
