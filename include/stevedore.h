@@ -286,7 +286,8 @@ void stevedore_server_stop(stevedore_server *server);
 // `options_json`: `{"key": PEM (PKCS#8, SEC1 or cosign's encrypted key),
 // "password": for an encrypted key (default: $COSIGN_PASSWORD),
 // "identity": the name to sign under (default: the image's repository),
-// "annotations": {k: v}}`. On success `*out_json` receives `{"digest",
+// "annotations": {k: v}, "referrers": true to store it as an OCI 1.1
+// referrer instead}`. On success `*out_json` receives `{"digest",
 // "identity", "signature_tag", "payload_digest", "signatures"}`.
 //
 // # Safety
@@ -313,6 +314,36 @@ stevedore_status stevedore_verify(const stevedore_client *client,
                                   const char *image_ref,
                                   const char *policy_json,
                                   char **out_json);
+
+// Attaches an artifact (`artifact`, `artifact_len` bytes) to the image
+// `image_ref` names, as an OCI 1.1 referrer. `options_json`:
+// `{"artifact_type": required, "media_type": the blob's (default
+// application/octet-stream), "annotations": {k: v}}`. On success
+// `*out_json` receives `{"digest", "subject", "artifact_type", "blob"}`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `artifact` points to `artifact_len` readable bytes (or is
+// NULL with length 0); `out_json` is NULL or valid for a write.
+stevedore_status stevedore_attach(const stevedore_client *client,
+                                  const char *image_ref,
+                                  const uint8_t *artifact,
+                                  size_t artifact_len,
+                                  const char *options_json,
+                                  char **out_json);
+
+// Lists the artifacts attached to the image `image_ref` names.
+// `options_json`: `{"artifact_type": only this type}` or NULL. On success
+// `*out_json` receives a JSON array of descriptors (`mediaType`, `digest`,
+// `size`, `artifactType`, `annotations`).
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out_json` is NULL or valid for a write.
+stevedore_status stevedore_referrers(const stevedore_client *client,
+                                     const char *image_ref,
+                                     const char *options_json,
+                                     char **out_json);
 
 // The library version (`Cargo.toml`'s), as a static NUL-terminated string.
 // Never NULL; do not free it.

@@ -423,6 +423,78 @@ func (c *Client) Sign(ctx context.Context, image string, options SignOptions) (*
 	return &result, nil
 }
 
+// AttachOptions describe an attached artifact: its ArtifactType (required),
+// the MediaType of its blob and Annotations.
+type AttachOptions struct {
+	ArtifactType string            `json:"artifact_type"`
+	MediaType    string            `json:"media_type,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+}
+
+// AttachResult says what attaching did.
+type AttachResult struct {
+	Digest       string `json:"digest"`
+	Subject      string `json:"subject"`
+	ArtifactType string `json:"artifact_type"`
+	Blob         string `json:"blob"`
+}
+
+// Descriptor is a referrer as a referrers list shows it.
+type Descriptor struct {
+	MediaType    string            `json:"mediaType"`
+	Digest       string            `json:"digest"`
+	Size         uint64            `json:"size"`
+	ArtifactType string            `json:"artifactType"`
+	Annotations  map[string]string `json:"annotations"`
+}
+
+// Attach attaches artifact to an image as an OCI 1.1 referrer.
+func (c *Client) Attach(ctx context.Context, image string, artifact []byte, options AttachOptions) (*AttachResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	img := cString(image)
+	defer free(img)
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var data *C.uint8_t
+	if len(artifact) > 0 {
+		data = (*C.uint8_t)(C.CBytes(artifact))
+		defer C.free(unsafe.Pointer(data))
+	}
+	var out *C.char
+	if err := call(func() C.stevedore_status {
+		return C.stevedore_attach(c.ptr, img, data, C.size_t(len(artifact)), opts, &out)
+	}); err != nil {
+		return nil, err
+	}
+	var result AttachResult
+	if err := json.Unmarshal([]byte(takeString(out)), &result); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
+// Referrers lists the artifacts attached to an image, of artifactType when
+// it is not empty.
+func (c *Client) Referrers(ctx context.Context, image, artifactType string) ([]Descriptor, error) {
+	var list []Descriptor
+	var options any
+	if artifactType != "" {
+		options = map[string]string{"artifact_type": artifactType}
+	}
+	err := c.jsonCall(ctx, image, options, &list, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_referrers(cl, i, o, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
 // Policy is what a signature must satisfy: made by one of Keys (PEM public
 // keys), under Identity (a trailing * matches a prefix; default: the
 // image's repository), with Annotations.

@@ -342,4 +342,12 @@ func TestSignAndVerify(t *testing.T) {
 	if !errors.Is(err, ErrPolicy) || refused == nil || refused.Signatures[0].Verdict != "missing_annotation" {
 		t.Fatalf("refused: %v %+v", err, refused)
 	}
+	attached, err := c.Attach(ctx, image, []byte(`{"spdxVersion": "SPDX-2.3"}`), AttachOptions{ArtifactType: "application/spdx+json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := c.Referrers(ctx, image, "application/spdx+json")
+	if err != nil || len(found) != 1 || found[0].Digest != attached.Digest {
+		t.Fatalf("referrers: %v %+v", err, found)
+	}
 }

@@ -1,4 +1,5 @@
-//! The signature verbs: sign and verify, cosign-compatible.
+//! The signature and referrer verbs: sign and verify (cosign-compatible),
+//! attach and list referrers.
 
 use std::collections::BTreeMap;
 use std::ffi::c_char;
@@ -11,6 +12,7 @@ use super::image::{image, image_verb, to_json};
 use super::memory::{options, OutString};
 use crate::auth::Secret;
 use crate::error::{Error, ErrorKind, Result};
+use crate::referrers::{self, AttachOptions};
 use crate::sign::{self, keys, IdentityRule, Policy, SignOptions};
 
 #[derive(Default, Deserialize)]
@@ -129,4 +131,71 @@ pub unsafe extern "C" fn stevedore_verify(
             ))
         }
     })
+}
+
+/// Attaches an artifact (`artifact`, `artifact_len` bytes) to the image
+/// `image_ref` names, as an OCI 1.1 referrer. `options_json`:
+/// `{"artifact_type": required, "media_type": the blob's (default
+/// application/octet-stream), "annotations": {k: v}}`. On success
+/// `*out_json` receives `{"digest", "subject", "artifact_type", "blob"}`.
+///
+/// # Safety
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated; `artifact` points to `artifact_len` readable bytes (or is
+/// NULL with length 0); `out_json` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_attach(
+    client: *const stevedore_client,
+    image_ref: *const c_char,
+    artifact: *const u8,
+    artifact_len: usize,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    let bytes: &[u8] = match (artifact.is_null(), artifact_len) {
+        (true, 0) => &[],
+        (true, _) => {
+            return boundary(|| Err(super::memory::null_argument("artifact")));
+        }
+        (false, len) => std::slice::from_raw_parts(artifact, len),
+    };
+    image_verb(
+        client,
+        image_ref,
+        options_json,
+        out_json,
+        |image, options: AttachOptions| referrers::attach(image, bytes, &options),
+    )
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ReferrersArguments {
+    artifact_type: Option<String>,
+}
+
+/// Lists the artifacts attached to the image `image_ref` names.
+/// `options_json`: `{"artifact_type": only this type}` or NULL. On success
+/// `*out_json` receives a JSON array of descriptors (`mediaType`, `digest`,
+/// `size`, `artifactType`, `annotations`).
+///
+/// # Safety
+/// `client` is NULL or a live handle; string arguments are NULL or
+/// NUL-terminated; `out_json` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_referrers(
+    client: *const stevedore_client,
+    image_ref: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    image_verb(
+        client,
+        image_ref,
+        options_json,
+        out_json,
+        |image, args: ReferrersArguments| {
+            referrers::referrers(image, args.artifact_type.as_deref())
+        },
+    )
 }

@@ -263,6 +263,22 @@ int main(int argc, char **argv) {
   CHECK(strstr(last_message(), "satisfies the policy") != NULL, "message %s", last_message());
   stevedore_string_free(out);
 
+  /* Attach an SBOM to it and find it among its referrers. */
+  const char sbom[] = "{\"spdxVersion\": \"SPDX-2.3\"}";
+  out = NULL;
+  st = stevedore_attach(to_server, pushed, (const uint8_t *)sbom, strlen(sbom),
+                        "{\"artifact_type\": \"application/spdx+json\"}", &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "\"artifact_type\":\"application/spdx+json\""), "attach: %d %s",
+        st, last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_referrers(to_server, pushed, "{\"artifact_type\": \"application/spdx+json\"}", &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "\"artifactType\":\"application/spdx+json\""), "referrers: %d %s",
+        st, out ? out : last_message());
+  stevedore_string_free(out);
+  st = stevedore_attach(to_server, pushed, NULL, 5, "{\"artifact_type\": \"x/y\"}", &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL artifact: %d", st);
+
   stevedore_server *bad_server = NULL;
   st = stevedore_server_start("{\"addr\": \"127.0.0.1:0\", \"threads\": 2}", &bad_server);
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && bad_server == NULL, "bad server options: %d", st);

@@ -311,6 +311,32 @@ static ERL_NIF_TERM nif_verify(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
   return enif_make_tuple3(env, parts[0], parts[1], report);
 }
 
+/* attach(Client, Image, Artifact :: binary, OptionsJson) */
+static ERL_NIF_TERM nif_attach(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  ErlNifBinary artifact;
+  char *image[MAX_STRINGS], *opts[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !enif_inspect_binary(env, argv[2], &artifact))
+    return enif_make_badarg(env);
+  if (!strings(env, argv, 1, 1, image)) return enif_make_badarg(env);
+  if (!strings(env, argv, 3, 1, opts)) {
+    free_strings(image, 1);
+    return enif_make_badarg(env);
+  }
+  char *out = NULL;
+  stevedore_status st = stevedore_attach(client, image[0], artifact.data, artifact.size, opts[0], &out);
+  free_strings(image, 1);
+  free_strings(opts, 1);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* referrers(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_referrers(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_referrers);
+}
+
 /* inspect(Client, Image, OptionsJson) */
 static ERL_NIF_TERM nif_inspect(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -397,6 +423,8 @@ static ErlNifFunc functions[] = {
     {"abi_version", 0, nif_abi_version, 0},
     {"client_new", 1, nif_client_new, IO},
     {"sign", 3, nif_sign, IO},
+    {"attach", 4, nif_attach, IO},
+    {"referrers", 3, nif_referrers, IO},
     {"verify", 3, nif_verify, IO},
     {"server_start", 1, nif_server_start, IO},
     {"server_address", 1, nif_server_address, 0},

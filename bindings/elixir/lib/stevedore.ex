@@ -111,6 +111,18 @@ defmodule Stevedore do
     end
   end
 
+  @doc """
+  Attaches `artifact` (a binary: an SBOM, a scan result) to an image as an
+  OCI 1.1 referrer. Options: `artifact_type` (required), `media_type`,
+  `annotations`.
+  """
+  def attach(client, image, artifact, options),
+    do: decoded(Native.attach(ref(client), image, artifact, encode(options)))
+
+  @doc "The artifacts attached to an image; options: `artifact_type`."
+  def referrers(client, image, options \\ %{}),
+    do: decoded(Native.referrers(ref(client), image, encode(options)))
+
   @doc "The tags of a repository or layout."
   def tags(client, image), do: decoded(Native.tags(ref(client), image, nil))
 

@@ -228,6 +228,14 @@ defmodule StevedoreTest do
 
     assert refused.kind == :policy
     assert hd(refused.report["signatures"])["verdict"] == "missing_annotation"
+
+    {:ok, attached} =
+      Stevedore.attach(client, image, ~s({"spdxVersion": "SPDX-2.3"}), %{
+        artifact_type: "application/spdx+json"
+      })
+
+    {:ok, [found]} = Stevedore.referrers(client, image, %{artifact_type: "application/spdx+json"})
+    assert found["digest"] == attached["digest"]
     Stevedore.server_stop(server)
   end
 end

@@ -177,6 +177,20 @@ class Client:
             raise
         return json.loads(take_string(out))
 
+    def attach(self, image: str, artifact: bytes, artifact_type: str, media_type: str = None,
+               annotations: dict = None) -> dict:
+        """Attaches `artifact` (an SBOM, a scan result) to an image as an OCI
+        1.1 referrer; returns its manifest's digest and the subject's."""
+        out = ctypes.c_void_p()
+        opts = options(artifact_type=artifact_type, media_type=media_type, annotations=annotations)
+        call("stevedore_attach", self._live(), encode(image), bytes(artifact), len(artifact), opts,
+             ctypes.byref(out))
+        return json.loads(take_string(out))
+
+    def referrers(self, image: str, artifact_type: str = None) -> list:
+        """The artifacts attached to an image (descriptors), of one type if given."""
+        return self._json("stevedore_referrers", encode(image), options(artifact_type=artifact_type))
+
     def blob_to_file(self, image: str, digest: str, path) -> None:
         """A blob, verified and streamed, written to `path` only when complete."""
         call("stevedore_blob_to_file", self._live(), encode(image), encode(digest), encode(str(path)), None)

@@ -152,3 +152,6 @@ def test_sign_and_verify_on_a_server_in_process(layout, tmp_path):
         with pytest.raises(stevedore.PolicyError) as refused:
             client.verify(image, [public], annotations={"by": "someone else"})
         assert refused.value.report["signatures"][0]["verdict"] == "missing_annotation"
+        attached = client.attach(image, b'{"spdxVersion": "SPDX-2.3"}', "application/spdx+json")
+        found = client.referrers(image, artifact_type="application/spdx+json")
+        assert [d["digest"] for d in found] == [attached["digest"]]

@@ -12,6 +12,8 @@ defmodule Stevedore.Native do
   def abi_version, do: :erlang.nif_error(:not_loaded)
   def client_new(_options), do: :erlang.nif_error(:not_loaded)
   def sign(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def attach(_client, _image, _artifact, _options), do: :erlang.nif_error(:not_loaded)
+  def referrers(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def verify(_client, _image, _policy), do: :erlang.nif_error(:not_loaded)
   def server_start(_options), do: :erlang.nif_error(:not_loaded)
   def server_address(_server), do: :erlang.nif_error(:not_loaded)
