@@ -352,6 +352,19 @@ fn skopeo_finds_our_signature_and_openssl_verifies_it() {
         ],
     );
     let key = private_key_from_pem(private.as_bytes(), Some(&password)).unwrap();
+    // Its private key, decrypted, loads in openssl and has our public key.
+    let pem = key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap();
+    std::fs::write(t.join("plain.pem"), pem.as_bytes()).unwrap();
+    let derived = tool_ok(
+        "openssl",
+        &[
+            "pkey",
+            "-in",
+            &t.join("plain.pem").display().to_string(),
+            "-pubout",
+        ],
+    );
+    assert_eq!(public_key_from_pem(&derived).unwrap(), *key.verifying_key());
     make_image(&t.join("src"), "1", b"for skopeo\n");
     let image = registry.image("signed/app:1");
     copy(
@@ -545,4 +558,44 @@ fn copy_with_referrers_brings_signatures_and_attached_artifacts_along() {
         stevedore::referrers::referrers(&local, None).unwrap()[0].digest,
         attached.digest
     );
+}
+
+#[test]
+fn concurrent_attaches_all_land_in_the_fallback_index() {
+    let registry = Registry::start();
+    let client = registry.client();
+    let tmp = tempfile::tempdir().unwrap();
+    make_image(&tmp.path().join("src"), "1", b"busy\n");
+    let image = registry.image("busy/app:1");
+    copy(
+        &parse_with(&oci(&tmp.path().join("src"), "1"), &client).unwrap(),
+        &parse_with(&image, &client).unwrap(),
+        &CopyOptions::default(),
+    )
+    .unwrap();
+    let digests: Vec<Digest> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|i| {
+                let (client, image) = (&client, &image);
+                scope.spawn(move || {
+                    stevedore::referrers::attach(
+                        &parse_with(image, client).unwrap(),
+                        format!("report {i}").as_bytes(),
+                        &stevedore::referrers::AttachOptions {
+                            artifact_type: "application/vnd.example.report".into(),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap()
+                    .digest
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let listed =
+        stevedore::referrers::referrers(&parse_with(&image, &client).unwrap(), None).unwrap();
+    for digest in &digests {
+        assert!(listed.iter().any(|d| &d.digest == digest), "{digest} kept");
+    }
 }

@@ -472,14 +472,7 @@ impl Client {
                 // the same challenge wait, then use the token it earned,
                 // unless that token is the very one the server refused.
                 let key = format!("{} {}", endpoint.registry, scopes_key(scopes));
-                let lock = self
-                    .inner
-                    .token_fetches
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(key)
-                    .or_default()
-                    .clone();
+                let lock = self.key_lock(key);
                 let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
                 let cached = self.authorization(endpoint, scopes)?;
                 if cached.is_none() || cached.as_ref() == sent {

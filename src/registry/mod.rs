@@ -155,8 +155,10 @@ struct Inner {
     verifying: ureq::Agent,
     trusting: ureq::Agent,
     tokens: TokenCache,
-    /// One lock per registry and scope, held while a token is fetched.
-    token_fetches: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Locks by key, for work one thread at a time does: fetching a token
+    /// (per registry and scope), updating a fallback referrers index (per
+    /// repository and tag), uploading a blob (per repository and digest).
+    key_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     endpoints: Mutex<HashMap<String, Arc<http::Endpoint>>>,
     /// Where on each registry a blob was last seen or pushed: mount sources.
     blob_locations: Mutex<HashMap<(String, crate::digest::Digest), String>>,
@@ -183,11 +185,31 @@ impl Client {
                 verifying,
                 trusting,
                 tokens: TokenCache::default(),
-                token_fetches: Mutex::new(HashMap::new()),
+                key_locks: Mutex::new(HashMap::new()),
                 endpoints: Mutex::new(HashMap::new()),
                 blob_locations: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// The lock its threads hold while uploading `digest` to `repo`.
+    pub(crate) fn upload_lock(
+        &self,
+        repo: &Repository,
+        digest: &crate::digest::Digest,
+    ) -> Arc<Mutex<()>> {
+        self.key_lock(format!("upload {repo} {digest}"))
+    }
+
+    /// The lock for `key` among this client's threads (see `key_locks`).
+    fn key_lock(&self, key: String) -> Arc<Mutex<()>> {
+        self.inner
+            .key_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default()
+            .clone()
     }
 
     /// The options the client was made with.

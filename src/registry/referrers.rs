@@ -112,8 +112,10 @@ impl Client {
 
     /// Adds `entry` to the fallback index of `subject`, merging into the
     /// index as it is just before writing, and checking afterwards that the
-    /// entry is there (another client may have written the tag at the same
-    /// moment), a few times over.
+    /// entry is there, a few times over. Threads of this client update one
+    /// index one at a time; another process writing the same tag at the same
+    /// moment can still undo an update (registries offer no conditional
+    /// write for tags), which the check after writing narrows but cannot close.
     fn add_to_fallback_index(
         &self,
         repo: &Repository,
@@ -121,6 +123,8 @@ impl Client {
         entry: Descriptor,
     ) -> Result<()> {
         let tag = fallback_tag(subject);
+        let lock = self.key_lock(format!("{repo}:{tag}"));
+        let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
         for _ in 0..FALLBACK_ATTEMPTS {
             let mut index = match self.get_manifest(repo, &tag) {
                 Ok(m) => match m.content() {

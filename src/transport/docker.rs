@@ -53,6 +53,30 @@ fn reference_of(selector: &Selector) -> Result<String> {
 }
 
 impl DockerRegistry {
+    /// Runs `upload` as the one upload of the blob `descriptor` to this
+    /// repository among the client's threads: registries (docker-registry
+    /// 2.8 among them) can fail concurrent commits of one digest. A thread
+    /// that had to wait finds the blob there and uploads nothing.
+    fn one_upload_at_a_time(
+        &self,
+        descriptor: &Descriptor,
+        upload: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let lock = self.client.upload_lock(&self.repo, &descriptor.digest);
+        let _one = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+                if self.client.blob_size(&self.repo, &descriptor.digest)? == Some(descriptor.size) {
+                    return Ok(());
+                }
+                guard
+            }
+        };
+        upload()
+    }
+
     /// The registry client.
     pub fn client(&self) -> &Client {
         &self.client
@@ -111,8 +135,18 @@ impl Transport for DockerRegistry {
     }
 
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
-        self.client
-            .upload_blob(&self.repo, descriptor, content, None)
+        self.one_upload_at_a_time(descriptor, || {
+            self.client
+                .upload_blob(&self.repo, descriptor, content, None)
+        })
+    }
+
+    /// Content that verifies itself is not hashed a second time.
+    fn put_verified_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        self.one_upload_at_a_time(descriptor, || {
+            self.client
+                .upload_verified_blob(&self.repo, descriptor, content, None)
+        })
     }
 
     /// Mounts from the source when it is another repository of this
