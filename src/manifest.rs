@@ -60,6 +60,20 @@ pub struct ImageIndex {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl ImageIndex {
+    /// An OCI image index listing `manifests`.
+    pub fn oci(manifests: Vec<Descriptor>) -> ImageIndex {
+        ImageIndex {
+            schema_version: 2,
+            media_type: Some(media_types::OCI_INDEX.to_owned()),
+            artifact_type: None,
+            manifests,
+            subject: None,
+            annotations: Default::default(),
+        }
+    }
+}
+
 /// The parsed form of a [`Manifest`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManifestContent {

@@ -70,17 +70,7 @@ fn big_image(dir: &Path, scratch: &Path) -> Manifest {
             )
             .unwrap();
         builder.into_inner().unwrap().sync_all().unwrap();
-        let mut hasher = Hasher::new(stevedore::digest::Algorithm::Sha256);
-        let mut file = File::open(&path).unwrap();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        let digest: Digest = hasher.finish();
+        let digest = file_digest(&path);
         let desc = Descriptor::new(
             media_types::OCI_LAYER,
             digest.clone(),
@@ -120,23 +110,32 @@ fn big_image(dir: &Path, scratch: &Path) -> Manifest {
     manifest
 }
 
+/// The sha256 of the file at `path`, read in 1 MiB pieces.
+fn file_digest(path: &Path) -> Digest {
+    let mut hasher = Hasher::new(stevedore::digest::Algorithm::Sha256);
+    let mut file = File::open(path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).unwrap();
+        if n == 0 {
+            return hasher.finish();
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
 /// Every blob file in the layout at `dir` has the digest it is named by.
 fn assert_blobs_verify(dir: &Path) {
     let blobs = dir.join("blobs/sha256");
     for entry in std::fs::read_dir(&blobs).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let mut hasher = Hasher::new(stevedore::digest::Algorithm::Sha256);
-        let mut file = File::open(&path).unwrap();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        assert_eq!(hasher.finish().hex(), name, "{} verifies", path.display());
+        assert_eq!(
+            file_digest(&path).hex(),
+            name,
+            "{} verifies",
+            path.display()
+        );
     }
 }
 

@@ -135,14 +135,7 @@ impl Client {
                         )))
                     }
                 },
-                Err(e) if e.kind() == ErrorKind::NotFound => ImageIndex {
-                    schema_version: 2,
-                    media_type: Some(media_types::OCI_INDEX.to_owned()),
-                    artifact_type: None,
-                    manifests: Vec::new(),
-                    subject: None,
-                    annotations: Default::default(),
-                },
+                Err(e) if e.kind() == ErrorKind::NotFound => ImageIndex::oci(Vec::new()),
                 Err(e) => return Err(e),
             };
             if index.manifests.iter().any(|d| d.digest == entry.digest) {

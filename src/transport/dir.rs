@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{read_capped, write_atomically};
+use super::layout_files::{read_capped, verified_blob, write_atomically};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
-use crate::digest::{Digest, VerifyingReader};
+use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{Manifest, MANIFEST_SIZE_MAX};
 use crate::store::{FsStore, Store};
@@ -207,22 +207,7 @@ impl Transport for Dir {
     }
 
     fn get_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>> {
-        let file = self.store.open(&descriptor.digest).map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                Error::not_found(format!(
-                    "blob {} is missing from {}",
-                    descriptor.digest,
-                    self.name()
-                ))
-            } else {
-                e
-            }
-        })?;
-        Ok(Box::new(VerifyingReader::new(
-            file,
-            descriptor.digest.clone(),
-            Some(descriptor.size),
-        )))
+        verified_blob(&self.store, &self.name(), descriptor)
     }
 
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {

@@ -432,14 +432,7 @@ impl DockerArchive {
         let mut items: Vec<Item> = Vec::new();
         let mut files: Vec<(String, ArchiveFile)> = Vec::new();
         let mut written: HashSet<Digest> = HashSet::new();
-        let mut index = ImageIndex {
-            schema_version: 2,
-            media_type: Some(media_types::OCI_INDEX.to_owned()),
-            artifact_type: None,
-            manifests: Vec::new(),
-            subject: None,
-            annotations: Default::default(),
-        };
+        let mut index = ImageIndex::oci(Vec::new());
         let mut repositories = serde_json::Map::new();
         let mut stage = |digest: &Digest, files: &mut Vec<(String, ArchiveFile)>| {
             if written.insert(digest.clone()) {

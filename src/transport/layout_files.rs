@@ -6,8 +6,31 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::store::COPY_BUFFER_SIZE;
+use crate::descriptor::Descriptor;
+use crate::digest::VerifyingReader;
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::{FsStore, Store, COPY_BUFFER_SIZE};
+
+/// A reader of blob `descriptor` from `store` (of the transport `name`),
+/// verified against the descriptor as it streams.
+pub(super) fn verified_blob(
+    store: &FsStore,
+    name: &str,
+    descriptor: &Descriptor,
+) -> Result<Box<dyn Read + Send>> {
+    let file = store.open(&descriptor.digest).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            Error::not_found(format!("blob {} is missing from {name}", descriptor.digest))
+        } else {
+            e
+        }
+    })?;
+    Ok(Box::new(VerifyingReader::new(
+        file,
+        descriptor.digest.clone(),
+        Some(descriptor.size),
+    )))
+}
 
 /// Reads the file at `path` whole, refused when larger than `limit` bytes.
 pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{read_capped, write_atomically};
+use super::layout_files::{read_capped, verified_blob, write_atomically};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
-use crate::digest::{Digest, VerifyingReader};
+use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{ImageIndex, Manifest, ManifestContent, MANIFEST_SIZE_MAX};
 use crate::media_types;
@@ -173,14 +173,7 @@ impl OciLayout {
             Err(e) => return Err(Error::io(format!("creating {}", self.root.display()), e)),
         }
         if !self.path(INDEX_FILE).exists() {
-            let empty = ImageIndex {
-                schema_version: 2,
-                media_type: Some(media_types::OCI_INDEX.to_owned()),
-                artifact_type: None,
-                manifests: Vec::new(),
-                subject: None,
-                annotations: Default::default(),
-            };
+            let empty = ImageIndex::oci(Vec::new());
             self.write_index(&empty)?;
         }
         write_atomically(&self.root, &self.path(LAYOUT_FILE), LAYOUT_CONTENT)
@@ -396,22 +389,7 @@ impl Transport for OciLayout {
     }
 
     fn get_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>> {
-        let file = self.store.open(&descriptor.digest).map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                Error::not_found(format!(
-                    "blob {} is missing from {}",
-                    descriptor.digest,
-                    self.name()
-                ))
-            } else {
-                e
-            }
-        })?;
-        Ok(Box::new(VerifyingReader::new(
-            file,
-            descriptor.digest.clone(),
-            Some(descriptor.size),
-        )))
+        verified_blob(&self.store, &self.name(), descriptor)
     }
 
     fn put_blob(&self, descriptor: &Descriptor, content: &mut dyn Read) -> Result<()> {

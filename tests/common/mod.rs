@@ -108,15 +108,8 @@ pub fn make_index(dir: &Path, tag: &str, platforms: &[&str]) -> Manifest {
         entry.platform = Some(p.parse().unwrap());
         entries.push(entry);
     }
-    let index = Manifest::build(ManifestContent::Index(Box::new(ImageIndex {
-        schema_version: 2,
-        media_type: Some(media_types::OCI_INDEX.into()),
-        artifact_type: None,
-        manifests: entries,
-        subject: None,
-        annotations: Default::default(),
-    })))
-    .unwrap();
+    let index =
+        Manifest::build(ManifestContent::Index(Box::new(ImageIndex::oci(entries)))).unwrap();
     layout.put_manifest(&index, Some(tag)).unwrap();
     index
 }
