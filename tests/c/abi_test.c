@@ -224,6 +224,17 @@ int main(int argc, char **argv) {
   st = stevedore_copy(to_server, src, pushed, NULL, NULL, NULL, &out);
   CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "push to server: %d %s", st, last_message());
   stevedore_string_free(out);
+  /* Four threads push to the server at once with one client handle. */
+  pthread_t server_threads[4];
+  struct job server_jobs[4];
+  for (int i = 0; i < 4; i++) {
+    server_jobs[i].client = to_server;
+    server_jobs[i].src = src;
+    server_jobs[i].digest = digest;
+    snprintf(server_jobs[i].dst, sizeof server_jobs[i].dst, "docker://%s/c/threads:t%d", addr, i);
+    pthread_create(&server_threads[i], NULL, copy_job, &server_jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(server_threads[i], NULL);
   out = NULL;
   st = stevedore_inspect(to_server, pushed, NULL, &out);
   CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "inspect on server: %d %s", st, last_message());
