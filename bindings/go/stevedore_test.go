@@ -300,6 +300,18 @@ func TestServerInProcess(t *testing.T) {
 	if err != nil || report.Digest != pushed.Digest {
 		t.Fatalf("inspect: %v %+v", err, report)
 	}
+	back := "oci:" + filepath.Join(t.TempDir(), "back") + ":1"
+	if res, err := c.Copy(ctx, image, back, CopyOptions{}); err != nil || res.Digest != pushed.Digest {
+		t.Fatalf("copy back: %v %+v", err, res)
+	}
+	manifest, err := c.Manifest(ctx, image, "")
+	if err != nil || manifest.Digest != pushed.Digest {
+		t.Fatalf("manifest: %v %+v", err, manifest)
+	}
+	blob, err := c.Blob(ctx, image, report.Layers[0].Digest)
+	if sum := sha256.Sum256(blob); err != nil || "sha256:"+hex.EncodeToString(sum[:]) != report.Layers[0].Digest {
+		t.Fatalf("blob: %v", err)
+	}
 	if _, err := c.Inspect(ctx, "docker://"+server.Address()+"/go/served:missing", ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing tag: %v", err)
 	}

@@ -188,6 +188,15 @@ defmodule StevedoreTest do
     {:ok, pushed} = Stevedore.copy(client, src <> ":1.0", image)
     {:ok, report} = Stevedore.inspect(client, image)
     assert report["digest"] == pushed["digest"]
+    {:ok, back} = Stevedore.copy(client, image, "oci:" <> Path.join(dir, "back") <> ":1")
+    assert back["digest"] == pushed["digest"]
+    {:ok, manifest} = Stevedore.manifest(client, image)
+    assert manifest.digest == pushed["digest"]
+    layer = hd(report["layers"])["digest"]
+    {:ok, blob} = Stevedore.blob(client, image, layer)
+    assert "sha256:" <> Base.encode16(:crypto.hash(:sha256, blob), case: :lower) == layer
+    {:error, missing} = Stevedore.inspect(client, image <> "-missing")
+    assert missing.kind == :not_found
     assert :ok == Stevedore.server_stop(server)
     assert :ok == Stevedore.server_stop(server)
     {:error, error} = Stevedore.server_start(%{addr: "127.0.0.1:0", threads: 2})

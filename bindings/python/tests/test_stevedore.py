@@ -130,6 +130,13 @@ def test_a_server_in_process_takes_a_push_and_serves_it_back(layout, tmp_path):
             assert client.tags(f"docker://{server.address}/py/served") == ["1"]
             back = client.copy(f"docker://{server.address}/py/served:1", f"oci:{tmp_path / 'back'}:1")
             assert back["digest"] == pushed["digest"]
+            assert client.inspect(f"oci:{tmp_path / 'back'}:1")["digest"] == pushed["digest"]
+            served = client.manifest(f"docker://{server.address}/py/served:1")
+            assert served.digest == pushed["digest"]
+            assert hashlib.sha256(served.raw).hexdigest() == served.digest.split(":")[1]
+            layer = served.json["layers"][0]["digest"]
+            blob = client.blob(f"docker://{server.address}/py/served:1", layer)
+            assert "sha256:" + hashlib.sha256(blob).hexdigest() == layer
             with pytest.raises(stevedore.NotFoundError):
                 client.manifest(f"docker://{server.address}/py/served:missing")
     with pytest.raises(stevedore.InvalidInputError):
