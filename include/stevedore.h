@@ -345,6 +345,16 @@ stevedore_status stevedore_referrers(const stevedore_client *client,
                                      const char *options_json,
                                      char **out_json);
 
+// Makes a new ECDSA P-256 key pair as cosign writes it. `options_json`:
+// `{"password": to encrypt the private key with (default:
+// $COSIGN_PASSWORD, else empty)}`. On success `*out_json` receives
+// `{"private_key": PEM (cosign's encrypted format), "public_key": PEM}`.
+//
+// # Safety
+// `options_json` is NULL or NUL-terminated; `out_json` is NULL or valid for
+// a write.
+stevedore_status stevedore_generate_key_pair(const char *options_json, char **out_json);
+
 // The library version (`Cargo.toml`'s), as a static NUL-terminated string.
 // Never NULL; do not free it.
 const char *stevedore_version(void);

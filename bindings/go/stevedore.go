@@ -495,6 +495,28 @@ func (c *Client) Referrers(ctx context.Context, image, artifactType string) ([]D
 	return list, nil
 }
 
+// GenerateKeyPair makes a key pair as cosign writes it: the private key PEM
+// (encrypted with password) and the public key PEM.
+func GenerateKeyPair(password string) (privateKey, publicKey string, err error) {
+	opts, err := cOptions(map[string]string{"password": password})
+	if err != nil {
+		return "", "", err
+	}
+	defer free(opts)
+	var out *C.char
+	if err := call(func() C.stevedore_status { return C.stevedore_generate_key_pair(opts, &out) }); err != nil {
+		return "", "", err
+	}
+	var pair struct {
+		Private string `json:"private_key"`
+		Public  string `json:"public_key"`
+	}
+	if err := json.Unmarshal([]byte(takeString(out)), &pair); err != nil {
+		return "", "", err
+	}
+	return pair.Private, pair.Public, nil
+}
+
 // Policy is what a signature must satisfy: made by one of Keys (PEM public
 // keys), under Identity (a trailing * matches a prefix; default: the
 // image's repository), with Annotations.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,5 +362,29 @@ func TestSignAndVerify(t *testing.T) {
 	found, err := c.Referrers(ctx, image, "application/spdx+json")
 	if err != nil || len(found) != 1 || found[0].Digest != attached.Digest {
 		t.Fatalf("referrers: %v %+v", err, found)
+	}
+}
+
+func TestGenerateKeyPair(t *testing.T) {
+	private, public, err := GenerateKeyPair("pw")
+	if err != nil || !strings.Contains(private, "ENCRYPTED COSIGN PRIVATE KEY") || !strings.Contains(public, "PUBLIC KEY") {
+		t.Fatalf("key pair: %v", err)
+	}
+	ctx := context.Background()
+	server, err := StartServer(ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	c := client(t, ClientOptions{PlainHTTP: []string{server.Address()}})
+	image := "docker://" + server.Address() + "/go/keys:1"
+	if _, err := c.Copy(ctx, layout(t)+":1.0", image, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sign(ctx, image, SignOptions{Key: private, Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if report, err := c.Verify(ctx, image, Policy{Keys: []string{public}}); err != nil || !report.Verified {
+		t.Fatalf("verify: %v", err)
 	}
 }

@@ -25,5 +25,8 @@ pub use progress::stevedore_progress_fn;
 pub use server::{
     stevedore_server, stevedore_server_address, stevedore_server_start, stevedore_server_stop,
 };
-pub use sign::{stevedore_attach, stevedore_referrers, stevedore_sign, stevedore_verify};
+pub use sign::{
+    stevedore_attach, stevedore_generate_key_pair, stevedore_referrers, stevedore_sign,
+    stevedore_verify,
+};
 pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

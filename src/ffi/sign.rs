@@ -199,3 +199,38 @@ pub unsafe extern "C" fn stevedore_referrers(
         },
     )
 }
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct KeyPairArguments {
+    password: Option<String>,
+}
+
+/// Makes a new ECDSA P-256 key pair as cosign writes it. `options_json`:
+/// `{"password": to encrypt the private key with (default:
+/// $COSIGN_PASSWORD, else empty)}`. On success `*out_json` receives
+/// `{"private_key": PEM (cosign's encrypted format), "public_key": PEM}`.
+///
+/// # Safety
+/// `options_json` is NULL or NUL-terminated; `out_json` is NULL or valid for
+/// a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_generate_key_pair(
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let args: KeyPairArguments = options(options_json)?;
+        let password = Secret::new(
+            args.password
+                .or_else(|| std::env::var(keys::PASSWORD_VARIABLE).ok())
+                .unwrap_or_default(),
+        );
+        let (private_key, public_key) = keys::generate_key_pair(&password)?;
+        out.set(to_json(&serde_json::json!({
+            "private_key": private_key,
+            "public_key": public_key,
+        }))?)
+    })
+}

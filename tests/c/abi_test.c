@@ -274,6 +274,13 @@ int main(int argc, char **argv) {
   CHECK(strstr(last_message(), "satisfies the policy") != NULL, "message %s", last_message());
   stevedore_string_free(out);
 
+  /* A new key pair, as cosign writes it. */
+  out = NULL;
+  st = stevedore_generate_key_pair("{\"password\": \"c\"}", &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "ENCRYPTED COSIGN PRIVATE KEY") && strstr(out, "BEGIN PUBLIC KEY"),
+        "key pair: %d %s", st, last_message());
+  stevedore_string_free(out);
+
   /* Attach an SBOM to it and find it among its referrers. */
   const char sbom[] = "{\"spdxVersion\": \"SPDX-2.3\"}";
   out = NULL;

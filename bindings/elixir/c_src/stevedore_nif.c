@@ -284,6 +284,17 @@ static ERL_NIF_TERM json_call(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_ve
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+/* generate_key_pair(OptionsJson | nil) */
+static ERL_NIF_TERM nif_generate_key_pair(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  char *s[MAX_STRINGS];
+  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_generate_key_pair(s[0], &out);
+  free_strings(s, 1);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
 /* sign(Client, Image, OptionsJson) */
 static ERL_NIF_TERM nif_sign(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -422,6 +433,7 @@ static ErlNifFunc functions[] = {
     {"version", 0, nif_version, 0},
     {"abi_version", 0, nif_abi_version, 0},
     {"client_new", 1, nif_client_new, IO},
+    {"generate_key_pair", 1, nif_generate_key_pair, IO},
     {"sign", 3, nif_sign, IO},
     {"attach", 4, nif_attach, IO},
     {"referrers", 3, nif_referrers, IO},

@@ -89,6 +89,13 @@ defmodule Stevedore do
     do: decoded(Native.inspect(ref(client), image, encode(options)))
 
   @doc """
+  A new key pair as cosign writes it: `{:ok, %{"private_key" => pem,
+  "public_key" => pem}}`, the private key encrypted with `password`.
+  """
+  def generate_key_pair(password),
+    do: decoded(Native.generate_key_pair(encode(%{password: password})))
+
+  @doc """
   Signs an image as cosign does (its `sha256-<hex>.sig` tag). Options: `key`
   (a PEM private key: PKCS#8, SEC1 or cosign's encrypted key), `password`,
   `identity`, `annotations`.

@@ -247,4 +247,17 @@ defmodule StevedoreTest do
     assert found["digest"] == attached["digest"]
     Stevedore.server_stop(server)
   end
+
+  test "a generated key pair signs and verifies", %{tmp_dir: dir} do
+    {:ok, %{"private_key" => private, "public_key" => public}} = Stevedore.generate_key_pair("pw")
+    assert private =~ "ENCRYPTED COSIGN PRIVATE KEY"
+    {:ok, server} = Stevedore.server_start()
+    {:ok, client} = Stevedore.client(%{plain_http: [Stevedore.server_address(server)]})
+    image = "docker://#{Stevedore.server_address(server)}/ex/keys:1"
+    {:ok, _} = Stevedore.copy(client, layout(dir) <> ":1.0", image)
+    {:ok, _} = Stevedore.sign(client, image, %{key: private, password: "pw"})
+    {:ok, report} = Stevedore.verify(client, image, %{keys: [public]})
+    assert report["verified"]
+    Stevedore.server_stop(server)
+  end
 end

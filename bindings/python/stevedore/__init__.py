@@ -21,7 +21,7 @@ from .errors import (  # noqa: F401  (re-exported)
 )
 
 __all__ = [
-    "Client", "Manifest", "Server", "copy", "sync", "inspect", "tags", "delete", "manifest", "blob",
+    "Client", "Manifest", "Server", "copy", "generate_key_pair", "sync", "inspect", "tags", "delete", "manifest", "blob",
     "blob_to_file", "raw_manifest", "raw_config", "version", "abi_version", "StevedoreError",
 ]
 
@@ -230,6 +230,15 @@ class Server:
 
     def __del__(self):
         self.stop()
+
+
+def generate_key_pair(password: str = None) -> tuple:
+    """A new key pair as cosign writes it: (private PEM, encrypted with
+    `password` or $COSIGN_PASSWORD; public PEM)."""
+    out = ctypes.c_void_p()
+    call("stevedore_generate_key_pair", options(password=password), ctypes.byref(out))
+    pair = json.loads(take_string(out))
+    return pair["private_key"], pair["public_key"]
 
 
 def _progress_trampoline(progress):

@@ -57,6 +57,7 @@ _SIGNATURES = {
     "stevedore_blob_to_file": ([ctypes.c_void_p, _str, _str, _str, _str], _status),
     "stevedore_sign": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_verify": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_generate_key_pair": ([_str, _out_str], _status),
     "stevedore_attach": ([ctypes.c_void_p, _str, ctypes.c_char_p, ctypes.c_size_t, _str, _out_str], _status),
     "stevedore_referrers": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_server_start": ([_str, _out_str], _status),

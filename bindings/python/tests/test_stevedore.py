@@ -162,3 +162,15 @@ def test_sign_and_verify_on_a_server_in_process(layout, tmp_path):
         attached = client.attach(image, b'{"spdxVersion": "SPDX-2.3"}', "application/spdx+json")
         found = client.referrers(image, artifact_type="application/spdx+json")
         assert [d["digest"] for d in found] == [attached["digest"]]
+
+
+def test_a_generated_key_pair_signs_and_verifies(layout):
+    private, public = stevedore.generate_key_pair("pw")
+    assert "ENCRYPTED COSIGN PRIVATE KEY" in private
+    with stevedore.Server() as server, stevedore.Client(plain_http=[server.address]) as client:
+        image = f"docker://{server.address}/py/keys:1"
+        client.copy(f"{layout}:1.0", image)
+        client.sign(image, private, password="pw")
+        assert client.verify(image, [public])["verified"]
+        with pytest.raises(stevedore.UnauthorizedError):
+            client.sign(image, private, password="wrong")

@@ -11,6 +11,7 @@ defmodule Stevedore.Native do
   def version, do: :erlang.nif_error(:not_loaded)
   def abi_version, do: :erlang.nif_error(:not_loaded)
   def client_new(_options), do: :erlang.nif_error(:not_loaded)
+  def generate_key_pair(_options), do: :erlang.nif_error(:not_loaded)
   def sign(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def attach(_client, _image, _artifact, _options), do: :erlang.nif_error(:not_loaded)
   def referrers(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
