@@ -7,34 +7,20 @@
 #   RUNS=5 BIG_MIB=64 bench/copy.sh
 #
 # Both tools write durably: skopeo fsyncs each blob into an OCI layout, and
-# Stevedore's store flushes each blob (fsync) before renaming it into place.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-RUNS=${RUNS:-3}
-BIG_MIB=${BIG_MIB:-256}
-cargo build --quiet --release --bin stevedore
-ours=$PWD/target/release/stevedore
-
-work=$(mktemp -d)
-registry_pids=()
-cleanup() {
-  for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# Stevedore's store flushes each blob (fsync) before linking it into place.
+source "$(dirname "$0")/common.sh"
 
 # start_registry NAME: a docker-registry on a free loopback port; sets $addr and $registry_pid.
 start_registry() {
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   addr=127.0.0.1:$port
   printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
     "$work/registry-$1" "$addr" > "$work/registry-$1.yml"
   docker-registry serve "$work/registry-$1.yml" >"$work/registry-$1.log" 2>&1 &
   registry_pid=$!
-  registry_pids+=("$registry_pid")
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  pids+=("$registry_pid")
+  wait_port "$port"
 }
 
 stop_registry() {
@@ -62,7 +48,6 @@ measure() {
   awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$work/time.out" >> "$work/$name"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # case NAME OURS_CMD -- SKOPEO_CMD  (the string DST is replaced by a fresh destination per run)
 bench_case() {

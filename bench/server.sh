@@ -11,24 +11,7 @@
 #
 # Both servers keep blobs on disk under a fresh directory each run, and
 # neither flushes blobs to disk as they are committed (fsync).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-RUNS=${RUNS:-3}
-BIG_MIB=${BIG_MIB:-256}
-cargo build --quiet --release --bin stevedore
-ours=$PWD/target/release/stevedore
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; }
+source "$(dirname "$0")/common.sh"
 
 # start KIND NAME: a server of KIND (ours | docker) on a free port over a
 # fresh directory; sets $addr and $pid.
@@ -51,7 +34,6 @@ stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/s
 
 peak_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null; awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }'; }
 
