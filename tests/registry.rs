@@ -357,8 +357,8 @@ fn a_blob_over_64_mib_moves_in_chunks_with_flat_memory() {
     assert!(ok, "push failed: {stderr}");
     let patches = registry.count("PATCH", "/v2/big/app/blobs/uploads/");
     assert!(
-        patches >= 8,
-        "70 MiB in 8 MiB chunks is at least 8 PATCHes, saw {patches}"
+        patches >= 2,
+        "70 MiB in 64 MiB chunks is at least 2 PATCHes, saw {patches}"
     );
 
     let (ok, stderr, pull_rss) =

@@ -63,7 +63,9 @@ pub struct ClientOptions {
     /// jitter. A `Retry-After` from the server wins. Defaults to 250.
     pub retry_delay_ms: u64,
     /// The size of one chunk of a chunked blob upload (blobs over 1 MiB go in
-    /// chunks, streamed, never held in memory). Defaults to 8 MiB.
+    /// chunks, streamed, never held in memory). Defaults to 64 MiB: each
+    /// chunk waits for the registry's answer before the next is sent, and
+    /// smaller chunks left a 1 GiB push a quarter slower.
     pub chunk_size: u64,
 }
 
@@ -83,7 +85,7 @@ impl Default for ClientOptions {
             read_timeout_secs: 300,
             max_retries: 4,
             retry_delay_ms: 250,
-            chunk_size: 8 * 1024 * 1024,
+            chunk_size: 64 * 1024 * 1024,
         }
     }
 }
