@@ -162,6 +162,11 @@ def test_sign_and_verify_on_a_server_in_process(layout, tmp_path):
         attached = client.attach(image, b'{"spdxVersion": "SPDX-2.3"}', "application/spdx+json")
         found = client.referrers(image, artifact_type="application/spdx+json")
         assert [d["digest"] for d in found] == [attached["digest"]]
+        mirror = f"docker://{server.address}/py/mirror:1"
+        moved = client.copy(image, mirror, referrers=True)
+        assert moved["referrers_copied"] == 2
+        assert client.verify(mirror, [public], identity=signed["identity"],
+                             annotations={"by": "python"})["verified"]
 
 
 def test_a_generated_key_pair_signs_and_verifies(layout):
