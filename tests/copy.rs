@@ -360,14 +360,6 @@ fn multi_arch_from_docker_registry_to_a_layout_and_back_all_subset_and_one() {
             &pushed,
         ],
     );
-    let raw = |image: &str| {
-        let mut args = vec!["inspect", "--raw"];
-        if image.starts_with("docker://") {
-            args.push("--tls-verify=false");
-        }
-        args.push(image);
-        tool_ok("skopeo", &args)
-    };
     let cases = [
         (
             "all",
@@ -420,8 +412,12 @@ fn multi_arch_from_docker_registry_to_a_layout_and_back_all_subset_and_one() {
         )
         .unwrap();
         assert_eq!(back.digest, there.digest, "{name}");
-        assert_eq!(raw(&layout), raw(&back_image), "{name}");
-        assert_eq!(Digest::sha256(&raw(&back_image)), there.digest, "{name}");
+        assert_eq!(skopeo_raw(&layout), skopeo_raw(&back_image), "{name}");
+        assert_eq!(
+            Digest::sha256(&skopeo_raw(&back_image)),
+            there.digest,
+            "{name}"
+        );
         let manifests = match name {
             "all" => 4,
             "two" => 3,

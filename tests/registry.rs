@@ -11,10 +11,6 @@ use stevedore::registry::{MountResult, Repository};
 use stevedore::transport::parse_with;
 use stevedore::{copy, media_types, CopyOptions, ErrorKind, InspectOptions};
 
-fn skopeo_inspect_raw(image: &str) -> Vec<u8> {
-    tool_ok("skopeo", &["inspect", "--raw", "--tls-verify=false", image])
-}
-
 fn repo(registry: &Registry, name: &str) -> Repository {
     Repository {
         registry: registry.addr.clone(),
@@ -38,10 +34,7 @@ fn push_and_pull_keep_every_digest_and_skopeo_agrees() {
     .unwrap();
     assert_eq!(&pushed.digest, manifest.digest());
     assert_eq!(pushed.blobs_copied, 3);
-    assert_eq!(
-        skopeo_inspect_raw(&registry.image("team/app:1.0")),
-        manifest.raw()
-    );
+    assert_eq!(skopeo_raw(&registry.image("team/app:1.0")), manifest.raw());
 
     // skopeo pulls what we pushed unchanged.
     let theirs = tmp.path().join("theirs");
@@ -125,18 +118,12 @@ fn docker_typed_manifests_and_indexes_pull_with_skopeos_digests() {
         .get_manifest(&repo(&registry, "docker/app"), "1")
         .unwrap();
     assert_eq!(docker.media_type(), media_types::DOCKER_MANIFEST);
-    assert_eq!(
-        docker.raw(),
-        skopeo_inspect_raw(&registry.image("docker/app:1"))
-    );
+    assert_eq!(docker.raw(), skopeo_raw(&registry.image("docker/app:1")));
     let multi = client
         .get_manifest(&repo(&registry, "multi/app"), "1")
         .unwrap();
     assert_eq!(multi.digest(), index.digest());
-    assert_eq!(
-        multi.raw(),
-        skopeo_inspect_raw(&registry.image("multi/app:1"))
-    );
+    assert_eq!(multi.raw(), skopeo_raw(&registry.image("multi/app:1")));
 
     // Every blob of the Docker-typed image streams and verifies.
     let out = tmp.path().join("out");
@@ -150,7 +137,7 @@ fn docker_typed_manifests_and_indexes_pull_with_skopeos_digests() {
     // the manifest is converted, the blobs are the same.
     assert_eq!(&report.source_digest, docker.digest());
     assert!(report.converted.is_some());
-    let converted = skopeo_inspect_raw(&oci(&out, "d"));
+    let converted = skopeo_raw(&oci(&out, "d"));
     assert_eq!(Digest::sha256(&converted), report.digest);
     let (ManifestContent::Image(before), ManifestContent::Image(after)) = (
         docker.content(),

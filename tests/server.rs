@@ -42,15 +42,6 @@ fn repo(server: &Server, name: &str) -> Repository {
     }
 }
 
-fn skopeo_raw(image: &str) -> Vec<u8> {
-    let mut args = vec!["inspect", "--raw"];
-    if image.starts_with("docker://") {
-        args.push("--tls-verify=false");
-    }
-    args.push(image);
-    tool_ok("skopeo", &args)
-}
-
 #[test]
 fn skopeo_copies_images_in_out_and_between_repositories() {
     let tmp = tempfile::tempdir().unwrap();

@@ -21,12 +21,7 @@ use stevedore::{copy, CopyOptions, ErrorKind};
 
 /// skopeo's view of an image: the sha256 of `skopeo inspect --raw`.
 fn skopeo_digest(image: &str) -> Digest {
-    let mut args = vec!["inspect", "--raw"];
-    if image.starts_with("docker://") {
-        args.push("--tls-verify=false");
-    }
-    args.push(image);
-    Digest::sha256(&tool_ok("skopeo", &args))
+    Digest::sha256(&skopeo_raw(image))
 }
 
 fn path(dir: &Path, name: &str) -> String {

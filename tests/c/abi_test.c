@@ -71,6 +71,22 @@ static void *copy_job(void *arg) {
   return NULL;
 }
 
+/* Copies `src` to four destinations (`dst_format` with the thread number)
+ * from four threads at once, all with `client`. */
+static void copy_from_four_threads(const stevedore_client *client, const char *src, const char *digest,
+                                   const char *dst_format, const char *dst_base) {
+  pthread_t threads[4];
+  struct job jobs[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i].client = client;
+    jobs[i].src = src;
+    jobs[i].digest = digest;
+    snprintf(jobs[i].dst, sizeof jobs[i].dst, dst_format, dst_base, i);
+    pthread_create(&threads[i], NULL, copy_job, &jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+}
+
 int main(int argc, char **argv) {
   if (argc != 6) {
     fprintf(stderr, "usage: %s SRC DST_LAYOUT EXPECTED_DIGEST LAYER_DIGEST EXPECTED_VERSION\n", argv[0]);
@@ -127,16 +143,7 @@ int main(int argc, char **argv) {
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "bad jobs: %d", st);
 
   /* Four threads, one client. */
-  pthread_t threads[4];
-  struct job jobs[4];
-  for (int i = 0; i < 4; i++) {
-    jobs[i].client = client;
-    jobs[i].src = src;
-    jobs[i].digest = digest;
-    snprintf(jobs[i].dst, sizeof jobs[i].dst, "%s:thread%d", layout, i);
-    pthread_create(&threads[i], NULL, copy_job, &jobs[i]);
-  }
-  for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+  copy_from_four_threads(client, src, digest, "%s:thread%d", layout);
 
   /* Inspect the copy, with the client and without one. */
   out = NULL;
@@ -225,16 +232,7 @@ int main(int argc, char **argv) {
   CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "push to server: %d %s", st, last_message());
   stevedore_string_free(out);
   /* Four threads push to the server at once with one client handle. */
-  pthread_t server_threads[4];
-  struct job server_jobs[4];
-  for (int i = 0; i < 4; i++) {
-    server_jobs[i].client = to_server;
-    server_jobs[i].src = src;
-    server_jobs[i].digest = digest;
-    snprintf(server_jobs[i].dst, sizeof server_jobs[i].dst, "docker://%s/c/threads:t%d", addr, i);
-    pthread_create(&server_threads[i], NULL, copy_job, &server_jobs[i]);
-  }
-  for (int i = 0; i < 4; i++) pthread_join(server_threads[i], NULL);
+  copy_from_four_threads(to_server, src, digest, "docker://%s/c/threads:t%d", addr);
   out = NULL;
   st = stevedore_inspect(to_server, pushed, NULL, &out);
   CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "inspect on server: %d %s", st, last_message());

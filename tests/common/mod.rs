@@ -136,6 +136,17 @@ pub fn tool_ok(name: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// The exact manifest bytes skopeo reads for `image` (`skopeo inspect
+/// --raw`), over plain HTTP for a loopback `docker://` registry.
+pub fn skopeo_raw(image: &str) -> Vec<u8> {
+    let mut args = vec!["inspect", "--raw"];
+    if image.starts_with("docker://") {
+        args.push("--tls-verify=false");
+    }
+    args.push(image);
+    tool_ok("skopeo", &args)
+}
+
 /// Every file below `dir` with its contents; an absent directory is empty.
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
