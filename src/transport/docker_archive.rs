@@ -89,16 +89,11 @@ pub struct DockerArchive {
 /// Parses the part after `docker-archive:`: `PATH`, `PATH:NAME[:TAG]` or
 /// `PATH:@INDEX`.
 pub(super) fn parse(rest: &str) -> Result<ImageRef> {
-    let (path, spec) = match rest.split_once(':') {
-        Some((path, spec)) => (path, Some(spec)),
-        None => (rest, None),
-    };
-    if path.is_empty() {
-        return Err(Error::invalid(
-            "docker-archive: needs a file, as in docker-archive:/images/app.tar or \
+    let (path, spec) = super::split_location(
+        rest,
+        "docker-archive: needs a file, as in docker-archive:/images/app.tar or \
              docker-archive:/images/app.tar:app:1.0",
-        ));
-    }
+    )?;
     let selector = match spec {
         None => None,
         Some(spec) => Some(match spec.strip_prefix('@') {

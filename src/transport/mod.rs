@@ -213,6 +213,20 @@ impl fmt::Debug for ImageRef {
     }
 }
 
+/// Splits the part of a transport string after its prefix into the path and
+/// what follows the path's first `:`; an empty path is refused with `usage`
+/// (such as "oci: needs a directory, as in …").
+fn split_location<'a>(rest: &'a str, usage: &str) -> Result<(&'a str, Option<&'a str>)> {
+    let (path, spec) = match rest.split_once(':') {
+        Some((path, spec)) => (path, Some(spec)),
+        None => (rest, None),
+    };
+    if path.is_empty() {
+        return Err(Error::invalid(usage));
+    }
+    Ok((path, spec))
+}
+
 /// The transports `parse` knows, as their prefixes.
 const KNOWN: &str = "docker://, oci:, oci-archive:, dir:, docker-archive:";
 

@@ -35,16 +35,11 @@ pub struct OciArchive {
 
 /// Parses the part after `oci-archive:`: `PATH[:TAG]` or `PATH:@INDEX`.
 pub(super) fn parse(rest: &str) -> Result<ImageRef> {
-    let (path, tag) = match rest.split_once(':') {
-        Some((path, tag)) => (path, Some(tag)),
-        None => (rest, None),
-    };
-    if path.is_empty() {
-        return Err(Error::invalid(
-            "oci-archive: needs a file, as in oci-archive:/images/app.tar or \
+    let (path, tag) = super::split_location(
+        rest,
+        "oci-archive: needs a file, as in oci-archive:/images/app.tar or \
              oci-archive:/images/app.tar:1.0",
-        ));
-    }
+    )?;
     let selector = tag.map(selector_of).transpose()?;
     Ok(ImageRef::new(Arc::new(OciArchive::new(path)), selector))
 }

@@ -36,15 +36,10 @@ pub struct OciLayout {
 
 /// Parses the part after `oci:`: `PATH[:TAG]`.
 pub(super) fn parse(rest: &str) -> Result<ImageRef> {
-    let (path, tag) = match rest.split_once(':') {
-        Some((path, tag)) => (path, Some(tag)),
-        None => (rest, None),
-    };
-    if path.is_empty() {
-        return Err(Error::invalid(
-            "oci: needs a directory, as in oci:/images/app or oci:/images/app:1.0",
-        ));
-    }
+    let (path, tag) = super::split_location(
+        rest,
+        "oci: needs a directory, as in oci:/images/app or oci:/images/app:1.0",
+    )?;
     let selector = tag.map(selector_of).transpose()?;
     Ok(ImageRef::new(Arc::new(OciLayout::new(path)), selector))
 }
