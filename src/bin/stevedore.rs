@@ -593,15 +593,31 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             let (private, public) = stevedore::sign::keys::generate_key_pair(&password)?;
             let key_path = output_key_prefix.with_extension("key");
             let pub_path = output_key_prefix.with_extension("pub");
+            if let Some(taken) = [&key_path, &pub_path].into_iter().find(|p| p.exists()) {
+                return Err(Error::invalid(format!(
+                    "{} exists; keys are not overwritten (choose --output-key-prefix)",
+                    taken.display()
+                )));
+            }
+            // A pair is written whole or not at all: what this call created
+            // is removed when a later step fails.
+            let mut created: Vec<&std::path::Path> = Vec::new();
             for (path, content, mode) in [(&key_path, private, 0o600), (&pub_path, public, 0o644)] {
-                let mut file = std::fs::OpenOptions::new()
+                let result = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(mode)
                     .open(path)
-                    .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-                file.write_all(content.as_bytes())
-                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+                    .and_then(|mut file| {
+                        created.push(path);
+                        file.write_all(content.as_bytes())
+                    });
+                if let Err(e) = result {
+                    for file in &created {
+                        let _ = std::fs::remove_file(file);
+                    }
+                    return Err(Error::io(format!("writing {}", path.display()), e));
+                }
             }
             format!(
                 "Private key written to {}\nPublic key written to {}\n",
