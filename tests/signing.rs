@@ -450,6 +450,12 @@ fn the_cli_signs_verifies_and_refuses_with_a_reason() {
         !cli(&["generate-key-pair"]).status.success(),
         "keys are not overwritten"
     );
+    std::fs::write(t.join("lone.pub"), b"mine").unwrap();
+    assert!(!cli(&["generate-key-pair", "--output-key-prefix", "lone"])
+        .status
+        .success());
+    assert!(!t.join("lone.key").exists(), "no half-written pair");
+    assert_eq!(std::fs::read(t.join("lone.pub")).unwrap(), b"mine");
     let signed = cli(&["sign", "--key", "cosign.key", "-a", "team=core", &image]);
     assert!(
         signed.status.success(),
