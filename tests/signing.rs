@@ -548,6 +548,22 @@ fn copy_with_referrers_brings_signatures_and_attached_artifacts_along() {
         assert_eq!(sboms.len(), 1, "{dst}");
         assert_eq!(sboms[0].digest, attached.digest, "{dst}");
     }
+    // sync brings them along too.
+    let results = stevedore::sync(
+        &[stevedore::sync::SyncJob {
+            src: first.clone(),
+            dst: registry.image("synced/app:1"),
+        }],
+        &CopyOptions {
+            referrers: true,
+            ..Default::default()
+        },
+        |s| parse_with(s, &client),
+    );
+    match &results[0].outcome {
+        stevedore::sync::SyncOutcome::Copied(report) => assert_eq!(report.referrers_copied, 2),
+        other => panic!("sync: {other:?}"),
+    }
     // An OCI layout keeps them too.
     let layout = oci(&t.join("layout"), "1");
     copy(

@@ -112,6 +112,9 @@ enum Command {
         /// How many blobs move at once.
         #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
         jobs: usize,
+        /// Bring along each image's signatures and attached artifacts.
+        #[arg(long)]
+        referrers: bool,
         /// Print the results as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -394,6 +397,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             file,
             all,
             jobs,
+            referrers,
             json,
         } => {
             let text = std::fs::read_to_string(&file)
@@ -402,6 +406,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
             let options = CopyOptions {
                 all,
                 jobs,
+                referrers,
                 ..CopyOptions::default()
             };
             let results = stevedore::sync(&jobs_list, &options, parse);

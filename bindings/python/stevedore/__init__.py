@@ -105,15 +105,17 @@ class Client:
         call("stevedore_copy", self._live(), encode(src), encode(dst), opts, callback, None, ctypes.byref(out))
         return json.loads(take_string(out))
 
-    def sync(self, pairs, all: bool = False, jobs: int = None, progress=None) -> list:
+    def sync(self, pairs, all: bool = False, jobs: int = None, progress=None,
+             referrers: bool = False) -> list:
         """Runs many copies: `pairs` is a list of (src, dst). Returns one result
         per pair, `{"src", "dst", "outcome": {"status": "copied" | "skipped" |
-        "failed", …}}`; one failure does not stop the others."""
+        "failed", …}}`; one failure does not stop the others. `referrers`
+        brings each image's signatures and attached artifacts along."""
         callback = _native.PROGRESS(_progress_trampoline(progress)) if progress else _native.PROGRESS()
         job_list = json.dumps([{"src": src, "dst": dst} for src, dst in pairs]).encode()
         out = ctypes.c_void_p()
-        call("stevedore_sync", self._live(), job_list, options(all=all or None, jobs=jobs), callback, None,
-             ctypes.byref(out))
+        opts = options(all=all or None, jobs=jobs, referrers=referrers or None)
+        call("stevedore_sync", self._live(), job_list, opts, callback, None, ctypes.byref(out))
         return json.loads(take_string(out))
 
     def inspect(self, image: str, platform: str = None) -> dict:
