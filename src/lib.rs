@@ -20,6 +20,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod append;
 pub mod archive;
 pub mod auth;
 pub mod config;

@@ -3,29 +3,24 @@
 //! flushed, then linked under their name. Where the file system cannot make
 //! unnamed files, a named temporary file and a rename stand in (a kill then
 //! leaves a `.stevedore-blob-*` file behind, never a partial blob).
-// Two calls std does not offer: `linkat` with `AT_SYMLINK_FOLLOW`, and
-// `sync_file_range`.
+// One call std does not offer: `linkat` with `AT_SYMLINK_FOLLOW`.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// How many bytes are written between two requests to start writeback.
-const WRITEBACK_EVERY: u64 = 8 << 20;
+use crate::append::Appender;
 
 /// A file being written, to be published under `path` by [`NewFile::publish`].
-/// As it grows, the kernel is asked to start writing it to disk, so that the
-/// flush at `publish` has little left to wait for.
 pub struct NewFile {
     inner: Inner,
     path: PathBuf,
     written: u64,
-    flushed_to: u64,
 }
 
 enum Inner {
@@ -63,21 +58,29 @@ impl NewFile {
             inner,
             path: path.to_owned(),
             written: 0,
-            flushed_to: 0,
         })
     }
 
-    fn file(&mut self) -> &mut File {
-        match &mut self.inner {
+    fn file(&self) -> &File {
+        match &self.inner {
             Inner::Unnamed(file) => file,
-            Inner::Named(temp) => temp.as_file_mut(),
+            Inner::Named(temp) => temp.as_file(),
         }
+    }
+
+    /// Appends everything `content` yields (see [`Appender`]); returns the
+    /// byte count.
+    pub fn append_from(&mut self, content: &mut dyn Read) -> io::Result<u64> {
+        let mut appender = Appender::new(self.file(), self.written);
+        let read = appender.read_all(content)?;
+        self.written = appender.finish()?;
+        Ok(read)
     }
 
     /// Flushes the file to disk and gives it its name. When a file of that
     /// name appeared meanwhile (another writer of the same content), it is
     /// kept and this one dropped.
-    pub fn publish(mut self) -> io::Result<()> {
+    pub fn publish(self) -> io::Result<()> {
         self.file().sync_all()?;
         match self.inner {
             Inner::Named(temp) => temp.persist(&self.path).map(drop).map_err(|e| e.error),
@@ -113,33 +116,6 @@ impl NewFile {
     }
 }
 
-impl Write for NewFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file().write(buf)?;
-        self.written += n as u64;
-        if self.written - self.flushed_to >= WRITEBACK_EVERY {
-            let fd = self.file().as_raw_fd();
-            // SAFETY: `fd` is this open file's descriptor; the call only
-            // starts writeback of a range already written. Its failure is
-            // harmless: `publish` flushes everything anyway.
-            unsafe {
-                libc::sync_file_range(
-                    fd,
-                    self.flushed_to as libc::off64_t,
-                    (self.written - self.flushed_to) as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
-            self.flushed_to = self.written;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file().flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,14 +125,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blob");
         let mut new = NewFile::create(&path).unwrap();
-        new.write_all(b"content").unwrap();
+        new.append_from(&mut &b"content"[..]).unwrap();
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         new.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
         // A second writer of the same name keeps the first file.
         let mut again = NewFile::create(&path).unwrap();
-        again.write_all(b"content").unwrap();
+        again.append_from(&mut &b"content"[..]).unwrap();
         again.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
     }
@@ -165,7 +141,7 @@ mod tests {
     fn a_dropped_file_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut new = NewFile::create(&dir.path().join("blob")).unwrap();
-        new.write_all(b"partial").unwrap();
+        new.append_from(&mut &b"partial"[..]).unwrap();
         drop(new);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

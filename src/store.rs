@@ -136,7 +136,8 @@ impl FsStore {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let mut new = NewFile::create(&path)
             .map_err(|e| Error::io(format!("creating a new file in {}", dir.display()), e))?;
-        let written = copy_stream(content, &mut new)
+        let written = new
+            .append_from(content)
             .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
         if let Some(size) = size.filter(|&s| s != written) {
             return Err(Error::new(
