@@ -18,10 +18,15 @@ use percent_encoding::percent_decode_str;
 
 use super::handlers::{Incoming, Method};
 use super::reply::{Body, Reply};
-use crate::store::{copy_stream, COPY_BUFFER_SIZE};
+use crate::store::copy_stream;
 
 /// The largest request head read.
 const HEAD_MAX: usize = 64 * 1024;
+
+/// The buffer of a connection's reads: request heads are parsed from it,
+/// while reads of a body larger than it go straight from the socket.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// How many headers a request may have.
 const HEADERS_MAX: usize = 100;
 /// How long a connection may sit idle between requests.
@@ -295,7 +300,7 @@ fn reason(status: u16) -> &'static str {
 
 /// Answers the requests of one connection.
 fn requests<S: Read + Write>(stream: S, handler: &Handler) {
-    let mut reader = BufReader::with_capacity(COPY_BUFFER_SIZE, stream);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
     loop {
         let head = match read_head(&mut reader) {
             Ok(Some(head)) => head,

@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::append::Appender;
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::store::COPY_BUFFER_SIZE;
@@ -28,23 +29,23 @@ pub struct Session {
 
 impl Session {
     /// Appends `body` (of `length` bytes when the client said so); returns
-    /// the bytes read.
+    /// the bytes read. What was read before an error is kept.
     pub fn append(&mut self, body: &mut dyn Read, length: Option<u64>) -> io::Result<u64> {
-        let mut buf = vec![0u8; COPY_BUFFER_SIZE];
+        let mut appender = Appender::new(&self.file, self.offset);
         let mut total = 0u64;
-        loop {
-            let n = match body.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            self.file.write_all(&buf[..n])?;
-            self.hasher.update(&buf[..n]);
-            total += n as u64;
-            self.offset += n as u64;
-        }
+        let read = loop {
+            match appender.read_from(body) {
+                Ok([]) => break Ok(()),
+                Ok(bytes) => {
+                    self.hasher.update(bytes);
+                    total += bytes.len() as u64;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        self.offset = appender.finish()?;
         self.touched = Instant::now();
+        read?;
         match length {
             Some(expected) if expected != total => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -54,8 +55,12 @@ impl Session {
         }
     }
 
-    /// The digest of everything received, by `algorithm`, and the file.
+    /// The digest of everything received, by `algorithm`, and the file,
+    /// flushed to disk.
     pub fn finish(&mut self, algorithm: Algorithm) -> Result<(Digest, &Path)> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(format!("flushing {}", self.path.display()), e))?;
         let digest = if algorithm == Algorithm::Sha256 {
             std::mem::replace(&mut self.hasher, Hasher::new(Algorithm::Sha256)).finish()
         } else {
