@@ -1,9 +1,10 @@
 //! Appending large content to a file with little work for the CPU: bytes are
-//! read straight into a page-aligned buffer, and whole blocks go from there
-//! to the disk with direct I/O (`O_DIRECT`), never copied into the page
-//! cache. Where the file system refuses direct I/O, the same writes go through
-//! the page cache, and the kernel is asked to start writing back as the file
-//! grows, so that a later flush has little left to wait for.
+//! read straight into a page-aligned buffer and written from there. With
+//! direct I/O (`O_DIRECT`), whole blocks go to the disk without a copy into
+//! the page cache (and without staying there for later readers). Otherwise, or
+//! where the file system refuses direct I/O, writes go through the page cache
+//! and the kernel is asked to start writing back as the file grows, so that a
+//! later flush has little left to wait for.
 // Two calls std does not offer: `fcntl(F_SETFL)` to turn direct I/O on and
 // off, and `sync_file_range`.
 #![allow(unsafe_code)]
@@ -38,7 +39,7 @@ pub struct Appender<'f> {
     start: usize,
     /// The region's end of data.
     end: usize,
-    /// Whether the file system takes direct I/O.
+    /// Whether blocks go to the disk with direct I/O.
     can_direct: bool,
     /// Whether the file is in direct mode now.
     direct_on: bool,
@@ -51,24 +52,32 @@ fn align_down(n: usize) -> usize {
 }
 
 impl<'f> Appender<'f> {
-    /// Appends at `position` (the file's length) of `file`.
-    pub fn new(file: &'f File, position: u64) -> Appender<'f> {
+    /// Appends at `position` (the file's length) of `file` with direct I/O,
+    /// where the file system takes it.
+    pub fn direct(file: &'f File, position: u64) -> Appender<'f> {
+        let mut appender = Appender::cached(file, position);
+        appender.can_direct = true;
+        appender.can_direct = appender.set_direct(true).is_ok();
+        appender
+    }
+
+    /// Appends at `position` (the file's length) of `file` through the page
+    /// cache, where what is written stays for readers that come soon after.
+    pub fn cached(file: &'f File, position: u64) -> Appender<'f> {
         let buf = vec![0u8; BUFFER + BLOCK];
         let at = buf.as_ptr().align_offset(BLOCK);
         let lead = (position % BLOCK as u64) as usize;
-        let mut appender = Appender {
+        Appender {
             file,
             buf,
             at,
             base: position - lead as u64,
             start: lead,
             end: lead,
-            can_direct: true,
+            can_direct: false,
             direct_on: false,
             written_back: position,
-        };
-        appender.can_direct = appender.set_direct(true).is_ok();
-        appender
+        }
     }
 
     /// Reads once from `reader` into the buffer, writing out the buffer first
@@ -211,8 +220,9 @@ mod tests {
             .collect()
     }
 
-    /// Appends `parts` one after another, each through its own appender,
-    /// read in reads of at most `step` bytes; checks the file's content.
+    /// Appends `parts` one after another, each through its own appender
+    /// (direct or cached, alternately), read in reads of at most `step`
+    /// bytes; checks the file's content.
     fn append_parts(dir: &std::path::Path, parts: &[usize], step: usize) {
         let path = dir.join(format!("file-{step}-{parts:?}"));
         let file = std::fs::OpenOptions::new()
@@ -224,7 +234,10 @@ mod tests {
         let mut expected = Vec::new();
         for (i, &len) in parts.iter().enumerate() {
             let content = pattern(len, i as u8);
-            let mut appender = Appender::new(&file, expected.len() as u64);
+            let mut appender = match i % 2 {
+                0 => Appender::direct(&file, expected.len() as u64),
+                _ => Appender::cached(&file, expected.len() as u64),
+            };
             let mut reader = SmallReads {
                 bytes: &content,
                 step,
@@ -277,7 +290,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
-        let mut appender = Appender::new(&file, 0);
+        let mut appender = Appender::direct(&file, 0);
         let error = appender.read_all(&mut Failing).unwrap_err();
         assert_eq!(error.to_string(), "the network went away");
     }

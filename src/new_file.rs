@@ -68,10 +68,10 @@ impl NewFile {
         }
     }
 
-    /// Appends everything `content` yields (see [`Appender`]); returns the
-    /// byte count.
+    /// Appends everything `content` yields, with direct I/O where the file
+    /// system takes it (see [`Appender`]); returns the byte count.
     pub fn append_from(&mut self, content: &mut dyn Read) -> io::Result<u64> {
-        let mut appender = Appender::new(self.file(), self.written);
+        let mut appender = Appender::direct(self.file(), self.written);
         let read = appender.read_all(content)?;
         self.written = appender.finish()?;
         Ok(read)
