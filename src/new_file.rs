@@ -68,10 +68,14 @@ impl NewFile {
         }
     }
 
-    /// Appends everything `content` yields, with direct I/O where the file
-    /// system takes it (see [`Appender`]); returns the byte count.
-    pub fn append_from(&mut self, content: &mut dyn Read) -> io::Result<u64> {
-        let mut appender = Appender::direct(self.file(), self.written);
+    /// Appends everything `content` yields, with `direct` I/O where the file
+    /// system takes it, else through the page cache (see [`Appender`]);
+    /// returns the byte count.
+    pub fn append_from(&mut self, content: &mut dyn Read, direct: bool) -> io::Result<u64> {
+        let mut appender = match direct {
+            true => Appender::direct(self.file(), self.written),
+            false => Appender::cached(self.file(), self.written),
+        };
         let read = appender.read_all(content)?;
         self.written = appender.finish()?;
         Ok(read)
@@ -125,14 +129,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blob");
         let mut new = NewFile::create(&path).unwrap();
-        new.append_from(&mut &b"content"[..]).unwrap();
+        new.append_from(&mut &b"content"[..], true).unwrap();
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         new.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
         // A second writer of the same name keeps the first file.
         let mut again = NewFile::create(&path).unwrap();
-        again.append_from(&mut &b"content"[..]).unwrap();
+        again.append_from(&mut &b"content"[..], false).unwrap();
         again.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
     }
@@ -141,7 +145,7 @@ mod tests {
     fn a_dropped_file_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut new = NewFile::create(&dir.path().join("blob")).unwrap();
-        new.append_from(&mut &b"partial"[..]).unwrap();
+        new.append_from(&mut &b"partial"[..], true).unwrap();
         drop(new);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -81,11 +81,13 @@ pub trait Store: Send + Sync {
 /// layout's `blobs/` directory, or flat at `ROOT/HEX` (`ROOT/ALGORITHM-HEX`
 /// beyond sha256), the layout of skopeo's `dir:`. Writes go to an unnamed
 /// file beside their place, are verified and flushed to disk, then named, so
-/// a blob is never seen partly written, even after a kill.
+/// a blob is never seen partly written, even after a kill. They bypass the
+/// page cache (direct I/O) unless the store is [`cached`](FsStore::cached).
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
     flat: bool,
+    direct: bool,
 }
 
 impl FsStore {
@@ -94,6 +96,7 @@ impl FsStore {
         FsStore {
             root: root.into(),
             flat: false,
+            direct: true,
         }
     }
 
@@ -102,6 +105,16 @@ impl FsStore {
         FsStore {
             root: root.into(),
             flat: true,
+            direct: true,
+        }
+    }
+
+    /// This store, writing through the page cache: for content that is read
+    /// back soon, as an archive's staged blobs and a registry's are.
+    pub fn cached(self) -> FsStore {
+        FsStore {
+            direct: false,
+            ..self
         }
     }
 
@@ -137,7 +150,7 @@ impl FsStore {
         let mut new = NewFile::create(&path)
             .map_err(|e| Error::io(format!("creating a new file in {}", dir.display()), e))?;
         let written = new
-            .append_from(content)
+            .append_from(content, self.direct)
             .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
         if let Some(size) = size.filter(|&s| s != written) {
             return Err(Error::new(

@@ -398,7 +398,7 @@ impl DockerArchive {
                         )
                     })?;
                 guard.insert(Staging {
-                    store: FsStore::new(dir.path()),
+                    store: FsStore::new(dir.path()).cached(),
                     dir,
                     manifests: HashMap::new(),
                     images: Vec::new(),

@@ -161,7 +161,7 @@ impl OciArchive {
         if self.path.exists() {
             unpack(&self.path, dir.path())?;
         }
-        let layout = Arc::new(OciLayout::new(dir.path()));
+        let layout = Arc::new(OciLayout::cached(dir.path()));
         *unpacked = Some(Unpacked {
             _dir: dir,
             layout: Arc::clone(&layout),

@@ -86,8 +86,19 @@ impl OciLayout {
     /// The layout at `root` (read lazily; created on first write).
     pub fn new(root: impl Into<PathBuf>) -> OciLayout {
         let root = root.into();
+        OciLayout::with_store(FsStore::new(&root), root)
+    }
+
+    /// A layout at `root` whose blobs are written to be read back soon (an
+    /// archive's unpacked content): see [`FsStore::cached`].
+    pub fn cached(root: impl Into<PathBuf>) -> OciLayout {
+        let root = root.into();
+        OciLayout::with_store(FsStore::new(&root).cached(), root)
+    }
+
+    fn with_store(store: FsStore, root: PathBuf) -> OciLayout {
         OciLayout {
-            store: FsStore::new(&root),
+            store,
             root,
             index_lock: Mutex::new(()),
             init_lock: Mutex::new(()),
