@@ -19,7 +19,7 @@ use std::os::unix::fs::FileExt;
 /// page, which covers every logical block size Linux supports.
 const BLOCK: usize = 4096;
 
-/// The bytes held before they are written.
+/// The most bytes held before they are written.
 const BUFFER: usize = 1 << 20;
 
 /// Without direct I/O, how many bytes are written between two requests to
@@ -33,6 +33,8 @@ pub struct Appender<'f> {
     buf: Vec<u8>,
     /// Where in `buf` the aligned region starts.
     at: usize,
+    /// The region's length (a multiple of `BLOCK`).
+    region: usize,
     /// The file position of the region's first byte (a multiple of `BLOCK`).
     base: u64,
     /// The region's first byte not yet written.
@@ -53,9 +55,10 @@ fn align_down(n: usize) -> usize {
 
 impl<'f> Appender<'f> {
     /// Appends at `position` (the file's length) of `file` with direct I/O,
-    /// where the file system takes it.
-    pub fn direct(file: &'f File, position: u64) -> Appender<'f> {
-        let mut appender = Appender::cached(file, position);
+    /// where the file system takes it. `expected` is the length of the
+    /// content to come, when known: small content gets a small buffer.
+    pub fn direct(file: &'f File, position: u64, expected: Option<u64>) -> Appender<'f> {
+        let mut appender = Appender::cached(file, position, expected);
         appender.can_direct = true;
         appender.can_direct = appender.set_direct(true).is_ok();
         appender
@@ -63,14 +66,19 @@ impl<'f> Appender<'f> {
 
     /// Appends at `position` (the file's length) of `file` through the page
     /// cache, where what is written stays for readers that come soon after.
-    pub fn cached(file: &'f File, position: u64) -> Appender<'f> {
-        let buf = vec![0u8; BUFFER + BLOCK];
-        let at = buf.as_ptr().align_offset(BLOCK);
+    /// `expected` as for [`direct`](Appender::direct).
+    pub fn cached(file: &'f File, position: u64, expected: Option<u64>) -> Appender<'f> {
         let lead = (position % BLOCK as u64) as usize;
+        // Room for the content and one byte more (a read that finds the end).
+        let wanted = expected.map_or(BUFFER as u64, |n| lead as u64 + n + 1);
+        let size = align_down(wanted.min(BUFFER as u64) as usize + BLOCK - 1).max(BLOCK);
+        let buf = vec![0u8; size + BLOCK];
+        let at = buf.as_ptr().align_offset(BLOCK);
         Appender {
             file,
             buf,
             at,
+            region: size,
             base: position - lead as u64,
             start: lead,
             end: lead,
@@ -83,10 +91,10 @@ impl<'f> Appender<'f> {
     /// Reads once from `reader` into the buffer, writing out the buffer first
     /// when it is full; returns the bytes read (none at the reader's end).
     pub fn read_from(&mut self, reader: &mut dyn Read) -> io::Result<&[u8]> {
-        if self.end == BUFFER {
+        if self.end == self.region {
             self.write_blocks()?;
         }
-        let region = &mut self.buf[self.at..self.at + BUFFER];
+        let region = &mut self.buf[self.at..self.at + self.region];
         let n = loop {
             match reader.read(&mut region[self.end..]) {
                 Ok(n) => break n,
@@ -234,9 +242,11 @@ mod tests {
         let mut expected = Vec::new();
         for (i, &len) in parts.iter().enumerate() {
             let content = pattern(len, i as u8);
+            // Announced lengths right, unknown, and short of the truth.
+            let announced = [Some(len as u64), None, Some(len as u64 / 2)][i % 3];
             let mut appender = match i % 2 {
-                0 => Appender::direct(&file, expected.len() as u64),
-                _ => Appender::cached(&file, expected.len() as u64),
+                0 => Appender::direct(&file, expected.len() as u64, announced),
+                _ => Appender::cached(&file, expected.len() as u64, announced),
             };
             let mut reader = SmallReads {
                 bytes: &content,
@@ -277,6 +287,7 @@ mod tests {
             append_parts(dir.path(), &[BLOCK, BUFFER, 1], 65536);
             append_parts(dir.path(), &[100, 5000, 3 * BUFFER + 1, 4095, 2], 7000);
             append_parts(dir.path(), &[BLOCK - 1, 1, BLOCK + 1, BUFFER - 1], BUFFER);
+            append_parts(dir.path(), &[1, 2, 3, 2 * BLOCK, 5, 2 * BLOCK - 3], 3);
         }
     }
 
@@ -290,7 +301,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
-        let mut appender = Appender::direct(&file, 0);
+        let mut appender = Appender::direct(&file, 0, None);
         let error = appender.read_all(&mut Failing).unwrap_err();
         assert_eq!(error.to_string(), "the network went away");
     }

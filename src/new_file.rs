@@ -68,13 +68,18 @@ impl NewFile {
         }
     }
 
-    /// Appends everything `content` yields, with `direct` I/O where the file
-    /// system takes it, else through the page cache (see [`Appender`]);
-    /// returns the byte count.
-    pub fn append_from(&mut self, content: &mut dyn Read, direct: bool) -> io::Result<u64> {
+    /// Appends everything `content` yields (`expected` bytes, when known),
+    /// with `direct` I/O where the file system takes it, else through the
+    /// page cache (see [`Appender`]); returns the byte count.
+    pub fn append_from(
+        &mut self,
+        content: &mut dyn Read,
+        expected: Option<u64>,
+        direct: bool,
+    ) -> io::Result<u64> {
         let mut appender = match direct {
-            true => Appender::direct(self.file(), self.written),
-            false => Appender::cached(self.file(), self.written),
+            true => Appender::direct(self.file(), self.written, expected),
+            false => Appender::cached(self.file(), self.written, expected),
         };
         let read = appender.read_all(content)?;
         self.written = appender.finish()?;
@@ -129,14 +134,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blob");
         let mut new = NewFile::create(&path).unwrap();
-        new.append_from(&mut &b"content"[..], true).unwrap();
+        new.append_from(&mut &b"content"[..], Some(7), true)
+            .unwrap();
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         new.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
         // A second writer of the same name keeps the first file.
         let mut again = NewFile::create(&path).unwrap();
-        again.append_from(&mut &b"content"[..], false).unwrap();
+        again
+            .append_from(&mut &b"content"[..], None, false)
+            .unwrap();
         again.publish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"content");
     }
@@ -145,7 +153,7 @@ mod tests {
     fn a_dropped_file_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut new = NewFile::create(&dir.path().join("blob")).unwrap();
-        new.append_from(&mut &b"partial"[..], true).unwrap();
+        new.append_from(&mut &b"partial"[..], None, true).unwrap();
         drop(new);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -150,7 +150,7 @@ impl FsStore {
         let mut new = NewFile::create(&path)
             .map_err(|e| Error::io(format!("creating a new file in {}", dir.display()), e))?;
         let written = new
-            .append_from(content, self.direct)
+            .append_from(content, size, self.direct)
             .map_err(|e| from_io(format!("writing blob {digest}"), e))?;
         if let Some(size) = size.filter(|&s| s != written) {
             return Err(Error::new(

@@ -32,7 +32,7 @@ impl Session {
     /// the bytes read. What was read before an error is kept. The content
     /// goes through the page cache: a blob just pushed is often pulled soon.
     pub fn append(&mut self, body: &mut dyn Read, length: Option<u64>) -> io::Result<u64> {
-        let mut appender = Appender::cached(&self.file, self.offset);
+        let mut appender = Appender::cached(&self.file, self.offset, length);
         let mut total = 0u64;
         let read = loop {
             match appender.read_from(body) {
