@@ -30,9 +30,9 @@ pub struct Session {
 impl Session {
     /// Appends `body` (of `length` bytes when the client said so); returns
     /// the bytes read. What was read before an error is kept. The content
-    /// goes through the page cache: a blob just pushed is often pulled soon.
+    /// goes to disk with direct I/O where the file system takes it.
     pub fn append(&mut self, body: &mut dyn Read, length: Option<u64>) -> io::Result<u64> {
-        let mut appender = Appender::cached(&self.file, self.offset, length);
+        let mut appender = Appender::direct(&self.file, self.offset, length);
         let mut total = 0u64;
         let read = loop {
             match appender.read_from(body) {
