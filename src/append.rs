@@ -2,9 +2,9 @@
 //! read straight into a page-aligned buffer and written from there. With
 //! direct I/O (`O_DIRECT`), whole blocks go to the disk without a copy into
 //! the page cache (and without staying there for later readers). Otherwise, or
-//! where the file system refuses direct I/O, writes go through the page cache
-//! and the kernel is asked to start writing back as the file grows, so that a
-//! later flush has little left to wait for.
+//! where the file system refuses direct I/O, writes go through the page cache;
+//! for a file that will be flushed, the kernel is asked to start writing back
+//! as it grows, so that the flush has little left to wait for.
 // Two calls std does not offer: `fcntl(F_SETFL)` to turn direct I/O on and
 // off, and `sync_file_range`.
 #![allow(unsafe_code)]
@@ -22,8 +22,8 @@ const BLOCK: usize = 4096;
 /// The most bytes held before they are written.
 const BUFFER: usize = 1 << 20;
 
-/// Without direct I/O, how many bytes are written between two requests to
-/// start writeback.
+/// Through the page cache, how many bytes are written between two requests
+/// to start writeback (for a file that will be flushed).
 const WRITEBACK_EVERY: u64 = 8 << 20;
 
 /// Appends to `file` from a position on. Dropping it without
@@ -45,7 +45,9 @@ pub struct Appender<'f> {
     can_direct: bool,
     /// Whether the file is in direct mode now.
     direct_on: bool,
-    /// Up to where writeback was requested (page-cache writes only).
+    /// Whether writeback is started as the page-cached file grows.
+    writes_back: bool,
+    /// Up to where writeback was requested.
     written_back: u64,
 }
 
@@ -55,10 +57,13 @@ fn align_down(n: usize) -> usize {
 
 impl<'f> Appender<'f> {
     /// Appends at `position` (the file's length) of `file` with direct I/O,
-    /// where the file system takes it. `expected` is the length of the
-    /// content to come, when known: small content gets a small buffer.
+    /// or where the file system refuses it, as [`writing_back`]. `expected`
+    /// is the length of the content to come, when known: small content gets
+    /// a small buffer.
+    ///
+    /// [`writing_back`]: Appender::writing_back
     pub fn direct(file: &'f File, position: u64, expected: Option<u64>) -> Appender<'f> {
-        let mut appender = Appender::cached(file, position, expected);
+        let mut appender = Appender::cached(file, position, expected).writing_back();
         appender.can_direct = true;
         appender.can_direct = appender.set_direct(true).is_ok();
         appender
@@ -84,7 +89,17 @@ impl<'f> Appender<'f> {
             end: lead,
             can_direct: false,
             direct_on: false,
+            writes_back: false,
             written_back: position,
+        }
+    }
+
+    /// This appender, starting writeback as the page-cached file grows: for
+    /// a file that is flushed to disk once written.
+    pub fn writing_back(self) -> Appender<'f> {
+        Appender {
+            writes_back: true,
+            ..self
         }
     }
 
@@ -177,7 +192,8 @@ impl<'f> Appender<'f> {
             position,
         )?;
         let written_to = position + range.len() as u64;
-        if !self.can_direct && written_to - self.written_back >= WRITEBACK_EVERY {
+        if self.writes_back && !self.can_direct && written_to - self.written_back >= WRITEBACK_EVERY
+        {
             // SAFETY: the descriptor is the open file's; the call only starts
             // writeback of a range already written. Its failure is harmless:
             // whoever needs the data on disk flushes it.
@@ -246,7 +262,7 @@ mod tests {
             let announced = [Some(len as u64), None, Some(len as u64 / 2)][i % 3];
             let mut appender = match i % 2 {
                 0 => Appender::direct(&file, expected.len() as u64, announced),
-                _ => Appender::cached(&file, expected.len() as u64, announced),
+                _ => Appender::cached(&file, expected.len() as u64, announced).writing_back(),
             };
             let mut reader = SmallReads {
                 bytes: &content,

@@ -110,7 +110,7 @@ impl FsStore {
     }
 
     /// This store, writing through the page cache: for content that is read
-    /// back at once, as an archive's staged blobs are.
+    /// back soon, as an archive's staged blobs and a registry's are.
     pub fn cached(self) -> FsStore {
         FsStore {
             direct: false,

@@ -177,7 +177,7 @@ impl Server {
         let (storage, upload_dir, scratch) = match &options.root {
             Some(root) => (
                 Storage::new(
-                    Box::new(FsStore::new(root)),
+                    Box::new(FsStore::new(root).cached()),
                     Box::new(FsMeta::new(root.join("meta"))),
                 ),
                 root.join("uploads"),
