@@ -12,9 +12,8 @@
 #   bench/server.sh                   # 3 runs a case, big image of 4 x 256 MiB
 #   RUNS=5 BIG_MIB=64 bench/server.sh
 #
-# Both servers keep blobs on disk under a fresh directory each run; ours
-# flushes each blob to disk (fdatasync) before committing it, docker-registry
-# does not.
+# Both servers keep blobs on disk under a fresh directory each run, written
+# through the page cache and not flushed (fsync) as they are committed.
 source "$(dirname "$0")/common.sh"
 
 # start KIND NAME: a server of KIND (ours | docker) on a free port over a
@@ -74,9 +73,8 @@ for run in $(seq "$RUNS"); do
     seconds "$ours" --tls-verify=false copy --quiet "oci:$work/fixtures/big:1" "docker://$addr/bench/ours-big:1" >> "$work/push-big-stevedore.$kind"
     for image in big many; do
       seconds "${S[@]}" "oci:$work/fixtures/$image:1" "docker://$addr/bench/$image:1" >> "$work/push-$image.$kind"
-      # The first pull right after the push, then another: docker-registry
-      # wrote through the page cache, ours past it (direct I/O), so our
-      # first read of a fresh blob comes from disk.
+      # The first pull right after the push, then another: a server that
+      # wrote past the page cache would read a fresh blob from disk first.
       for pull in first again; do
         seconds "${S[@]}" "docker://$addr/bench/$image:1" "oci:$work/pulled-$kind:1" >> "$work/pull-$image-$pull.$kind"
         rm -rf "$work/pulled-$kind"
