@@ -75,7 +75,7 @@ impl<'f> Appender<'f> {
     pub fn cached(file: &'f File, position: u64, expected: Option<u64>) -> Appender<'f> {
         let lead = (position % BLOCK as u64) as usize;
         // Room for the content and one byte more (a read that finds the end).
-        let wanted = expected.map_or(BUFFER as u64, |n| lead as u64 + n + 1);
+        let wanted = expected.map_or(BUFFER as u64, |n| n.saturating_add(lead as u64 + 1));
         let size = align_down(wanted.min(BUFFER as u64) as usize + BLOCK - 1).max(BLOCK);
         let buf = vec![0u8; size + BLOCK];
         let at = buf.as_ptr().align_offset(BLOCK);
@@ -305,6 +305,15 @@ mod tests {
             append_parts(dir.path(), &[BLOCK - 1, 1, BLOCK + 1, BUFFER - 1], BUFFER);
             append_parts(dir.path(), &[1, 2, 3, 2 * BLOCK, 5, 2 * BLOCK - 3], 3);
         }
+    }
+
+    #[test]
+    fn an_absurd_announced_length_is_harmless() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = File::create(dir.path().join("f")).unwrap();
+        let mut appender = Appender::direct(&file, 0, Some(u64::MAX));
+        assert_eq!(appender.read_all(&mut &b"tiny"[..]).unwrap(), 4);
+        assert_eq!(appender.finish().unwrap(), 4);
     }
 
     #[test]
