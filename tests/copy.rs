@@ -348,18 +348,7 @@ fn multi_arch_from_docker_registry_to_a_layout_and_back_all_subset_and_one() {
         panic!("an index")
     };
     let pushed = registry.image("multi/app:1");
-    tool_ok(
-        "skopeo",
-        &[
-            "--insecure-policy",
-            "copy",
-            "-q",
-            "--all",
-            "--dest-tls-verify=false",
-            &oci(&t.join("src"), "multi"),
-            &pushed,
-        ],
-    );
+    skopeo_copy(&oci(&t.join("src"), "multi"), &pushed, &["--all"]);
     let cases = [
         (
             "all",

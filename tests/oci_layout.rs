@@ -84,16 +84,7 @@ fn a_layout_skopeo_writes_is_read_by_us_byte_for_byte() {
         tmp.path().join("c"),
     );
     let manifest = make_image(&a, "1.0", b"made for skopeo\n");
-    tool_ok(
-        "skopeo",
-        &[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            &oci(&a, "1.0"),
-            &oci(&s, "skopeo-tag"),
-        ],
-    );
+    skopeo_copy(&oci(&a, "1.0"), &oci(&s, "skopeo-tag"), &[]);
 
     let src = parse(&oci(&s, "skopeo-tag")).unwrap();
     let report = inspect(&src, &InspectOptions::default()).unwrap();

@@ -38,17 +38,7 @@ fn push_and_pull_keep_every_digest_and_skopeo_agrees() {
 
     // skopeo pulls what we pushed unchanged.
     let theirs = tmp.path().join("theirs");
-    tool_ok(
-        "skopeo",
-        &[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            &registry.image("team/app:1.0"),
-            &oci(&theirs, "x"),
-        ],
-    );
+    skopeo_copy(&registry.image("team/app:1.0"), &oci(&theirs, "x"), &[]);
     for blob in manifest.blobs() {
         assert_eq!(
             std::fs::read(blob_path(&theirs, &blob.digest)).unwrap(),
@@ -88,30 +78,15 @@ fn docker_typed_manifests_and_indexes_pull_with_skopeos_digests() {
     make_image(&a, "1.0", b"docker typed\n");
     let index = make_index(&a, "multi", &["linux/amd64", "linux/arm64"]);
     // skopeo writes a Docker schema 2 manifest, and an OCI index with its images.
-    tool_ok(
-        "skopeo",
-        &[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--format",
-            "v2s2",
-            "--dest-tls-verify=false",
-            &oci(&a, "1.0"),
-            &registry.image("docker/app:1"),
-        ],
+    skopeo_copy(
+        &oci(&a, "1.0"),
+        &registry.image("docker/app:1"),
+        &["--format", "v2s2"],
     );
-    tool_ok(
-        "skopeo",
-        &[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--all",
-            "--dest-tls-verify=false",
-            &oci(&a, "multi"),
-            &registry.image("multi/app:1"),
-        ],
+    skopeo_copy(
+        &oci(&a, "multi"),
+        &registry.image("multi/app:1"),
+        &["--all"],
     );
 
     let docker = client

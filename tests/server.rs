@@ -54,48 +54,14 @@ fn skopeo_copies_images_in_out_and_between_repositories() {
         ("1", &single, "team/app:1"),
         ("multi", &multi, "team/multi:1"),
     ] {
-        tool_ok(
-            "skopeo",
-            &[
-                "--insecure-policy",
-                "copy",
-                "-q",
-                "--all",
-                "--dest-tls-verify=false",
-                &oci(&t.join("src"), tag),
-                &at(name),
-            ],
-        );
+        skopeo_copy(&oci(&t.join("src"), tag), &at(name), &["--all"]);
         assert_eq!(skopeo_raw(&at(name)), manifest.raw(), "{name}");
         let out = oci(&t.join("out"), tag);
-        tool_ok(
-            "skopeo",
-            &[
-                "--insecure-policy",
-                "copy",
-                "-q",
-                "--all",
-                "--src-tls-verify=false",
-                &at(name),
-                &out,
-            ],
-        );
+        skopeo_copy(&at(name), &out, &["--all"]);
         assert_eq!(skopeo_raw(&out), manifest.raw(), "{name} back in a layout");
         // Into a second repository of the same server: skopeo mounts.
         let other = at(&format!("mirror/{name}"));
-        tool_ok(
-            "skopeo",
-            &[
-                "--insecure-policy",
-                "copy",
-                "-q",
-                "--all",
-                "--src-tls-verify=false",
-                "--dest-tls-verify=false",
-                &at(name),
-                &other,
-            ],
-        );
+        skopeo_copy(&at(name), &other, &["--all"]);
         assert_eq!(skopeo_raw(&other), manifest.raw(), "{name} mirrored");
     }
     tool_ok(

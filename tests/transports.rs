@@ -86,14 +86,10 @@ fn a_docker_archive_from_skopeo_round_trips_through_every_transport() {
     let t = tmp.path();
     make_image(&t.join("src"), "1", b"from docker save\n");
     let theirs = format!("docker-archive:{}", path(t, "skopeo.tar"));
-    tool_ok(
-        "skopeo",
-        &[
-            "copy",
-            "-q",
-            &oci(&t.join("src"), "1"),
-            &format!("{theirs}:example/app:1"),
-        ],
+    skopeo_copy(
+        &oci(&t.join("src"), "1"),
+        &format!("{theirs}:example/app:1"),
+        &[],
     );
     let want = skopeo_digest(&theirs);
     let chain = [
@@ -143,10 +139,7 @@ fn a_docker_archive_from_skopeo_round_trips_through_every_transport() {
     // skopeo reads the tag we wrote, and pulls the layers out of our archive.
     let ours = format!("docker-archive:{}", path(t, "ours.tar"));
     assert_eq!(skopeo_digest(&format!("{ours}:example/app:2")), want);
-    tool_ok(
-        "skopeo",
-        &["copy", "-q", &ours, &format!("dir:{}", path(t, "check"))],
-    );
+    skopeo_copy(&ours, &format!("dir:{}", path(t, "check")), &[]);
 }
 
 #[test]
@@ -171,15 +164,7 @@ fn a_gzip_image_in_a_docker_archive_is_converted_and_comes_back_whole() {
         raw["mediaType"],
         "application/vnd.docker.distribution.manifest.v2+json"
     );
-    tool_ok(
-        "skopeo",
-        &[
-            "copy",
-            "-q",
-            &archive,
-            &format!("dir:{}", path(t, "skopeo")),
-        ],
-    );
+    skopeo_copy(&archive, &format!("dir:{}", path(t, "skopeo")), &[]);
     // We read the original back from the archive's index.json.
     assert_eq!(
         hop(&client, &archive, &oci(&t.join("back"), "1")),
@@ -193,14 +178,10 @@ fn gzip_layer_files_in_a_legacy_archive_read_as_skopeo_reads_them() {
     let t = tmp.path();
     make_image(&t.join("src"), "1", b"legacy\n");
     let plain = t.join("plain.tar");
-    tool_ok(
-        "skopeo",
-        &[
-            "copy",
-            "-q",
-            &oci(&t.join("src"), "1"),
-            &format!("docker-archive:{}", plain.display()),
-        ],
+    skopeo_copy(
+        &oci(&t.join("src"), "1"),
+        &format!("docker-archive:{}", plain.display()),
+        &[],
     );
     // The same archive with every layer file gzip-compressed.
     let gzipped = t.join("gzipped.tar");
@@ -324,16 +305,7 @@ fn an_index_survives_dir_and_oci_archive_and_converts_into_a_docker_archive() {
             (index.digest().clone(), 4)
         );
         assert_eq!(skopeo_digest(&dst), *index.digest(), "{dst}");
-        tool_ok(
-            "skopeo",
-            &[
-                "copy",
-                "-q",
-                "--all",
-                &dst,
-                &format!("oci:{}:x", path(t, "verify")),
-            ],
-        );
+        skopeo_copy(&dst, &format!("oci:{}:x", path(t, "verify")), &["--all"]);
     }
     let report = copy(
         &parse_with(&oci(&t.join("src"), "multi"), &client).unwrap(),
@@ -415,14 +387,10 @@ fn bad_archives_get_clear_errors_and_leave_nothing_behind() {
     b.append_data(&mut h, "hello", &b"hi"[..]).unwrap();
     b.into_inner().unwrap();
     let good = t.join("good.tar");
-    tool_ok(
-        "skopeo",
-        &[
-            "copy",
-            "-q",
-            &oci(&t.join("src"), "1"),
-            &format!("docker-archive:{}", good.display()),
-        ],
+    skopeo_copy(
+        &oci(&t.join("src"), "1"),
+        &format!("docker-archive:{}", good.display()),
+        &[],
     );
     let bytes = fs::read(&good).unwrap();
     fs::write(t.join("cut.tar"), &bytes[..bytes.len() / 2]).unwrap();

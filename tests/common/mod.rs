@@ -147,6 +147,22 @@ pub fn skopeo_raw(image: &str) -> Vec<u8> {
     tool_ok("skopeo", &args)
 }
 
+/// Copies `src` to `dst` with `skopeo copy` and `extra` flags (`--all`, ...),
+/// over plain HTTP for loopback `docker://` registries; fails the test when
+/// skopeo fails.
+pub fn skopeo_copy(src: &str, dst: &str, extra: &[&str]) {
+    let mut args = vec!["--insecure-policy", "copy", "--quiet"];
+    if src.starts_with("docker://") {
+        args.push("--src-tls-verify=false");
+    }
+    if dst.starts_with("docker://") {
+        args.push("--dest-tls-verify=false");
+    }
+    args.extend_from_slice(extra);
+    args.extend([src, dst]);
+    tool_ok("skopeo", &args);
+}
+
 /// Every file below `dir` with its contents; an absent directory is empty.
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
