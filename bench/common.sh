@@ -25,3 +25,14 @@ wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 
 # The median of the numbers on stdin, one a line.
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# docker_registry ROOT ADDR NAME: starts Debian's docker-registry storing under
+# ROOT and listening on ADDR (its config and log are $work/NAME.yml and .log);
+# sets $pid.
+docker_registry() {
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
+    "$1" "$2" > "$work/$3.yml"
+  docker-registry serve "$work/$3.yml" >"$work/$3.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+}

@@ -15,11 +15,8 @@ start_registry() {
   local port
   port=$(free_port)
   addr=127.0.0.1:$port
-  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n' \
-    "$work/registry-$1" "$addr" > "$work/registry-$1.yml"
-  docker-registry serve "$work/registry-$1.yml" >"$work/registry-$1.log" 2>&1 &
-  registry_pid=$!
-  pids+=("$registry_pid")
+  docker_registry "$work/registry-$1" "$addr" "registry-$1"
+  registry_pid=$pid
   wait_port "$port"
 }
 

@@ -23,13 +23,11 @@ start() {
   addr=127.0.0.1:$port
   if [ "$1" = ours ]; then
     "$ours" serve --addr "$addr" --root "$work/store-$2" 2>"$work/$2.log" &
+    pid=$!
+    pids+=("$pid")
   else
-    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-      "$work/store-$2" "$addr" > "$work/$2.yml"
-    docker-registry serve "$work/$2.yml" >"$work/$2.log" 2>&1 &
+    docker_registry "$work/store-$2" "$addr" "$2"
   fi
-  pid=$!
-  pids+=("$pid")
   wait_port "$port"
 }
 
