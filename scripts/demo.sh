@@ -13,9 +13,16 @@ stevedore=$PWD/target/release/stevedore
 
 work=$(mktemp -d)
 server_pid=
+# Stops the server and removes the work directory, keeping the demo's status
+# (the server's own exit by SIGTERM is not the demo failing).
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  local status=$?
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
 cd "$work"
