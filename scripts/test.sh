@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: style and lint gates, then the Rust tests (unit,
 # integration against real skopeo, umoci and docker-registry, CLI, header,
-# C ABI), then the Python, Go and Elixir bindings' tests. Ends with the totals
-# of all runners.
+# C ABI), then the Python, Go and Elixir bindings' tests, then the README's
+# main job (scripts/demo.sh). Ends with the totals of all runners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -22,6 +22,16 @@ lib_dir=$PWD/target/debug
   GOPROXY=off CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir" go test -count=1 -v ./...) 2>&1 | tee -a "$log" || status=$?
 
 (cd bindings/elixir && mix format --check-formatted && STEVEDORE_LIB_DIR=$lib_dir mix test) 2>&1 | tee -a "$log" || status=$?
+
+demo_log=$(mktemp)
+if scripts/demo.sh >"$demo_log" 2>&1; then
+  echo "--- PASS: scripts/demo.sh" | tee -a "$log"
+else
+  cat "$demo_log"
+  echo "--- FAIL: scripts/demo.sh" | tee -a "$log"
+  status=1
+fi
+rm -f "$demo_log"
 
 awk '/^test result:/ { passed += $4; failed += $6 }
      /^[0-9]+ (passed|failed)/ && / in [0-9.]+s/ {
