@@ -56,7 +56,9 @@ curl_blob() {
   curl -sf -X PUT -H 'Content-Type: application/octet-stream' -T "$layout/blobs/sha256/${blob#sha256:}" "${location}digest=$blob" -o /dev/null
 }
 
-seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null; awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }'; }
+# seconds CMD...: the wall time of CMD, started once what earlier cases left
+# in the page cache is on disk, so that no case pays for another's writeback.
+seconds() { local start; sync; start=$(date +%s.%N); "$@" >/dev/null; awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }'; }
 
 echo "generating images (big: 4 x $BIG_MIB MiB, many: 200 x 50 KiB)..." >&2
 python3 bench/make_fixtures.py "$work/fixtures" "$BIG_MIB"
