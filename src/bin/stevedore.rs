@@ -28,6 +28,7 @@ struct Cli {
 
 /// How to reach registries (for docker:// images).
 #[derive(Args)]
+#[command(next_help_heading = "Reaching registries (docker:// images)")]
 struct RegistryArgs {
     /// Credentials for the registries, as USER:PASSWORD.
     #[arg(long, global = true, value_name = "USER:PASSWORD")]
@@ -240,22 +241,22 @@ enum Command {
         addr: String,
         /// The store's directory. Defaults to stevedore/registry under the
         /// user's data directory ($XDG_DATA_HOME or ~/.local/share).
-        #[arg(long, conflicts_with = "memory")]
+        #[arg(long, conflicts_with = "memory", value_name = "DIR")]
         root: Option<std::path::PathBuf>,
         /// Keep the store in memory: it is gone when the server stops.
         #[arg(long)]
         memory: bool,
         /// An htpasswd file (bcrypt, as `htpasswd -B` writes): require its users.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         htpasswd: Option<std::path::PathBuf>,
         /// Refuse every write.
         #[arg(long)]
         read_only: bool,
         /// Serve HTTPS with this PEM certificate (with --tls-key).
-        #[arg(long, requires = "tls_key")]
+        #[arg(long, requires = "tls_key", value_name = "FILE")]
         tls_cert: Option<std::path::PathBuf>,
         /// The PEM private key of --tls-cert.
-        #[arg(long, requires = "tls_cert")]
+        #[arg(long, requires = "tls_cert", value_name = "FILE")]
         tls_key: Option<std::path::PathBuf>,
     },
 }
