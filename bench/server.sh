@@ -2,11 +2,12 @@
 # Times skopeo pushing to and pulling from Stevedore's registry server and
 # Debian's docker-registry, the same images in the same run, alternating the
 # two servers; prints the median wall time against each and the ratio
-# ours/docker-registry, then 8 concurrent pulls, and each server's peak RSS.
+# ours/docker-registry, then 8 concurrent pulls, each server's peak RSS, and
+# skopeo's own CPU on the big push with the least time that leaves it.
 # With skopeo as the client, skopeo's own CPU bounds the big cases (it spends
 # 4-6 s of CPU on a 1 GiB push), so the big push is also timed with two
 # clients that leave the machine to the server: curl (each blob one POST and
-# one streamed PUT, 4 at once, no hashing: the server's work alone) and
+# one streamed PUT, all at once, no hashing: the server's work alone) and
 # Stevedore's own client (which verifies what it reads, hashing it too).
 #
 #   bench/server.sh                   # 3 runs a case, big image of 4 x 256 MiB
@@ -36,13 +37,22 @@ stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/s
 peak_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 
-# curl_push ADDR LAYOUT REPO: pushes the layout's image with curl, its blobs
-# 4 at once, each a POST and then one PUT streaming the file.
+# image_parts LAYOUT: the layout's manifest digest, then its config and layer
+# digests, space-separated: read once, before any clock starts (python3's
+# start-up would otherwise be timed with the push).
+image_parts() {
+  python3 -c 'import json,sys
+d = json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"]
+m = json.load(open(sys.argv[1] + "/blobs/sha256/" + d[7:]))
+print(" ".join([d, m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' "$1"
+}
+
+# curl_push ADDR LAYOUT REPO MANIFEST BLOB...: pushes the layout's image with
+# curl, its blobs all at once, each a POST and then one PUT streaming the file.
 curl_push() {
-  local addr=$1 layout=$2 repo=$3 manifest blobs uploads=()
-  manifest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' "$layout")
-  blobs=$(python3 -c 'import json,sys; m = json.load(open(sys.argv[1] + "/blobs/sha256/" + sys.argv[2][7:])); print(" ".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' "$layout" "$manifest")
-  for blob in $blobs; do curl_blob "$addr" "$layout" "$repo" "$blob" & uploads+=($!); done
+  local addr=$1 layout=$2 repo=$3 manifest=$4 uploads=()
+  shift 4
+  for blob in "$@"; do curl_blob "$addr" "$layout" "$repo" "$blob" & uploads+=($!); done
   for upload in "${uploads[@]}"; do wait "$upload"; done
   curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
     --data-binary "@$layout/blobs/sha256/${manifest#sha256:}" "http://$addr/v2/$repo/manifests/1" -o /dev/null
@@ -62,6 +72,7 @@ seconds() { local start; sync; start=$(date +%s.%N); "$@" >/dev/null; awk -v s="
 
 echo "generating images (big: 4 x $BIG_MIB MiB, many: 200 x 50 KiB)..." >&2
 python3 bench/make_fixtures.py "$work/fixtures" "$BIG_MIB"
+big_parts=$(image_parts "$work/fixtures/big")
 
 S=(skopeo --insecure-policy copy --quiet --src-tls-verify=false --dest-tls-verify=false)
 declare -A peak
@@ -69,10 +80,13 @@ for run in $(seq "$RUNS"); do
   for kind in ours docker; do
     start "$kind" "$kind-$run"
     # The light clients first, each into a repository skopeo does not use.
-    seconds curl_push "$addr" "$work/fixtures/big" bench/curl-big >> "$work/push-big-curl.$kind"
+    # shellcheck disable=SC2086 # the digests, one word each
+    seconds curl_push "$addr" "$work/fixtures/big" bench/curl-big $big_parts >> "$work/push-big-curl.$kind"
     seconds "$ours" --tls-verify=false copy --quiet "oci:$work/fixtures/big:1" "docker://$addr/bench/ours-big:1" >> "$work/push-big-stevedore.$kind"
     for image in big many; do
-      seconds "${S[@]}" "oci:$work/fixtures/$image:1" "docker://$addr/bench/$image:1" >> "$work/push-$image.$kind"
+      # skopeo's own CPU (user + system) on the push is kept too.
+      seconds /usr/bin/time -f '%U %S' -a -o "$work/skopeo-cpu-$image.$kind" \
+        "${S[@]}" "oci:$work/fixtures/$image:1" "docker://$addr/bench/$image:1" >> "$work/push-$image.$kind"
       # The first pull right after the push, then another: a server that
       # wrote past the page cache would read a fresh blob from disk first.
       for pull in first again; do
@@ -100,3 +114,11 @@ for case in push-big-curl push-big-stevedore push-big push-many pull-big-first p
   awk -v n="$label" -v o="$o" -v d="$d" 'BEGIN { printf "%-28s %9.2fs %15.2fs %6.2f\n", n, o, d, (d > 0 ? o / d : 0) }'
 done
 awk -v o="${peak[ours]}" -v d="${peak[docker]}" 'BEGIN { printf "%-28s %7.1fMiB %12.1fMiB %6.2f\n", "server peak RSS", o / 1024, d / 1024, o / d }'
+# skopeo's CPU on the big push bounds that push from below whatever the
+# server: spread over every core, it is the least wall time skopeo can take.
+cores=$(nproc)
+o=$(awk '{ print $1 + $2 }' "$work/skopeo-cpu-big.ours" | median)
+d=$(awk '{ print $1 + $2 }' "$work/skopeo-cpu-big.docker" | median)
+awk -v o="$o" -v d="$d" 'BEGIN { printf "%-28s %9.2fs %15.2fs\n", "skopeo CPU in push-big", o, d }'
+awk -v o="$o" -v c="$cores" -v t="$(median < "$work/push-big.docker")" \
+  'BEGIN { printf "push-big cannot beat %.2fs (skopeo CPU / %d cores): ratio >= %.2f\n", o / c, c, o / c / t }'
