@@ -1,0 +1,180 @@
+//! `copy` and `sync`: moving images between transports.
+
+use std::io::Write;
+
+use clap::Args;
+use stevedore::platform::Platform;
+use stevedore::registry::Client;
+use stevedore::{CopyOptions, CopyReport, Error, ErrorKind, SyncOutcome, SyncResult};
+
+use crate::output::{emit, human_size, progress_printer, to_json, ProgressMode};
+
+/// `stevedore copy SRC DST`.
+#[derive(Args)]
+pub struct CopyArgs {
+    /// The image to copy, as TRANSPORT:LOCATION.
+    src: String,
+    /// Where to copy it, as TRANSPORT:LOCATION.
+    dst: String,
+    /// Copy every image of an index, not just one platform's.
+    #[arg(long)]
+    all: bool,
+    /// The platform to choose from an index (os/arch[/variant]); repeat it
+    /// to copy a subset of the index as a new index. Defaults to the host's.
+    #[arg(long = "platform", conflicts_with = "all")]
+    platforms: Vec<Platform>,
+    /// How many blobs move at once.
+    #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
+    jobs: usize,
+    /// Fail rather than convert when the destination cannot hold the
+    /// image as it is (e.g. a Docker manifest into oci:).
+    #[arg(long)]
+    preserve_digests: bool,
+    /// Bring along signatures and attached artifacts (cosign's .sig,
+    /// .att, .sbom tags and OCI 1.1 referrers).
+    #[arg(long)]
+    referrers: bool,
+    /// Print nothing but errors.
+    #[arg(long, conflicts_with = "json")]
+    quiet: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Progress on stderr: a live line when stderr is a terminal (auto),
+    /// JSON lines (json), or none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+}
+
+/// `stevedore sync FILE`.
+#[derive(Args)]
+pub struct SyncArgs {
+    /// The list of copies.
+    file: std::path::PathBuf,
+    /// Copy every image of each index.
+    #[arg(long)]
+    all: bool,
+    /// How many blobs move at once.
+    #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
+    jobs: usize,
+    /// Bring along each image's signatures and attached artifacts.
+    #[arg(long)]
+    referrers: bool,
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `copy`.
+pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let CopyArgs {
+        src,
+        dst,
+        all,
+        mut platforms,
+        jobs,
+        preserve_digests,
+        referrers,
+        quiet,
+        json,
+        progress,
+    } = args;
+    let (src, dst) = (super::image(&src, client)?, super::image(&dst, client)?);
+    let platform = if platforms.len() == 1 {
+        platforms.pop()
+    } else {
+        None
+    };
+    let options = CopyOptions {
+        all,
+        platform,
+        platforms,
+        jobs,
+        preserve_digests,
+        referrers,
+        progress: progress_printer(progress, quiet),
+        cancel: None,
+    };
+    let report = stevedore::copy(&src, &dst, &options)?;
+    if json {
+        emit(out, to_json(&report)?.as_bytes())
+    } else if quiet {
+        Ok(())
+    } else {
+        emit(out, describe_copy(&report).as_bytes())
+    }
+}
+
+/// Runs `sync`: every job is tried; the exit status reports the failures.
+pub fn sync(args: SyncArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| Error::io(format!("reading {}", args.file.display()), e))?;
+    let jobs_list = stevedore::sync::parse_jobs(&text)?;
+    let options = CopyOptions {
+        all: args.all,
+        jobs: args.jobs,
+        referrers: args.referrers,
+        ..CopyOptions::default()
+    };
+    let results = stevedore::sync(&jobs_list, &options, |s| super::image(s, client));
+    let output = if args.json {
+        to_json(&results)?
+    } else {
+        results.iter().map(describe_sync).collect()
+    };
+    emit(out, output.as_bytes())?;
+    let failures: Vec<ErrorKind> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            SyncOutcome::Failed { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    match failures.first() {
+        Some(kind) => Err(Error::new(
+            *kind,
+            format!("{} of {} copies failed", failures.len(), results.len()),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn describe_copy(r: &CopyReport) -> String {
+    let mut out = format!(
+        "Copied {} to {}\nDigest: {}\nBlobs:  {} sent ({}), {} mounted, {} already present\n",
+        r.source,
+        r.destination,
+        r.digest,
+        r.blobs_copied,
+        human_size(r.bytes_copied),
+        r.blobs_mounted,
+        r.blobs_skipped
+    );
+    if r.digest != r.source_digest {
+        out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
+    }
+    if r.referrers_copied > 0 {
+        out.push_str(&format!(
+            "Also:   {} signature(s) and attached artifact(s)\n",
+            r.referrers_copied
+        ));
+    }
+    if let Some(note) = &r.converted {
+        out.push_str(&format!("Note:   {note}\n"));
+    }
+    out
+}
+
+fn describe_sync(r: &SyncResult) -> String {
+    let (src, dst) = (&r.job.src, &r.job.dst);
+    match &r.outcome {
+        SyncOutcome::Copied(report) => format!(
+            "copied  {src} -> {dst}  {} ({} blobs sent, {} mounted, {} present)\n",
+            report.digest, report.blobs_copied, report.blobs_mounted, report.blobs_skipped
+        ),
+        SyncOutcome::Skipped { digest } => format!("same    {src} -> {dst}  {digest}\n"),
+        SyncOutcome::Failed { kind, message } => {
+            format!("failed  {src} -> {dst}  {kind}: {message}\n")
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `inspect`, `blob`, `tags`, `delete`: reading what an image is, and removing it.
+
+use std::io::Write;
+
+use clap::Args;
+use stevedore::platform::Platform;
+use stevedore::registry::Client;
+use stevedore::{Error, InspectOptions, InspectReport};
+
+use crate::output::{emit, human_size, to_json};
+
+/// `stevedore inspect IMAGE`.
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The image, as TRANSPORT:LOCATION.
+    image: String,
+    /// Print the manifest exactly as stored.
+    #[arg(long, conflicts_with = "config")]
+    raw: bool,
+    /// Print the config exactly as stored.
+    #[arg(long)]
+    config: bool,
+    /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+    #[arg(long, conflicts_with = "raw")]
+    platform: Option<Platform>,
+    /// Print the report as JSON.
+    #[arg(long, conflicts_with_all = ["raw", "config"])]
+    json: bool,
+}
+
+/// `stevedore blob IMAGE DIGEST`.
+#[derive(Args)]
+pub struct BlobArgs {
+    /// The repository or layout holding it, as TRANSPORT:LOCATION.
+    image: String,
+    /// The blob's digest.
+    digest: stevedore::Digest,
+    /// Write it to FILE (only once complete and verified) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+}
+
+/// `stevedore delete IMAGE`.
+#[derive(Args)]
+pub struct DeleteArgs {
+    /// The image, as TRANSPORT:LOCATION.
+    image: String,
+}
+
+/// `stevedore tags IMAGE`.
+#[derive(Args)]
+pub struct TagsArgs {
+    /// The repository or layout, as TRANSPORT:LOCATION.
+    image: String,
+    /// Print the tags as a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `inspect`.
+pub fn inspect(args: InspectArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let image = super::image(&args.image, client)?;
+    let options = InspectOptions {
+        platform: args.platform,
+    };
+    if args.raw {
+        emit(out, stevedore::raw_manifest(&image)?.raw())
+    } else if args.config {
+        emit(out, &stevedore::raw_config(&image, &options)?)
+    } else {
+        let report = stevedore::inspect(&image, &options)?;
+        if args.json {
+            emit(out, to_json(&report)?.as_bytes())
+        } else {
+            emit(out, describe_image(&report).as_bytes())
+        }
+    }
+}
+
+/// Runs `blob`.
+pub fn blob(args: BlobArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let image = super::image(&args.image, client)?;
+    let digest = args.digest;
+    match args.output {
+        Some(path) => stevedore::fetch::blob_to_file(&image, &digest, &path).map(drop),
+        None => {
+            let mut blob = stevedore::fetch::blob(&image, &digest)?;
+            stevedore::store::copy_stream(&mut blob, out)
+                .and_then(|_| out.flush())
+                .map_err(|e| stevedore::error::from_io(format!("writing blob {digest}"), e))
+        }
+    }
+}
+
+/// Runs `delete`.
+pub fn delete(args: DeleteArgs, client: &Client) -> Result<(), Error> {
+    stevedore::delete(&super::image(&args.image, client)?)
+}
+
+/// Runs `tags`.
+pub fn tags(args: TagsArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let tags = stevedore::tags(&super::image(&args.image, client)?)?;
+    if args.json {
+        emit(out, to_json(&tags)?.as_bytes())
+    } else {
+        emit(
+            out,
+            tags.iter()
+                .map(|t| format!("{t}\n"))
+                .collect::<String>()
+                .as_bytes(),
+        )
+    }
+}
+
+fn describe_image(r: &InspectReport) -> String {
+    let mut out = String::new();
+    let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<13}{v}\n"));
+    line("Name:", &r.name);
+    line("Digest:", &r.digest.to_string());
+    line("Media type:", &r.media_type);
+    if let Some(index) = &r.index {
+        let platforms: Vec<String> = index
+            .iter()
+            .map(|e| e.platform.clone().unwrap_or_else(|| "(none)".into()))
+            .collect();
+        line("Platforms:", &platforms.join(", "));
+        line("Image:", &r.image_digest.to_string());
+    }
+    line("Platform:", &r.platform);
+    if let Some(created) = &r.created {
+        line("Created:", created);
+    }
+    if let Some(author) = &r.author {
+        line("Author:", author);
+    }
+    line("Config:", &r.config_digest.to_string());
+    line(
+        "Layers:",
+        &format!("{} ({})", r.layers.len(), human_size(r.layers_size)),
+    );
+    for layer in &r.layers {
+        line("", &format!("{}  {}", layer.digest, human_size(layer.size)));
+    }
+    if !r.entrypoint.is_empty() {
+        line("Entrypoint:", &r.entrypoint.join(" "));
+    }
+    if !r.cmd.is_empty() {
+        line("Cmd:", &r.cmd.join(" "));
+    }
+    for (i, env) in r.env.iter().enumerate() {
+        line(if i == 0 { "Env:" } else { "" }, env);
+    }
+    for (i, (k, v)) in r.labels.iter().enumerate() {
+        line(if i == 0 { "Labels:" } else { "" }, &format!("{k}={v}"));
+    }
+    out
+}

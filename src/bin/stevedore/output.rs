@@ -1,0 +1,96 @@
+//! How results reach the person: JSON, sizes, short digests, progress lines.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use stevedore::progress::{ProgressEvent, ProgressFn};
+use stevedore::Error;
+
+/// Writes a command's output to stdout and flushes it.
+pub fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
+/// `value` as pretty JSON with a final newline.
+pub fn to_json(value: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::invalid(format!("cannot render JSON: {e}")))
+}
+
+/// `bytes` in binary units: `512 B`, `1.5 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The first 12 hex digits of a digest, with its algorithm.
+pub fn short(digest: &stevedore::Digest) -> String {
+    digest.to_string().chars().take(19).collect()
+}
+
+/// Where progress goes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// A live line on stderr when it is a terminal; nothing otherwise.
+    Auto,
+    /// One JSON object a line on stderr.
+    Json,
+    /// Nothing.
+    None,
+}
+
+/// The progress callback for `mode`, if any.
+pub fn progress_printer(mode: ProgressMode, quiet: bool) -> Option<Arc<ProgressFn>> {
+    use std::io::IsTerminal;
+    match mode {
+        _ if quiet => None,
+        ProgressMode::None => None,
+        ProgressMode::Json => Some(Arc::new(|event: &ProgressEvent| {
+            if let Ok(line) = serde_json::to_string(event) {
+                eprintln!("{line}");
+            }
+            true
+        })),
+        ProgressMode::Auto if std::io::stderr().is_terminal() => {
+            Some(Arc::new(|event: &ProgressEvent| {
+                let line = match event {
+                    ProgressEvent::BlobBytes {
+                        digest,
+                        bytes,
+                        size,
+                    } => {
+                        format!(
+                            "copying {}  {} / {}",
+                            short(digest),
+                            human_size(*bytes),
+                            human_size(*size)
+                        )
+                    }
+                    ProgressEvent::BlobSkip { digest, .. } => {
+                        format!("{} already present", short(digest))
+                    }
+                    ProgressEvent::BlobMount { digest, .. } => format!("{} mounted", short(digest)),
+                    ProgressEvent::BlobDone { digest, .. } => format!("{} done", short(digest)),
+                    ProgressEvent::ImageDone { digest } => format!("wrote {}\n", short(digest)),
+                    _ => return true,
+                };
+                eprint!("\r\x1b[K{line}");
+                true
+            }))
+        }
+        ProgressMode::Auto => None,
+    }
+}
