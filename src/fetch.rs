@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::digest::Digest;
 use crate::error::{from_io, Error, Result};
 use crate::manifest::Manifest;
+use crate::new_file::temp_file_in;
 use crate::platform::Platform;
 use crate::resolve::image_for_platform;
 use crate::store::copy_stream;
@@ -56,9 +57,7 @@ pub fn blob_to_file(image: &ImageRef, digest: &Digest, path: &Path) -> Result<u6
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".stevedore-blob-")
-        .tempfile_in(dir)
+    let mut temp = temp_file_in(dir, ".stevedore-blob-")
         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
     let written = copy_stream(&mut blob(image, digest)?, temp.as_file_mut())
         .map_err(|e| from_io(format!("writing blob {digest} to {}", path.display()), e))?;

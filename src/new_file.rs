@@ -16,6 +16,22 @@ use std::path::{Path, PathBuf};
 
 use crate::append::Appender;
 
+/// The mode new files are created with before the umask applies, as
+/// skopeo and every Unix tool create them: `0o644` under umask `022`,
+/// `0o600` under `077`.
+pub(crate) const FILE_MODE: u32 = 0o666;
+
+/// A named temporary file in `dir`, starting with `prefix`, created with
+/// [`FILE_MODE`] less the process umask (tempfile's default, `0o600`,
+/// would make every file renamed from it private).
+pub(crate) fn temp_file_in(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(FILE_MODE))
+        .tempfile_in(dir)
+}
+
 /// A file being written, to be published under `path` by [`NewFile::publish`].
 pub struct NewFile {
     inner: Inner,
@@ -43,16 +59,12 @@ impl NewFile {
         let unnamed = OpenOptions::new()
             .read(true)
             .write(true)
-            .mode(0o644)
+            .mode(FILE_MODE)
             .custom_flags(libc::O_TMPFILE)
             .open(dir);
         let inner = match unnamed {
             Ok(file) => Inner::Unnamed(file),
-            Err(_) => Inner::Named(
-                tempfile::Builder::new()
-                    .prefix(".stevedore-blob-")
-                    .tempfile_in(dir)?,
-            ),
+            Err(_) => Inner::Named(temp_file_in(dir, ".stevedore-blob-")?),
         };
         Ok(NewFile {
             inner,

@@ -6,6 +6,8 @@
 //! options, calls the verb and renders the result.
 
 mod commands;
+mod exit;
+mod interrupt;
 mod output;
 mod registry_args;
 
@@ -18,7 +20,7 @@ use stevedore::Error;
 
 /// Stevedore: copy, inspect and list OCI container images without a daemon.
 #[derive(Parser)]
-#[command(name = "stevedore", version, about)]
+#[command(name = "stevedore", version, about, after_help = exit::HELP)]
 struct Cli {
     #[command(flatten)]
     registry: RegistryArgs,
@@ -57,11 +59,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.command.json();
     match run(&cli.registry, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("stevedore: {} error: {e}", e.kind());
-            ExitCode::FAILURE
+        Err(e) => exit::fail(&e, json),
+    }
+}
+
+impl Command {
+    /// Whether the verb was asked for JSON, so that a failure is JSON too.
+    fn json(&self) -> bool {
+        match self {
+            Command::Copy(a) => a.json,
+            Command::Sync(a) => a.json,
+            Command::Inspect(a) => a.json,
+            Command::Tags(a) => a.json,
+            Command::Sign(a) => a.json,
+            Command::Referrers(a) => a.json,
+            Command::Verify(a) => a.json,
+            _ => false,
         }
     }
 }

@@ -33,7 +33,7 @@ pub struct SignArgs {
     image: String,
     /// Print the result as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore attach --artifact-type T FILE IMAGE`.
@@ -64,7 +64,7 @@ pub struct ReferrersArgs {
     image: String,
     /// Print the list as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore verify --key PUB IMAGE`.
@@ -84,7 +84,7 @@ pub struct VerifyArgs {
     image: String,
     /// Print the report as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore generate-key-pair`.
