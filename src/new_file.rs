@@ -16,19 +16,23 @@ use std::path::{Path, PathBuf};
 
 use crate::append::Appender;
 
-/// The mode new files are created with before the umask applies, as
-/// skopeo and every Unix tool create them: `0o644` under umask `022`,
-/// `0o600` under `077`.
-pub(crate) const FILE_MODE: u32 = 0o666;
+/// The mode the files of a layout, a `dir:` and an archive are created
+/// with before the umask applies, as skopeo creates them: `0o644` under
+/// umask `022`, `0o600` under `077`.
+pub(crate) const FILE_MODE: u32 = 0o644;
 
 /// A named temporary file in `dir`, starting with `prefix`, created with
-/// [`FILE_MODE`] less the process umask (tempfile's default, `0o600`,
-/// would make every file renamed from it private).
-pub(crate) fn temp_file_in(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFile> {
+/// `mode` less the process umask (tempfile's default, `0o600`, would make
+/// every file renamed from it private).
+pub(crate) fn temp_file_in(
+    dir: &Path,
+    prefix: &str,
+    mode: u32,
+) -> io::Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix(prefix)
-        .permissions(std::fs::Permissions::from_mode(FILE_MODE))
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
 }
 
@@ -64,7 +68,7 @@ impl NewFile {
             .open(dir);
         let inner = match unnamed {
             Ok(file) => Inner::Unnamed(file),
-            Err(_) => Inner::Named(temp_file_in(dir, ".stevedore-blob-")?),
+            Err(_) => Inner::Named(temp_file_in(dir, ".stevedore-blob-", FILE_MODE)?),
         };
         Ok(NewFile {
             inner,

@@ -9,6 +9,7 @@ mod commands;
 mod exit;
 mod interrupt;
 mod output;
+mod password;
 mod registry_args;
 
 use std::process::ExitCode;
@@ -51,7 +52,7 @@ enum Command {
     /// Verify an image's signatures; exits 0 only when one satisfies the policy.
     Verify(sign::VerifyArgs),
     /// Write a key pair cosign can read: PREFIX.key (encrypted with
-    /// COSIGN_PASSWORD) and PREFIX.pub.
+    /// COSIGN_PASSWORD, else a password asked twice) and PREFIX.pub.
     GenerateKeyPair(sign::GenerateKeyPairArgs),
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve(serve::ServeArgs),
