@@ -273,7 +273,7 @@ fn exit_statuses_follow_the_error_kind_and_json_errors_are_json() {
     let missing = run_in(t, &["inspect", "oci:nowhere:1"]);
     assert_eq!(missing.status.code(), Some(3));
     let text = stderr(&missing);
-    assert!(text.starts_with("stevedore: not found error: "), "{text}");
+    assert!(text.starts_with("stevedore: not_found error: "), "{text}");
     assert_eq!(text, format!("{}\n", text.trim()), "no stray whitespace");
 
     let json = run_in(t, &["inspect", "--json", "oci:nowhere:1"]);

@@ -39,12 +39,7 @@ pub fn fail(error: &Error, json: bool) -> ExitCode {
     if json {
         eprintln!("{}", error.to_json());
     } else {
-        eprintln!("stevedore: {} error: {error}", words(error.kind()));
+        eprintln!("stevedore: {} error: {error}", error.kind());
     }
     ExitCode::from(status(error.kind()))
-}
-
-/// The kind as a person reads it: `not found`, `digest mismatch`.
-fn words(kind: ErrorKind) -> String {
-    kind.as_str().replace('_', " ")
 }
