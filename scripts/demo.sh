@@ -7,7 +7,7 @@
 # verifies it, shows a verify with the wrong key refused, and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh demo   # skopeo and umoci only: the judges the demo calls
 cargo build --quiet --release --bin stevedore
 stevedore=$PWD/target/release/stevedore
 

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Installs, from Debian's packages, the real peers the demo and the tests use:
-# skopeo and umoci (judges of OCI layouts), docker-registry (the server our
-# client is tested against) with htpasswd, openssl and GNU time, valgrind and a
-# C compiler and pkg-config (the C ABI test), Go and Elixir (the bindings),
-# curl (a light client in the server benchmark).
+# Installs, from Debian's packages, the real peers Stevedore is judged by.
+#
+#   scripts/install-deps.sh demo   what scripts/demo.sh runs: skopeo and umoci
+#   scripts/install-deps.sh        everything the tests use (the default):
+#     skopeo and umoci (judges of OCI layouts), docker-registry (the server our
+#     client is tested against) with htpasswd, openssl and GNU time, valgrind
+#     and a C compiler and pkg-config (the C ABI test), Go and Elixir (the
+#     bindings), curl (a light client in the server benchmark).
 # Only what is missing is installed.
 set -euo pipefail
+case "${1:-all}" in
+  demo) wanted="skopeo:skopeo umoci:umoci" ;;
+  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl" ;;
+  *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
+esac
 missing=()
-for tool_package in pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl; do
+for tool_package in $wanted; do
   command -v "${tool_package%%:*}" >/dev/null 2>&1 || missing+=("${tool_package#*:}")
 done
-# The Elixir binding's NIF needs erl_nif.h, and its JSON comes from jiffy.
-[ -f /usr/lib/erlang/usr/include/erl_nif.h ] || missing+=(erlang-dev)
-ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || missing+=(erlang-jiffy)
+if [ "${1:-all}" = all ]; then
+  # The Elixir binding's NIF needs erl_nif.h, and its JSON comes from jiffy.
+  [ -f /usr/lib/erlang/usr/include/erl_nif.h ] || missing+=(erlang-dev)
+  ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || missing+=(erlang-jiffy)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   apt-get update -qq

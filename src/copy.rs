@@ -91,6 +91,10 @@ pub struct CopyReport {
     pub source: String,
     /// The destination, as given.
     pub destination: String,
+    /// The tag the image was stored under because the destination named
+    /// none (`latest` for `docker://`, as skopeo assumes); `None` when a
+    /// tag or digest was named, or the destination stores images untagged.
+    pub assumed_tag: Option<String>,
     /// The digest of the top-level manifest written.
     pub digest: Digest,
     /// Its media type.
@@ -267,6 +271,10 @@ pub(crate) fn copy_selected(
 ) -> Result<CopyReport> {
     let monitor = Monitor::new(options.progress.clone(), options.cancel.clone());
     let source = src.transport();
+    let assumed_tag = match dst.selector() {
+        None => dst.transport().assumed_tag(),
+        Some(_) => None,
+    };
     let tag = match dst.selector() {
         Some(Selector::Tag(t)) => Some(t.as_str()),
         Some(Selector::Digest(d)) if d != root.digest() => {
@@ -280,7 +288,7 @@ pub(crate) fn copy_selected(
                 "a destination cannot name an image by position (@N); name a tag or nothing",
             ))
         }
-        Some(Selector::Digest(_)) | None => None,
+        Some(Selector::Digest(_)) | None => assumed_tag.as_deref(),
     };
     let mut plan = Plan::new(source, root)?;
     let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
@@ -300,6 +308,7 @@ pub(crate) fn copy_selected(
         Ok(counts) => Ok(CopyReport {
             source: src.to_string(),
             destination: dst.to_string(),
+            assumed_tag: assumed_tag.clone(),
             digest: plan.root.digest().clone(),
             media_type: plan.root.media_type().to_owned(),
             source_digest,

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::digest::Digest;
 use crate::error::{from_io, Error, Result};
 use crate::manifest::Manifest;
+use crate::new_file::temp_file_in;
 use crate::platform::Platform;
 use crate::resolve::image_for_platform;
 use crate::store::copy_stream;
@@ -50,15 +51,14 @@ pub fn blob_bytes(image: &ImageRef, digest: &Digest, limit: u64) -> Result<Vec<u
 }
 
 /// Writes the blob `digest`, verified, to `path`: through a temporary file
-/// beside it, renamed into place only when complete and verified.
+/// beside it, renamed into place only when complete and verified. The file
+/// is created as `cat > path` would create it: mode `0o666` less the umask.
 pub fn blob_to_file(image: &ImageRef, digest: &Digest, path: &Path) -> Result<u64> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".stevedore-blob-")
-        .tempfile_in(dir)
+    let mut temp = temp_file_in(dir, ".stevedore-blob-", 0o666)
         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
     let written = copy_stream(&mut blob(image, digest)?, temp.as_file_mut())
         .map_err(|e| from_io(format!("writing blob {digest} to {}", path.display()), e))?;

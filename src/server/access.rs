@@ -149,8 +149,13 @@ impl Access {
         }
         match &self.authorizer {
             Some(rule) if !rule(user, repository, action) => Err(Refusal::Denied(format!(
-                "{} may not {action:?} {repository:?}",
-                user.unwrap_or("anonymous")
+                "{} may not {} {repository:?}",
+                user.unwrap_or("anonymous"),
+                match action {
+                    Action::Pull => "pull from",
+                    Action::Push => "push to",
+                    Action::Delete => "delete from",
+                }
             ))),
             _ => Ok(()),
         }

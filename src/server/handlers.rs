@@ -170,8 +170,9 @@ impl Registry {
             (Route::Upload(name, id), Method::Get) => self.upload_status(&name, &id),
             (Route::Upload(name, id), Method::Delete) => self.cancel_upload(&name, &id),
             (Route::Referrers(name, d), Method::Get) => self.referrers(req, &name, &d),
-            (route, method) => Err(codes::unsupported(format!(
-                "{method:?} is not supported on {route:?}"
+            _ => Err(codes::unsupported(format!(
+                "this method is not supported on {}",
+                req.path
             ))),
         }
     }

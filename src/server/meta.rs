@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use crate::error::{Error, Result};
+use crate::new_file::{temp_file_in, FILE_MODE};
 
 /// A store of small records by key. Keys are `/`-separated; [`Meta::list`]
 /// gives the names one level below a prefix.
@@ -59,10 +60,7 @@ impl Meta for FsMeta {
         let dir = path.parent().unwrap_or(&self.root);
         let fail = |e| Error::io(format!("writing {}", path.display()), e);
         fs::create_dir_all(dir).map_err(fail)?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".stevedore-")
-            .tempfile_in(dir)
-            .map_err(fail)?;
+        let mut temp = temp_file_in(dir, ".stevedore-", FILE_MODE).map_err(fail)?;
         temp.write_all(value).map_err(fail)?;
         temp.persist(&path).map_err(|e| fail(e.error))?;
         Ok(())

@@ -117,6 +117,13 @@ fn decrypt(body: &[u8], password: &Secret) -> Result<Vec<u8>> {
         })
 }
 
+/// Whether `pem` is a private key encrypted with a password (cosign's or
+/// sigstore's label); `false` for anything else, PEM or not.
+pub fn is_encrypted(pem: &[u8]) -> bool {
+    decode_pem(pem, "private key")
+        .is_ok_and(|(label, _)| label == COSIGN_LABEL || label == SIGSTORE_LABEL)
+}
+
 /// Reads a PEM private key. An encrypted one needs `password`, or else the
 /// `COSIGN_PASSWORD` variable (empty when neither is set).
 pub fn private_key_from_pem(pem: &[u8], password: Option<&Secret>) -> Result<SigningKey> {

@@ -179,6 +179,25 @@ pub enum IdentityRule {
     Prefix(String),
 }
 
+/// The rule in words: `registry/repo (with any tag)`,
+/// `names starting with registry/team/`.
+impl std::fmt::Display for IdentityRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdentityRule::Exact(name)
+                if name
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains(':')) =>
+            {
+                f.write_str(name)
+            }
+            IdentityRule::Exact(name) => write!(f, "{name} (with any tag)"),
+            IdentityRule::Prefix(prefix) => write!(f, "names starting with {prefix}"),
+        }
+    }
+}
+
 impl IdentityRule {
     /// The rule a pattern describes: a trailing `*` makes a prefix.
     pub fn parse(pattern: &str) -> IdentityRule {
@@ -315,7 +334,11 @@ pub fn check_signature(
     };
     check.identity = Some(parsed.critical.identity.docker_reference.clone());
     if parsed.critical.kind != payload::SIGNATURE_TYPE {
-        let reason = format!("the payload's type is {:?}", parsed.critical.kind);
+        let reason = format!(
+            "the payload's type is {}, not {}",
+            parsed.critical.kind,
+            payload::SIGNATURE_TYPE
+        );
         return fail(check, Verdict::Malformed, reason);
     }
     if parsed.critical.image.docker_manifest_digest != digest.to_string() {
@@ -328,8 +351,8 @@ pub fn check_signature(
     let rule = policy.identity.as_ref().unwrap_or(identity);
     if !rule.matches(&parsed.critical.identity.docker_reference) {
         let reason = format!(
-            "it was signed as {:?}, which the policy does not accept ({rule:?})",
-            parsed.critical.identity.docker_reference
+            "it was signed as {}, but the policy accepts {rule}; if that name is right (a mirror, a copy), accept it with --identity {} (identity in the API)",
+            parsed.critical.identity.docker_reference, parsed.critical.identity.docker_reference
         );
         return fail(check, Verdict::IdentityMismatch, reason);
     }

@@ -97,6 +97,10 @@ impl Transport for DockerRegistry {
         Ok(Selector::Tag(DEFAULT_TAG.to_owned()))
     }
 
+    fn assumed_tag(&self) -> Option<String> {
+        Some(DEFAULT_TAG.to_owned())
+    }
+
     fn get_manifest(&self, selector: &Selector) -> Result<Manifest> {
         self.client
             .get_manifest(&self.repo, &reference_of(selector)?)

@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::new_file::{temp_file_in, FILE_MODE};
+
 use crate::descriptor::Descriptor;
 use crate::digest::VerifyingReader;
 use crate::error::{Error, ErrorKind, Result};
@@ -51,10 +53,7 @@ pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
 /// Writes `bytes` to `path` through a flushed temporary file in `dir` and a rename.
 pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |e| Error::io(format!("writing {}", path.display()), e);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".stevedore-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let mut temp = temp_file_in(dir, ".stevedore-", FILE_MODE).map_err(fail)?;
     temp.write_all(bytes).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     temp.persist(path).map_err(|e| fail(e.error))?;
@@ -79,10 +78,7 @@ pub(super) fn write_archive(path: &Path, files: &[(String, ArchiveFile)]) -> Res
         _ => Path::new("."),
     };
     let fail = |e| Error::io(format!("writing {}", path.display()), e);
-    let temp = tempfile::Builder::new()
-        .prefix(".stevedore-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let temp = temp_file_in(dir, ".stevedore-", FILE_MODE).map_err(fail)?;
     let mut builder = tar::Builder::new(BufWriter::with_capacity(COPY_BUFFER_SIZE, temp));
     for (name, content) in files {
         let mut header = tar::Header::new_ustar();

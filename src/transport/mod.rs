@@ -64,6 +64,14 @@ pub trait Transport: Send + Sync {
     /// image, that image).
     fn default_selector(&self) -> Result<Selector>;
 
+    /// The tag an image written without one is stored under, where the
+    /// transport assumes one as skopeo does: `latest` for `docker://`
+    /// (containers-transports(5)); `None` (the default) where an image
+    /// may be stored untagged (`oci:`, `oci-archive:`, `dir:`).
+    fn assumed_tag(&self) -> Option<String> {
+        None
+    }
+
     /// The manifest named by `selector`, raw bytes and all, verified against
     /// its digest.
     fn get_manifest(&self, selector: &Selector) -> Result<Manifest>;

@@ -6,7 +6,10 @@
 //! options, calls the verb and renders the result.
 
 mod commands;
+mod exit;
+mod interrupt;
 mod output;
+mod password;
 mod registry_args;
 
 use std::process::ExitCode;
@@ -18,7 +21,7 @@ use stevedore::Error;
 
 /// Stevedore: copy, inspect and list OCI container images without a daemon.
 #[derive(Parser)]
-#[command(name = "stevedore", version, about)]
+#[command(name = "stevedore", version, about, after_help = exit::HELP)]
 struct Cli {
     #[command(flatten)]
     registry: RegistryArgs,
@@ -49,7 +52,7 @@ enum Command {
     /// Verify an image's signatures; exits 0 only when one satisfies the policy.
     Verify(sign::VerifyArgs),
     /// Write a key pair cosign can read: PREFIX.key (encrypted with
-    /// COSIGN_PASSWORD) and PREFIX.pub.
+    /// COSIGN_PASSWORD, else a password asked twice) and PREFIX.pub.
     GenerateKeyPair(sign::GenerateKeyPairArgs),
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve(serve::ServeArgs),
@@ -57,11 +60,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.command.json();
     match run(&cli.registry, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("stevedore: {} error: {e}", e.kind());
-            ExitCode::FAILURE
+        Err(e) => exit::fail(&e, json),
+    }
+}
+
+impl Command {
+    /// Whether the verb was asked for JSON, so that a failure is JSON too.
+    fn json(&self) -> bool {
+        match self {
+            Command::Copy(a) => a.json,
+            Command::Sync(a) => a.json,
+            Command::Inspect(a) => a.json,
+            Command::Tags(a) => a.json,
+            Command::Sign(a) => a.json,
+            Command::Referrers(a) => a.json,
+            Command::Verify(a) => a.json,
+            _ => false,
         }
     }
 }

@@ -6,11 +6,20 @@ use std::sync::Arc;
 use stevedore::progress::{ProgressEvent, ProgressFn};
 use stevedore::Error;
 
-/// Writes a command's output to stdout and flushes it.
+/// Writes a command's output to stdout and flushes it. A reader that
+/// went away (`| head`) ends the output quietly, as Unix tools do.
 pub fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
+    reader_gone_is_done(out.write_all(bytes).and_then(|()| out.flush()))
         .map_err(|e| Error::io("writing to stdout", e))
+}
+
+/// `result` of writing to stdout, with a closed pipe (`EPIPE`) counted as
+/// success: the reader has all it wanted.
+pub fn reader_gone_is_done<T: Default>(result: std::io::Result<T>) -> std::io::Result<T> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(T::default()),
+        other => other,
+    }
 }
 
 /// `value` as pretty JSON with a final newline.

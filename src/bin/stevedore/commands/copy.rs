@@ -39,7 +39,7 @@ pub struct CopyArgs {
     quiet: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// Progress on stderr: a live line when stderr is a terminal (auto),
     /// JSON lines (json), or none.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -62,7 +62,7 @@ pub struct SyncArgs {
     referrers: bool,
     /// Print the results as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// Runs `copy`.
@@ -93,7 +93,7 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         preserve_digests,
         referrers,
         progress: progress_printer(progress, quiet),
-        cancel: None,
+        cancel: Some(crate::interrupt::cancel_on_signals()?),
     };
     let report = stevedore::copy(&src, &dst, &options)?;
     if json {
@@ -114,6 +114,7 @@ pub fn sync(args: SyncArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         all: args.all,
         jobs: args.jobs,
         referrers: args.referrers,
+        cancel: Some(crate::interrupt::cancel_on_signals()?),
         ..CopyOptions::default()
     };
     let results = stevedore::sync(&jobs_list, &options, |s| super::image(s, client));
@@ -150,6 +151,9 @@ fn describe_copy(r: &CopyReport) -> String {
         r.blobs_mounted,
         r.blobs_skipped
     );
+    if let Some(tag) = &r.assumed_tag {
+        out.push_str(&format!("Tag:    {tag} (the destination named no tag)\n"));
+    }
     if r.digest != r.source_digest {
         out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
     }

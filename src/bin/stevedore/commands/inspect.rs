@@ -7,7 +7,7 @@ use stevedore::platform::Platform;
 use stevedore::registry::Client;
 use stevedore::{Error, InspectOptions, InspectReport};
 
-use crate::output::{emit, human_size, to_json};
+use crate::output::{emit, human_size, reader_gone_is_done, to_json};
 
 /// `stevedore inspect IMAGE`.
 #[derive(Args)]
@@ -25,7 +25,7 @@ pub struct InspectArgs {
     platform: Option<Platform>,
     /// Print the report as JSON.
     #[arg(long, conflicts_with_all = ["raw", "config"])]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore blob IMAGE DIGEST`.
@@ -54,7 +54,7 @@ pub struct TagsArgs {
     image: String,
     /// Print the tags as a JSON array.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// Runs `inspect`.
@@ -85,8 +85,8 @@ pub fn blob(args: BlobArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         Some(path) => stevedore::fetch::blob_to_file(&image, &digest, &path).map(drop),
         None => {
             let mut blob = stevedore::fetch::blob(&image, &digest)?;
-            stevedore::store::copy_stream(&mut blob, out)
-                .and_then(|_| out.flush())
+            let written = stevedore::store::copy_stream(&mut blob, out).and_then(|_| out.flush());
+            reader_gone_is_done(written)
                 .map_err(|e| stevedore::error::from_io(format!("writing blob {digest}"), e))
         }
     }

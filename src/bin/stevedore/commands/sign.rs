@@ -5,7 +5,6 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
 use clap::Args;
-use stevedore::auth::Secret;
 use stevedore::registry::Client;
 use stevedore::Error;
 
@@ -16,7 +15,7 @@ use crate::output::{emit, to_json};
 #[derive(Args)]
 pub struct SignArgs {
     /// The private key: PEM PKCS#8, SEC1, or cosign's encrypted key
-    /// (its password from COSIGN_PASSWORD).
+    /// (its password from COSIGN_PASSWORD, else asked on the terminal).
     #[arg(long)]
     key: std::path::PathBuf,
     /// An annotation for the signature payload, as KEY=VALUE (repeatable).
@@ -33,7 +32,7 @@ pub struct SignArgs {
     image: String,
     /// Print the result as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore attach --artifact-type T FILE IMAGE`.
@@ -64,7 +63,7 @@ pub struct ReferrersArgs {
     image: String,
     /// Print the list as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore verify --key PUB IMAGE`.
@@ -84,7 +83,7 @@ pub struct VerifyArgs {
     image: String,
     /// Print the report as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `stevedore generate-key-pair`.
@@ -93,6 +92,10 @@ pub struct GenerateKeyPairArgs {
     /// The files' path without extension.
     #[arg(long, default_value = "cosign")]
     output_key_prefix: std::path::PathBuf,
+    /// Write the private key unencrypted when no password is given
+    /// (COSIGN_PASSWORD set to an empty value asks the same).
+    #[arg(long)]
+    allow_empty_password: bool,
 }
 
 fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
@@ -101,7 +104,7 @@ fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
 
 /// Runs `sign`.
 pub fn sign(args: SignArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
-    let key = stevedore::sign::keys::private_key_from_pem(&read_key_file(&args.key)?, None)?;
+    let key = crate::password::private_key(&read_key_file(&args.key)?)?;
     let options = stevedore::sign::SignOptions {
         identity: args.identity,
         annotations: args.annotations.into_iter().collect(),
@@ -204,8 +207,7 @@ pub fn referrers(args: ReferrersArgs, client: &Client, out: &mut dyn Write) -> R
 
 /// Runs `generate-key-pair`: the pair is written whole or not at all.
 pub fn generate_key_pair(args: GenerateKeyPairArgs, out: &mut dyn Write) -> Result<(), Error> {
-    let password =
-        Secret::new(std::env::var(stevedore::sign::keys::PASSWORD_VARIABLE).unwrap_or_default());
+    let password = crate::password::for_new_key(args.allow_empty_password)?;
     let (private, public) = stevedore::sign::keys::generate_key_pair(&password)?;
     let key_path = args.output_key_prefix.with_extension("key");
     let pub_path = args.output_key_prefix.with_extension("pub");

@@ -1,0 +1,397 @@
+//! What a new user meets first on the command line: file modes that follow
+//! the umask as skopeo's do, `latest` assumed for a registry destination,
+//! Ctrl-C cleaning up, a closed stdout ending quietly, exit statuses per
+//! error kind, errors as JSON, and key passwords.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::fake::{FakeServer, Reply, Seen};
+use common::registry::Registry;
+use common::*;
+use stevedore::transport::{OciLayout, Transport};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stevedore");
+
+/// Runs stevedore in `dir` with no terminal on stdin and no COSIGN_PASSWORD.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env_remove("COSIGN_PASSWORD")
+        .stdin(Stdio::null())
+        .args(args)
+        .output()
+        .expect("run stevedore")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `program args…` under `umask` through sh.
+fn under_umask(umask: &str, program: &str, args: &[&str]) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{program} {args:?}: {}", stderr(&out));
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn written_files_follow_the_umask_as_skopeos_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let manifest = make_image(&t.join("src"), "1", b"modes\n");
+    let src = oci(&t.join("src"), "1");
+    let config = manifest.blobs()[0].digest.to_string();
+    for (umask, expected) in [("022", 0o644), ("077", 0o600), ("002", 0o644)] {
+        for who in ["ours", "skopeo"] {
+            let at = |name: &str| t.join(format!("{who}-{umask}-{name}"));
+            let (layout, dir, archive) = (at("layout"), at("dir"), at("archive.tar"));
+            let copies = [
+                oci(&layout, "1"),
+                format!("dir:{}", dir.display()),
+                format!("docker-archive:{}:app:1", archive.display()),
+            ];
+            for dst in &copies {
+                match who {
+                    "ours" => under_umask(umask, BIN, &["copy", "--quiet", &src, dst]),
+                    _ => under_umask(umask, "skopeo", &["copy", "-q", &src, dst]),
+                }
+            }
+            // skopeo's modes: 0644 less the umask for these.
+            for file in [
+                layout.join("index.json"),
+                layout.join("oci-layout"),
+                blob_path(&layout, manifest.digest()),
+                dir.join("manifest.json"),
+                dir.join("version"),
+                archive.clone(),
+            ] {
+                assert_eq!(mode(&file), expected, "{who}, umask {umask}: {file:?}");
+            }
+        }
+        let archive = t.join(format!("ours-{umask}-oci.tar"));
+        let dst = format!("oci-archive:{}:1", archive.display());
+        under_umask(umask, BIN, &["copy", "--quiet", &src, &dst]);
+        assert_eq!(mode(&archive), expected, "oci-archive under umask {umask}");
+        let blob = t.join(format!("blob-{umask}"));
+        let out = blob.to_str().unwrap();
+        under_umask(umask, BIN, &["blob", &src, &config, "-o", out]);
+        // As `cat > FILE` would make it: 0666 less the umask.
+        let umask_bits = u32::from_str_radix(umask, 8).unwrap();
+        assert_eq!(
+            mode(&blob),
+            0o666 & !umask_bits,
+            "blob -o under umask {umask}"
+        );
+    }
+    // The private key stays private whatever the umask.
+    let out = Command::new("sh")
+        .current_dir(t)
+        .env("COSIGN_PASSWORD", "pw")
+        .arg("-c")
+        .arg("umask 000 && exec \"$0\" generate-key-pair")
+        .arg(BIN)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&t.join("cosign.key")), 0o600);
+}
+
+#[test]
+fn a_registry_destination_without_a_tag_is_stored_as_latest() {
+    let registry = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = make_image(&tmp.path().join("src"), "1", b"latest\n");
+    let src = oci(&tmp.path().join("src"), "1");
+    let dst = registry.image("team/app");
+    let out = run_in(tmp.path(), &["--tls-verify=false", "copy", &src, &dst]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Tag:    latest (the destination named no tag)"),
+        "{text}"
+    );
+    let tags = run_in(tmp.path(), &["--tls-verify=false", "tags", &dst]);
+    assert_eq!(String::from_utf8(tags.stdout).unwrap(), "latest\n");
+    let judged = tool_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("{dst}:latest"),
+        ],
+    );
+    assert_eq!(judged, manifest.raw());
+    let json = run_in(
+        tmp.path(),
+        &["--tls-verify=false", "copy", "--json", &src, &dst],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["assumed_tag"], "latest");
+    // A layout keeps an untagged image untagged, as skopeo does.
+    let layout = tmp.path().join("untagged");
+    let out = run_in(
+        tmp.path(),
+        &["copy", "--json", &src, &format!("oci:{}", layout.display())],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["assumed_tag"].is_null());
+    assert!(OciLayout::new(&layout).list_tags().unwrap().is_empty());
+}
+
+/// Serves `body` a few bytes at a time, slowly.
+struct Slow(std::io::Cursor<Vec<u8>>);
+
+impl Read for Slow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::thread::sleep(Duration::from_millis(40));
+        let n = buf.len().min(8);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("src");
+    let manifest = make_image(&source, "1", b"slowly\n");
+    let layout = OciLayout::new(&source);
+    let served = manifest.clone();
+    // A registry on loopback that serves the image's blobs at a crawl.
+    let server = FakeServer::start(move |seen: &Seen| {
+        if seen.url == "/v2/" {
+            return Reply::new(200, "{}");
+        }
+        if seen.url.contains("/manifests/") {
+            return Reply::new(200, served.raw().to_vec())
+                .header("Content-Type", served.media_type())
+                .header("Docker-Content-Digest", &served.digest().to_string());
+        }
+        let digest = seen.url.rsplit('/').next().unwrap_or_default();
+        match std::fs::read(source_blob(&layout, digest)) {
+            Ok(bytes) => Reply {
+                status: 200,
+                headers: Vec::new(),
+                length: Some(bytes.len()),
+                body: Box::new(Slow(std::io::Cursor::new(bytes))),
+            },
+            Err(_) => Reply::new(404, "{}"),
+        }
+    });
+    let dst = tmp.path().join("dst");
+    let mut child = Command::new(BIN)
+        .args([
+            "--tls-verify=false",
+            "copy",
+            "--progress=json",
+            &format!("docker://{}/app:1", server.addr()),
+            &oci(&dst, "1"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("image_start"), "{first}");
+    for _ in 0..100 {
+        if dst.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(dst.exists(), "the copy started writing the layout");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.last().is_some_and(|l| l.contains("cancelled error")),
+        "{rest:?}"
+    );
+    assert!(!dst.exists(), "the layout the copy created is removed");
+}
+
+fn source_blob(layout: &OciLayout, digest: &str) -> std::path::PathBuf {
+    let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+    layout.root().join("blobs/sha256").join(hex)
+}
+
+#[test]
+fn a_closed_stdout_ends_a_blob_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("src");
+    let big = incompressible(4 * 1024 * 1024, 3);
+    let layout = OciLayout::new(&dir);
+    let manifest = write_image(
+        &layout,
+        &host_platform(),
+        &[LayerSpec {
+            files: &[("big", &big)],
+        }],
+    );
+    layout.put_manifest(&manifest, Some("1")).unwrap();
+    let digest = manifest.blobs()[1].digest.to_string();
+    let mut child = Command::new(BIN)
+        .args(["blob", &oci(&dir, "1"), &digest])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut ten = [0u8; 10];
+    stdout.read_exact(&mut ten).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn exit_statuses_follow_the_error_kind_and_json_errors_are_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let missing = run_in(t, &["inspect", "oci:nowhere:1"]);
+    assert_eq!(missing.status.code(), Some(3));
+    let text = stderr(&missing);
+    assert!(text.starts_with("stevedore: not_found error: "), "{text}");
+    assert_eq!(text, format!("{}\n", text.trim()), "no stray whitespace");
+
+    let json = run_in(t, &["inspect", "--json", "oci:nowhere:1"]);
+    assert_eq!(json.status.code(), Some(3));
+    let error: serde_json::Value = serde_json::from_slice(&json.stderr).unwrap();
+    assert_eq!(error["kind"], "not_found");
+    assert!(error["message"].as_str().unwrap().contains("nowhere"));
+    assert!(error["http_status"].is_null());
+    assert_eq!(error["registry_errors"], serde_json::json!([]));
+
+    assert_eq!(run_in(t, &["inspect"]).status.code(), Some(2), "usage");
+    assert_eq!(run_in(t, &["copy", "--bogus"]).status.code(), Some(2));
+    let bad = run_in(t, &["inspect", "nonsense:x"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+
+    let help = String::from_utf8(run_in(t, &["--help"]).stdout).unwrap();
+    for line in [
+        "3    not found",
+        "4    unauthorized",
+        "7    policy",
+        "130  interrupted",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}
+
+#[test]
+fn verify_names_the_identities_and_exits_with_the_policy_status() {
+    let server =
+        stevedore::server::Server::start(stevedore::server::ServerOptions::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    make_image(&t.join("src"), "1", b"mirror\n");
+    let with_password = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(t)
+            .env("COSIGN_PASSWORD", "pw")
+            .arg("--tls-verify=false")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let image = format!("docker://{}/team/app:1", server.host());
+    let mirror = format!("docker://{}/mirror/app:1", server.host());
+    assert!(with_password(&["copy", &oci(&t.join("src"), "1"), &image])
+        .status
+        .success());
+    assert!(with_password(&["generate-key-pair"]).status.success());
+    assert!(with_password(&["sign", "--key", "cosign.key", &image])
+        .status
+        .success());
+    let copied = with_password(&["copy", "--referrers", &image, &mirror]);
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let refused = with_password(&["verify", "--key", "cosign.pub", &mirror]);
+    assert_eq!(refused.status.code(), Some(7), "{}", stderr(&refused));
+    let text = stderr(&refused);
+    let signed_as = format!("{}/team/app", server.host());
+    assert!(
+        text.contains(&format!(
+            "it was signed as {signed_as}, but the policy accepts {}/mirror/app (with any tag)",
+            server.host()
+        )) && text.contains(&format!("--identity {signed_as} ")),
+        "{text}"
+    );
+    assert!(!text.contains("Exact("), "{text}");
+    let json = with_password(&["verify", "--json", "--key", "cosign.pub", &mirror]);
+    let error: serde_json::Value =
+        serde_json::from_str(stderr(&json).lines().last().unwrap()).unwrap();
+    assert_eq!(error["kind"], "policy");
+    let accepted = with_password(&[
+        "verify",
+        "--key",
+        "cosign.pub",
+        "--identity",
+        &signed_as,
+        &mirror,
+    ]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+}
+
+#[test]
+fn key_passwords_come_from_the_variable_or_are_refused_without_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let refused = run_in(t, &["generate-key-pair"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let text = stderr(&refused);
+    assert!(
+        text.contains("COSIGN_PASSWORD") && text.contains("--allow-empty-password"),
+        "{text}"
+    );
+    assert!(!t.join("cosign.key").exists());
+    let allowed = run_in(t, &["generate-key-pair", "--allow-empty-password"]);
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+    let explicit = Command::new(BIN)
+        .current_dir(t)
+        .env("COSIGN_PASSWORD", "")
+        .stdin(Stdio::null())
+        .args(["generate-key-pair", "--output-key-prefix", "empty"])
+        .output()
+        .unwrap();
+    assert!(explicit.status.success(), "{}", stderr(&explicit));
+    let locked = Command::new(BIN)
+        .current_dir(t)
+        .env("COSIGN_PASSWORD", "secret")
+        .args(["generate-key-pair", "--output-key-prefix", "locked"])
+        .output()
+        .unwrap();
+    assert!(locked.status.success());
+    make_image(&t.join("img"), "1", b"sign\n");
+    let image = oci(&t.join("img"), "1");
+    let unasked = run_in(t, &["sign", "--key", "locked.key", &image]);
+    assert_eq!(unasked.status.code(), Some(4), "{}", stderr(&unasked));
+    assert!(
+        stderr(&unasked).contains("set COSIGN_PASSWORD"),
+        "{}",
+        stderr(&unasked)
+    );
+    let unencrypted = run_in(t, &["sign", "--key", "cosign.key", &image]);
+    assert!(unencrypted.status.success(), "{}", stderr(&unencrypted));
+}
