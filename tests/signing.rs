@@ -76,26 +76,40 @@ fn signatures_made_by_cosign_and_containers_image_verify_with_their_key_only() {
         let digest = Digest::sha256(&read(&dir.join("image-manifest.json")));
         let key = public_key_from_pem(&read(&dir.join("pub.pem"))).unwrap();
         let rule = IdentityRule::Exact(identity.to_owned());
-        let good = check_signature(&payload, &signature, &digest, &policy(vec![key]), &rule);
+        let check = |payload: &[u8], digest: &Digest, keys, rule: &IdentityRule| {
+            check_signature(payload, &signature, None, digest, &policy(keys), rule)
+        };
+        let good = check(&payload, &digest, vec![key], &rule);
         assert_eq!(good.verdict, Verdict::Valid, "{case}: {}", good.reason);
-        let wrong = check_signature(
-            &payload,
-            &signature,
-            &digest,
-            &policy(vec![other_key()]),
-            &rule,
-        );
-        assert_eq!(wrong.verdict, Verdict::BadSignature, "{case}");
+        let wrong = check(&payload, &digest, vec![other_key()], &rule);
+        assert_eq!(wrong.verdict, Verdict::UnknownKey, "{case}");
         let mut tampered = payload.clone();
         let at = tampered.iter().position(|&b| b == b'6').unwrap();
         tampered[at] = b'7';
-        let bad = check_signature(&tampered, &signature, &digest, &policy(vec![key]), &rule);
-        assert_eq!(bad.verdict, Verdict::BadSignature, "{case}: tampered");
+        // cosign's signatures name no key: a tampered payload cannot be
+        // told from another key's signature.
+        let bad = check(&tampered, &digest, vec![key], &rule);
+        assert_eq!(bad.verdict, Verdict::UnknownKey, "{case}: tampered");
+        let hint = stevedore::sign::keys::key_id(&key).unwrap();
+        let named = check_signature(
+            &tampered,
+            &signature,
+            Some(&hint),
+            &digest,
+            &policy(vec![other_key(), key]),
+            &rule,
+        );
+        assert_eq!(named.verdict, Verdict::BadSignature, "{case}: tampered");
+        assert!(
+            named.reason.contains("key 2 of the policy"),
+            "{}",
+            named.reason
+        );
         let elsewhere = Digest::sha256(b"another image");
-        let other = check_signature(&payload, &signature, &elsewhere, &policy(vec![key]), &rule);
+        let other = check(&payload, &elsewhere, vec![key], &rule);
         assert_eq!(other.verdict, Verdict::DigestMismatch, "{case}");
         let stranger = IdentityRule::Exact("192.168.64.2:5000/someone-else".to_owned());
-        let named = check_signature(&payload, &signature, &digest, &policy(vec![key]), &stranger);
+        let named = check(&payload, &digest, vec![key], &stranger);
         assert_eq!(named.verdict, Verdict::IdentityMismatch, "{case}");
     }
     // cosign 1.13.1's .sig manifest: one simple-signing layer with its signature.
@@ -284,7 +298,7 @@ fn sign_and_verify_on(client: &Client, host: &str, tmp: &Path) {
     assert!(wrong_key
         .signatures
         .iter()
-        .all(|s| s.verdict == Verdict::BadSignature));
+        .all(|s| s.verdict == Verdict::UnknownKey));
     let elsewhere = Policy {
         identity: Some(IdentityRule::parse("registry.example/other/*")),
         ..policy(vec![public])
@@ -472,8 +486,8 @@ fn the_cli_signs_verifies_and_refuses_with_a_reason() {
     assert!(!refused.status.success());
     let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(report["verified"], false);
-    assert_eq!(report["signatures"][0]["verdict"], "bad_signature");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("bad_signature"));
+    assert_eq!(report["signatures"][0]["verdict"], "unknown_key");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown_key"));
 }
 
 #[test]

@@ -167,6 +167,15 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyingKey> {
         .map_err(|e| Error::invalid(format!("not an ECDSA P-256 public key: {e}")))
 }
 
+/// A public key's fingerprint: `sha256:<hex>` of its PKIX (SubjectPublicKeyInfo)
+/// DER encoding, as [`super::sign`] records it in [`super::KEY_ANNOTATION`].
+pub fn key_id(key: &VerifyingKey) -> Result<String> {
+    let der = key
+        .to_public_key_der()
+        .map_err(|e| Error::invalid(format!("cannot encode the public key: {e}")))?;
+    Ok(crate::digest::Digest::sha256(der.as_bytes()).to_string())
+}
+
 /// A new key pair as cosign writes it: the private key encrypted with
 /// `password` (`cosign.key`) and the PKIX public key (`cosign.pub`).
 pub fn generate_key_pair(password: &Secret) -> Result<(String, String)> {

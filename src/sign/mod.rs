@@ -27,6 +27,12 @@ use crate::transport::{DockerRegistry, ImageRef, Selector, Transport};
 
 /// The annotation of a signature layer holding the base64 DER signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The annotation of a signature layer naming the key that made it
+/// (`sha256:<hex>` of its PKIX DER, [`keys::key_id`]): written by [`sign`],
+/// ignored by cosign, and read by [`verify`] to tell a signature by a key
+/// outside the policy ([`Verdict::UnknownKey`]) from one altered after the
+/// policy's key made it ([`Verdict::BadSignature`]).
+pub const KEY_ANNOTATION: &str = "dev.stevedore.signature/public-key";
 /// The media type of a signature layer (the payload).
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
@@ -105,6 +111,10 @@ pub fn sign(image: &ImageRef, key: &SigningKey, options: &SignOptions) -> Result
     layer.annotations.insert(
         SIGNATURE_ANNOTATION.to_owned(),
         BASE64.encode(signature.to_der().as_bytes()),
+    );
+    layer.annotations.insert(
+        KEY_ANNOTATION.to_owned(),
+        keys::key_id(key.verifying_key())?,
     );
     transport.put_blob(&layer, &mut payload.as_slice())?;
     if options.referrers {
@@ -240,8 +250,13 @@ pub struct Policy {
 pub enum Verdict {
     /// It satisfies the policy.
     Valid,
-    /// No key of the policy verifies it (a wrong key, or a tampered payload).
+    /// It names (by [`KEY_ANNOTATION`]) a key of the policy, and that key
+    /// does not verify it: the payload or the signature was altered.
     BadSignature,
+    /// No key of the policy verifies it, and it names none of them: it was
+    /// made with another key (or, where it names no key, as cosign's
+    /// signatures do not, altered after signing).
+    UnknownKey,
     /// It signs another image.
     DigestMismatch,
     /// It was signed under a name the policy does not accept.
@@ -283,10 +298,13 @@ pub struct VerifyReport {
 /// Checks one signature: `payload` signed with `signature_b64` (the
 /// annotation's value) must verify with one of the policy's keys, sign
 /// `digest`, carry an accepted identity (`identity` when the policy names
-/// none) and the required annotations.
+/// none) and the required annotations. `key_hint` is the layer's
+/// [`KEY_ANNOTATION`], where it has one: it tells [`Verdict::BadSignature`]
+/// from [`Verdict::UnknownKey`].
 pub fn check_signature(
     payload: &[u8],
     signature_b64: &str,
+    key_hint: Option<&str>,
     digest: &Digest,
     policy: &Policy,
     identity: &IdentityRule,
@@ -322,11 +340,32 @@ pub fn check_signature(
         .iter()
         .position(|key| key.verify(payload, &signature).is_ok());
     if check.key.is_none() {
-        return fail(
-            check,
-            Verdict::BadSignature,
-            "no key of the policy verifies the signature over the payload".to_owned(),
-        );
+        let named = key_hint.and_then(|hint| {
+            policy
+                .keys
+                .iter()
+                .position(|key| keys::key_id(key).is_ok_and(|id| id == hint))
+        });
+        return match (named, key_hint) {
+            (Some(n), _) => fail(
+                check,
+                Verdict::BadSignature,
+                format!(
+                    "it was made with key {} of the policy, which does not verify it: the payload or the signature was altered after signing",
+                    n + 1
+                ),
+            ),
+            (None, Some(hint)) => fail(
+                check,
+                Verdict::UnknownKey,
+                format!("it was made with another key ({hint}), not one of the policy's"),
+            ),
+            (None, None) => fail(
+                check,
+                Verdict::UnknownKey,
+                "no key of the policy verifies it: it was made with another key, or altered after signing (it names no key to tell which)".to_owned(),
+            ),
+        };
     }
     let parsed = match payload::parse(payload) {
         Ok(p) => p,
@@ -416,6 +455,7 @@ pub fn verify(image: &ImageRef, policy: &Policy) -> Result<VerifyReport> {
         signatures.push(check_signature(
             &payload,
             signature,
+            layer.annotations.get(KEY_ANNOTATION).map(String::as_str),
             &digest,
             policy,
             &default_rule,
