@@ -3,11 +3,12 @@
 # skopeo and umoci (judges of OCI layouts), docker-registry (the server our
 # client is tested against) with htpasswd, openssl and GNU time, valgrind and a
 # C compiler and pkg-config (the C ABI test), Go and Elixir (the bindings),
-# curl (a light client in the server benchmark).
+# curl (a light client in the server benchmark), nginx and caddy (serving static
+# registry trees).
 # Only what is missing is installed.
 set -euo pipefail
 missing=()
-for tool_package in pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl; do
+for tool_package in pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl nginx:nginx caddy:caddy; do
   command -v "${tool_package%%:*}" >/dev/null 2>&1 || missing+=("${tool_package#*:}")
 done
 # The Elixir binding's NIF needs erl_nif.h, and its JSON comes from jiffy.
