@@ -355,6 +355,30 @@ stevedore_status stevedore_referrers(const stevedore_client *client,
 // a write.
 stevedore_status stevedore_generate_key_pair(const char *options_json, char **out_json);
 
+// Exports the image `src` names into the static registry tree at `dir`
+// (created when missing; an existing directory must be empty or a tree)
+// and writes the web-server configuration for everything the tree serves.
+// `options_json` (NULL for defaults): `{"name": the repository in the tree
+// (default: a docker:// source's; required for others), "tag" (default:
+// the source's, else "latest"), "nginx_conf": a path for an nginx
+// `location` snippet, "caddyfile": a path for a Caddyfile site block,
+// "base_url": "http(s)://HOST[:PORT]" (default "http://localhost:8080"),
+// "all", "platform", "platforms", "jobs", "referrers"}` (as
+// `stevedore_copy`). On success `*out_json` receives `{"copy": {…the copy
+// report}, "dir", "image": "NAME:TAG", "pull": "HOST[:PORT]/NAME:TAG",
+// "manifests_served", "nginx_conf", "caddyfile"}`, to free with
+// `stevedore_string_free`. Safe to call from many threads; two exports into
+// one tree are ordered by the tree's lock.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out_json` is NULL or valid for a write.
+stevedore_status stevedore_static(const stevedore_client *client,
+                                  const char *src,
+                                  const char *dir,
+                                  const char *options_json,
+                                  char **out_json);
+
 // The library version (`Cargo.toml`'s), as a static NUL-terminated string.
 // Never NULL; do not free it.
 const char *stevedore_version(void);

@@ -6,12 +6,13 @@
 #     skopeo and umoci (judges of OCI layouts), docker-registry (the server our
 #     client is tested against) with htpasswd, openssl and GNU time, valgrind
 #     and a C compiler and pkg-config (the C ABI test), Go and Elixir (the
-#     bindings), curl (a light client in the server benchmark).
+#     bindings), curl (a light client in the server benchmark), nginx and
+#     caddy (serving static registry trees).
 # Only what is missing is installed.
 set -euo pipefail
 case "${1:-all}" in
   demo) wanted="skopeo:skopeo umoci:umoci" ;;
-  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl" ;;
+  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl /usr/sbin/nginx:nginx caddy:caddy" ;;
   *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
 esac
 missing=()

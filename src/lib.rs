@@ -1,7 +1,8 @@
 //! Stevedore: a library-first, daemonless OCI container image toolkit.
 //!
 //! Everything you can do to an image except run it, as blocking functions over
-//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`].
+//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`],
+//! [`export_static`] (a static registry tree and its web-server configuration).
 //! Images are named the way skopeo names them ([`transport::parse`]:
 //! `oci:/images/app:1.0`, `docker://registry.example/app:1.0`).
 //! Every digest is preserved and every blob is verified as it streams.
@@ -44,6 +45,7 @@ pub mod registry;
 pub mod resolve;
 pub mod server;
 pub mod sign;
+pub mod static_registry;
 pub mod store;
 pub mod sync;
 pub mod transport;
@@ -54,5 +56,6 @@ pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use reference::Reference;
+pub use static_registry::{export as export_static, StaticOptions, StaticReport};
 pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};
 pub use transport::{parse as parse_image, ImageRef};

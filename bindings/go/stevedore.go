@@ -739,3 +739,56 @@ func (c *Client) raw(ctx context.Context, image string, options any) ([]byte, er
 	}
 	return takeBytes(out, n), nil
 }
+
+// StaticOptions say how to export into a static registry tree: the
+// repository Name and Tag in the tree (Name defaults to a docker:// source's
+// repository, Tag to the source's tag, else latest), where to write an
+// nginx snippet (NginxConf) and a Caddyfile site block (Caddyfile), the
+// BaseURL clients reach the tree at (http(s)://HOST[:PORT]), and, as for
+// Copy, All, Platform and Referrers.
+type StaticOptions struct {
+	Name      string `json:"name,omitempty"`
+	Tag       string `json:"tag,omitempty"`
+	NginxConf string `json:"nginx_conf,omitempty"`
+	Caddyfile string `json:"caddyfile,omitempty"`
+	BaseURL   string `json:"base_url,omitempty"`
+	All       bool   `json:"all,omitempty"`
+	Platform  string `json:"platform,omitempty"`
+	Referrers bool   `json:"referrers,omitempty"`
+}
+
+// StaticResult says what an export did: the Copy into the tree, the Image
+// written (NAME:TAG), the Pull reference (HOST[:PORT]/NAME:TAG), how many
+// manifest URLs the tree serves, and the configurations written.
+type StaticResult struct {
+	Copy            CopyResult `json:"copy"`
+	Dir             string     `json:"dir"`
+	Image           string     `json:"image"`
+	Pull            string     `json:"pull"`
+	ManifestsServed int        `json:"manifests_served"`
+	NginxConf       *string    `json:"nginx_conf"`
+	Caddyfile       *string    `json:"caddyfile"`
+}
+
+// Static exports the image src names into the static registry tree at dir
+// (which nginx, Caddy or any static host serves as /v2) and writes the
+// web-server configuration for everything the tree serves.
+func (c *Client) Static(ctx context.Context, src, dir string, options StaticOptions) (*StaticResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, d := cString(src), cString(dir)
+	defer free(s)
+	defer free(d)
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var out *C.char
+	if err := call(func() C.stevedore_status { return C.stevedore_static(c.ptr, s, d, opts, &out) }); err != nil {
+		return nil, err
+	}
+	var result StaticResult
+	return &result, json.Unmarshal([]byte(takeString(out)), &result)
+}

@@ -388,3 +388,29 @@ func TestGenerateKeyPair(t *testing.T) {
 		t.Fatalf("verify: %v", err)
 	}
 }
+
+func TestStaticExportReadsBack(t *testing.T) {
+	ctx := context.Background()
+	src := layout(t)
+	work := t.TempDir()
+	tree, conf := filepath.Join(work, "tree"), filepath.Join(work, "registry.conf")
+	c := client(t, ClientOptions{})
+	res, err := c.Static(ctx, src+":1.0", tree, StaticOptions{Name: "team/app", NginxConf: conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Image != "team/app:1.0" || res.Pull != "localhost:8080/team/app:1.0" {
+		t.Fatalf("%+v", res)
+	}
+	text, err := os.ReadFile(conf)
+	if err != nil || !strings.Contains(string(text), "location = /v2/team/app/manifests/"+res.Copy.Digest) {
+		t.Fatalf("nginx snippet %v:\n%s", err, text)
+	}
+	back, err := c.Copy(ctx, "static:"+tree+"/team/app:1.0", "oci:"+filepath.Join(work, "back")+":1.0", CopyOptions{})
+	if err != nil || back.Digest != res.Copy.Digest {
+		t.Fatalf("read back: %v %+v", err, back)
+	}
+	if _, err := c.Static(ctx, src+":1.0", tree, StaticOptions{Name: "../escape"}); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("escaping name: %v", err)
+	}
+}

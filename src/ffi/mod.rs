@@ -11,6 +11,7 @@ mod memory;
 mod progress;
 mod server;
 mod sign;
+mod static_registry;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
@@ -29,4 +30,5 @@ pub use sign::{
     stevedore_attach, stevedore_generate_key_pair, stevedore_referrers, stevedore_sign,
     stevedore_verify,
 };
+pub use static_registry::stevedore_static;
 pub use version::{stevedore_abi_version, stevedore_version, ABI_VERSION};

@@ -8,6 +8,7 @@ mod layout_files;
 mod memory;
 mod oci_archive;
 mod oci_layout;
+pub mod static_tree;
 mod tar_index;
 
 use std::fmt;
@@ -20,6 +21,7 @@ pub use docker_archive::DockerArchive;
 pub use memory::Memory;
 pub use oci_archive::OciArchive;
 pub use oci_layout::OciLayout;
+pub use static_tree::StaticTree;
 
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -236,7 +238,7 @@ fn split_location<'a>(rest: &'a str, usage: &str) -> Result<(&'a str, Option<&'a
 }
 
 /// The transports `parse` knows, as their prefixes.
-const KNOWN: &str = "docker://, oci:, oci-archive:, dir:, docker-archive:";
+const KNOWN: &str = "docker://, oci:, oci-archive:, dir:, docker-archive:, static:";
 
 /// Parses a transport string in the syntax of containers-transports(5), such
 /// as `oci:/images/app:1.0` or `docker://registry.example/app:1.0`, with a
@@ -260,6 +262,7 @@ pub fn parse_with(s: &str, client: &Client) -> Result<ImageRef> {
         "dir" => dir::parse(rest),
         "docker-archive" => docker_archive::parse(rest),
         "docker" => docker::parse(rest, client),
+        "static" => static_tree::parse(rest),
         "docker-daemon" | "containers-storage" | "sif" | "ostree" => {
             Err(Error::unsupported(format!(
                 "the {prefix}: transport needs a container engine's storage or daemon, which                  stevedore does not use (transports: {KNOWN})"

@@ -295,6 +295,18 @@ static ERL_NIF_TERM nif_generate_key_pair(ErlNifEnv *env, int argc, const ERL_NI
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+/* static(Client, Src, Dir, OptionsJson) */
+static ERL_NIF_TERM nif_static(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_static(client, s[0], s[1], s[2], &out);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
 /* sign(Client, Image, OptionsJson) */
 static ERL_NIF_TERM nif_sign(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -435,6 +447,7 @@ static ErlNifFunc functions[] = {
     {"client_new", 1, nif_client_new, IO},
     {"generate_key_pair", 1, nif_generate_key_pair, IO},
     {"sign", 3, nif_sign, IO},
+    {"static", 4, nif_static, IO},
     {"attach", 4, nif_attach, IO},
     {"referrers", 3, nif_referrers, IO},
     {"verify", 3, nif_verify, IO},

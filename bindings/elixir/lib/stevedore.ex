@@ -96,6 +96,16 @@ defmodule Stevedore do
     do: decoded(Native.generate_key_pair(encode(%{password: password})))
 
   @doc """
+  Exports an image into the static registry tree `dir` (which nginx, Caddy or
+  any static host serves as /v2) and writes the web-server configuration for
+  everything the tree serves. Options: `name`, `tag`, `nginx_conf`,
+  `caddyfile`, `base_url`, `all`, `platform`, `referrers`. Returns `{:ok,
+  %{"copy" => report, "image" => "NAME:TAG", "pull" => ..., ...}}`.
+  """
+  def export_static(client, src, dir, options \\ %{}),
+    do: decoded(Native.static(ref(client), src, dir, encode(options)))
+
+  @doc """
   Signs an image as cosign does (its `sha256-<hex>.sig` tag). Options: `key`
   (a PEM private key: PKCS#8, SEC1 or cosign's encrypted key), `password`,
   `identity`, `annotations`.

@@ -85,6 +85,27 @@ defmodule StevedoreTest do
     assert {:ok, ["copied"]} = Stevedore.tags(nil, dst)
   end
 
+  test "export_static writes a tree that reads back", %{tmp_dir: dir} do
+    src = layout(dir) <> ":1.0"
+    tree = Path.join(dir, "tree")
+    conf = Path.join(dir, "registry.conf")
+
+    assert {:ok, %{"image" => "team/app:1.0", "copy" => %{"digest" => digest}}} =
+             Stevedore.export_static(nil, src, tree, %{name: "team/app", nginx_conf: conf})
+
+    assert File.read!(conf) =~ "location = /v2/team/app/manifests/" <> digest
+
+    assert {:ok, %{"digest" => ^digest}} =
+             Stevedore.copy(
+               nil,
+               "static:" <> tree <> "/team/app:1.0",
+               "oci:" <> Path.join(dir, "back") <> ":1.0"
+             )
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.export_static(nil, src, tree, %{name: "../escape"})
+  end
+
   test "manifests and blobs in the runtime's shape", %{tmp_dir: dir} do
     image = layout(dir) <> ":1.0"
     assert {:ok, m} = Stevedore.manifest(nil, image)

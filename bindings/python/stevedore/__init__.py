@@ -163,6 +163,20 @@ class Client:
         )
         return take_bytes(out, length)
 
+    def export_static(self, src: str, dir: str, name: str = None, tag: str = None,
+                      nginx_conf: str = None, caddyfile: str = None, base_url: str = None,
+                      all: bool = False, platform: str = None, referrers: bool = False) -> dict:
+        """Exports an image into the static registry tree `dir` (which nginx,
+        Caddy or any static host serves as /v2) as `name:tag`, and writes the
+        nginx snippet and/or Caddyfile for everything the tree serves.
+        Returns the report (`copy`, `image`, `pull`, `manifests_served`, …)."""
+        opts = options(name=name, tag=tag, nginx_conf=nginx_conf, caddyfile=caddyfile,
+                       base_url=base_url, all=all or None, platform=platform,
+                       referrers=referrers or None)
+        out = ctypes.c_void_p()
+        call("stevedore_static", self._live(), encode(src), encode(dir), opts, ctypes.byref(out))
+        return json.loads(take_string(out))
+
     def sign(self, image: str, key_pem: str, password: str = None, identity: str = None,
              annotations: dict = None) -> dict:
         """Signs an image as cosign does (its `sha256-<hex>.sig` tag); `key_pem`

@@ -60,6 +60,7 @@ _SIGNATURES = {
     "stevedore_generate_key_pair": ([_str, _out_str], _status),
     "stevedore_attach": ([ctypes.c_void_p, _str, ctypes.c_char_p, ctypes.c_size_t, _str, _out_str], _status),
     "stevedore_referrers": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_static": ([ctypes.c_void_p, _str, _str, _str, _out_str], _status),
     "stevedore_server_start": ([_str, _out_str], _status),
     "stevedore_server_address": ([ctypes.c_void_p], ctypes.c_char_p),
     "stevedore_server_stop": ([ctypes.c_void_p], None),

@@ -179,3 +179,18 @@ def test_a_generated_key_pair_signs_and_verifies(layout):
         assert client.verify(image, [public])["verified"]
         with pytest.raises(stevedore.UnauthorizedError):
             client.sign(image, private, password="wrong")
+
+
+def test_export_static_writes_a_tree_that_reads_back(layout, tmp_path):
+    client = stevedore.Client()
+    tree, conf = tmp_path / "tree", tmp_path / "registry.conf"
+    report = client.export_static(f"{layout}:1.0", str(tree), name="team/app", nginx_conf=str(conf))
+    assert report["image"] == "team/app:1.0"
+    assert report["pull"] == "localhost:8080/team/app:1.0"
+    digest = report["copy"]["digest"]
+    assert f"location = /v2/team/app/manifests/{digest}" in conf.read_text()
+    back = client.copy(f"static:{tree}/team/app:1.0", f"oci:{tmp_path / 'back'}:1.0")
+    assert back["digest"] == digest
+    assert client.tags(f"static:{tree}/team/app") == ["1.0"]
+    with pytest.raises(stevedore.InvalidInputError):
+        client.export_static(f"{layout}:1.0", str(tree), name="../escape")

@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{copy, inspect, serve, sign};
+use commands::{copy, inspect, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -56,6 +56,9 @@ enum Command {
     GenerateKeyPair(sign::GenerateKeyPairArgs),
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve(serve::ServeArgs),
+    /// Export an image into a static registry tree (DIR) that nginx, Caddy or
+    /// any static host serves as /v2, and write the web-server configuration.
+    Static(static_cmd::StaticArgs),
 }
 
 fn main() -> ExitCode {
@@ -100,5 +103,6 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Verify(args) => sign::verify(args, &client, out),
         Command::GenerateKeyPair(args) => sign::generate_key_pair(args, out),
         Command::Serve(args) => serve::serve(args),
+        Command::Static(args) => static_cmd::export(args, &client, out),
     }
 }

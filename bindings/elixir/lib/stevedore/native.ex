@@ -13,6 +13,7 @@ defmodule Stevedore.Native do
   def client_new(_options), do: :erlang.nif_error(:not_loaded)
   def generate_key_pair(_options), do: :erlang.nif_error(:not_loaded)
   def sign(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def static(_client, _src, _dir, _options), do: :erlang.nif_error(:not_loaded)
   def attach(_client, _image, _artifact, _options), do: :erlang.nif_error(:not_loaded)
   def referrers(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def verify(_client, _image, _policy), do: :erlang.nif_error(:not_loaded)

@@ -4,6 +4,7 @@ pub mod copy;
 pub mod inspect;
 pub mod serve;
 pub mod sign;
+pub mod static_cmd;
 
 use stevedore::registry::Client;
 use stevedore::transport::parse_with;
