@@ -42,6 +42,7 @@ pub mod reference;
 pub mod referrers;
 pub mod registry;
 pub mod resolve;
+pub mod sbom;
 pub mod server;
 pub mod sign;
 pub mod store;
