@@ -46,7 +46,15 @@ pub(super) fn catalog(cx: &Context<'_>, entry: &Entry, found: &mut Found) {
     let Some(bytes) = cx.read_database(entry, found) else {
         return;
     };
-    match headers(&bytes) {
+    // Changes not yet checkpointed live in the write-ahead log beside the file.
+    let wal = cx
+        .fs
+        .read(
+            &format!("{}-wal", entry.path),
+            cx.options.max_database_bytes,
+        )
+        .ok();
+    match headers(&bytes, wal.as_deref()) {
         Ok(blobs) => {
             let distro = cx.distro();
             let namespace = cx.os.map(|os| os.id.as_str()).filter(|id| !id.is_empty());
@@ -96,11 +104,16 @@ fn add(
 }
 
 /// The `(hnum, blob)` rows of the `Packages` table of an sqlite database held in
-/// `bytes` (copied to a temporary file: sqlite reads files).
-fn headers(bytes: &[u8]) -> Result<Vec<(i64, Vec<u8>)>, String> {
+/// `bytes`, with its write-ahead log `wal` when there is one (both copied to a
+/// temporary directory: sqlite reads files).
+fn headers(bytes: &[u8], wal: Option<&[u8]>) -> Result<Vec<(i64, Vec<u8>)>, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("creating a temporary directory: {e}"))?;
     let path = dir.path().join("rpmdb.sqlite");
     std::fs::write(&path, bytes).map_err(|e| format!("writing a temporary copy: {e}"))?;
+    if let Some(wal) = wal {
+        std::fs::write(dir.path().join("rpmdb.sqlite-wal"), wal)
+            .map_err(|e| format!("writing a temporary copy: {e}"))?;
+    }
     let db = Connection::open_with_flags(
         &path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
