@@ -29,3 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The SBOM tests: rpm/rpmbuild write a real rpmdb.sqlite, cargo-auditable builds
+# a Rust binary with its dependency list, and the official schema validators of
+# SPDX (spdx-tools) and CycloneDX (cyclonedx-python-lib) judge the documents.
+if ! command -v rpmbuild >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm >/dev/null
+fi
+command -v cargo-auditable >/dev/null 2>&1 || cargo install --locked --quiet cargo-auditable
+python3 -c 'import spdx_tools, cyclonedx.validation.json, jsonschema' 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check spdx-tools 'cyclonedx-python-lib[json-validation]'

@@ -43,6 +43,7 @@ pub mod reference;
 pub mod referrers;
 pub mod registry;
 pub mod resolve;
+pub mod sbom;
 pub mod server;
 pub mod sign;
 pub mod static_registry;
