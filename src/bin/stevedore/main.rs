@@ -12,7 +12,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{copy, inspect, serve, sign};
+use commands::{copy, inspect, login, serve, sign};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -53,6 +53,10 @@ enum Command {
     GenerateKeyPair(sign::GenerateKeyPairArgs),
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve(serve::ServeArgs),
+    /// Log in to a registry: check the credentials, keep them in the auth file.
+    Login(login::LoginArgs),
+    /// Log out of a registry: remove its credentials from the auth file.
+    Logout(login::LogoutArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,5 +87,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Verify(args) => sign::verify(args, &client, out),
         Command::GenerateKeyPair(args) => sign::generate_key_pair(args, out),
         Command::Serve(args) => serve::serve(args),
+        Command::Login(args) => login::login(args, &client, out),
+        Command::Logout(args) => login::logout(args, &client, out),
     }
 }
