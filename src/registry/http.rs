@@ -237,12 +237,20 @@ pub(crate) fn status_error(method: &Method, url: &str, mut response: Response<Bo
 }
 
 fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
-    let plain_http = matches!(
-        e,
-        ureq::Error::Rustls(rustls::Error::InvalidMessage(
-            rustls::InvalidMessage::InvalidContentType
-        ))
-    );
+    let plain_reply = |r: &rustls::Error| {
+        matches!(
+            r,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+        )
+    };
+    let plain_http = match &e {
+        ureq::Error::Rustls(r) => plain_reply(r),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(plain_reply),
+        _ => false,
+    };
     if plain_http {
         return Error::new(
             ErrorKind::Network,
