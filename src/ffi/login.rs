@@ -5,8 +5,8 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, stevedore_status};
 use super::client::{client_or_default, stevedore_client};
-use super::memory::{input_str, options, OutString};
 use super::image::NoOptions;
+use super::memory::{input_str, options, OutString};
 use crate::auth::{Credentials, Secret};
 
 #[derive(Default, serde::Deserialize)]
