@@ -82,10 +82,13 @@ const char *stevedore_last_error_message(void);
 // `stevedore_last_error_message`; do not free it.
 const char *stevedore_last_error_json(void);
 
-// Creates a client. `options_json` (NULL for defaults): `{"username",
-// "password", "identity_token", "auth_file", "tls_verify", "insecure": [..],
+// Creates a client. `options_json` (NULL for defaults): `{"credentials":
+// {"host[:port]": {"username", "password"} or {"identity_token"}},
+// "auth_file", "tls_verify", "insecure": [..],
 // "plain_http": [..], "cert_dir", "user_agent", "connect_timeout_secs",
 // "read_timeout_secs", "max_retries", "retry_delay_ms", "chunk_size"}`.
+// Credentials are bound to the registry they are listed under and never
+// sent to another host.
 // On success `*client_out` receives the handle.
 //
 // # Safety
@@ -238,6 +241,34 @@ stevedore_status stevedore_tags(const stevedore_client *client,
 stevedore_status stevedore_delete(const stevedore_client *client,
                                   const char *image_ref,
                                   const char *options_json);
+
+// Checks `{"username", "password"}` (`options_json`, required) with
+// `registry` (`host[:port]`) through `client` (NULL for default options; its
+// TLS options and `auth_file` are used), then records them in the client's
+// `auth_file`, or the primary auth file of containers-auth.json(5). On
+// success `*path_out` receives the file written (free with
+// `stevedore_string_free`). A refusal is `STEVEDORE_ERROR_UNAUTHORIZED` and
+// writes nothing; the password never appears in an error.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `path_out` is NULL or valid for a write.
+stevedore_status stevedore_login(const stevedore_client *client,
+                                 const char *registry,
+                                 const char *options_json,
+                                 char **path_out);
+
+// Removes the login for `registry` from `client`'s `auth_file`, or the
+// primary auth file. `options_json` must be NULL or `{}`. On success
+// `*path_out` receives the file written (free with `stevedore_string_free`);
+// `STEVEDORE_ERROR_NOT_FOUND` when it held no login for `registry`.
+//
+// # Safety
+// As `stevedore_login`.
+stevedore_status stevedore_logout(const stevedore_client *client,
+                                  const char *registry,
+                                  const char *options_json,
+                                  char **path_out);
 
 // Frees a string Stevedore returned. NULL is a no-op.
 //

@@ -94,7 +94,7 @@ fn copy_inspect_tags_and_delete_on_a_registry() {
     ok(&["--tls-verify=false", "delete", &image]);
     let err = fails(&["--tls-verify=false", "inspect", &image], &[]);
     assert!(
-        err.contains("not_found") && err.contains("MANIFEST_UNKNOWN"),
+        err.contains("not_found") && err.contains("has no tag \"1.0\""),
         "{err}"
     );
     // Without --tls-verify=false the plain-HTTP registry is not reached.

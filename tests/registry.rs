@@ -252,8 +252,16 @@ fn basic_auth_with_htpasswd() {
     make_image(&a, "1.0", b"auth\n");
     let options = |user: Option<&str>, pass: &str| stevedore::registry::ClientOptions {
         insecure: vec![registry.addr.clone()],
-        username: user.map(str::to_owned),
-        password: user.map(|_| stevedore::auth::Secret::new(pass)),
+        credentials: user
+            .map(|user| {
+                let creds = stevedore::auth::Credentials::Basic {
+                    username: user.to_owned(),
+                    password: stevedore::auth::Secret::new(pass),
+                };
+                (registry.addr.clone(), creds)
+            })
+            .into_iter()
+            .collect(),
         auth_file: Some(tmp.path().join("no-auth-file.json")),
         ..Default::default()
     };

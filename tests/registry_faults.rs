@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::fake::{FakeServer, Reply, Seen};
 use common::*;
-use stevedore::auth::Secret;
+use stevedore::auth::{Credentials, Secret};
 use stevedore::registry::{Client, ClientOptions, Repository};
 use stevedore::transport::parse_with;
 use stevedore::{copy, CopyOptions, Digest, ErrorKind};
@@ -21,8 +21,14 @@ const BASIC: &str = "Basic YWxpY2U6cHc="; // alice:pw
 fn client_for(server: &FakeServer, max_retries: u32) -> Client {
     Client::new(ClientOptions {
         plain_http: vec![server.addr()],
-        username: Some("alice".into()),
-        password: Some(Secret::new("pw")),
+        credentials: [(
+            server.addr(),
+            Credentials::Basic {
+                username: "alice".into(),
+                password: Secret::new("pw"),
+            },
+        )]
+        .into(),
         max_retries,
         retry_delay_ms: 10,
         ..Default::default()

@@ -13,7 +13,7 @@ use common::registry::Registry;
 use common::*;
 use p256::ecdsa::signature::Signer;
 use p256::pkcs8::DecodePrivateKey;
-use stevedore::auth::Secret;
+use stevedore::auth::{Credentials, Secret};
 use stevedore::registry::{Client, ClientOptions};
 use stevedore::transport::parse_with;
 use stevedore::{copy, CopyOptions, ErrorKind};
@@ -159,8 +159,14 @@ fn token_registry(dir: &tempfile::TempDir, tokens: &FakeServer) -> Registry {
 fn client(registry: &Registry, password: &str) -> Client {
     Client::new(ClientOptions {
         insecure: vec![registry.addr.clone()],
-        username: Some(USER.into()),
-        password: Some(Secret::new(password)),
+        credentials: [(
+            registry.addr.clone(),
+            Credentials::Basic {
+                username: USER.into(),
+                password: Secret::new(password),
+            },
+        )]
+        .into(),
         ..Default::default()
     })
     .unwrap()
@@ -257,7 +263,11 @@ fn refresh_tokens_use_oauth2_and_bad_credentials_are_unauthorized() {
 
     let oauth = Client::new(ClientOptions {
         insecure: vec![registry.addr.clone()],
-        identity_token: Some(Secret::new(REFRESH)),
+        credentials: [(
+            registry.addr.clone(),
+            Credentials::IdentityToken(Secret::new(REFRESH)),
+        )]
+        .into(),
         ..Default::default()
     })
     .unwrap();

@@ -520,8 +520,14 @@ fn htpasswd_users_and_read_only_are_enforced() {
     let with = |password: &str| {
         Client::new(ClientOptions {
             plain_http: vec![host.clone()],
-            username: Some("alice".into()),
-            password: Some(stevedore::auth::Secret::new(password)),
+            credentials: [(
+                host.clone(),
+                stevedore::auth::Credentials::Basic {
+                    username: "alice".into(),
+                    password: stevedore::auth::Secret::new(password),
+                },
+            )]
+            .into(),
             ..Default::default()
         })
         .unwrap()

@@ -43,7 +43,7 @@ import (
 )
 
 // ABIVersion is the ABI this binding is written for.
-const ABIVersion = 5
+const ABIVersion = 6
 
 func init() {
 	if v := uint32(C.stevedore_abi_version()); v != ABIVersion {
@@ -155,19 +155,29 @@ func takeBytes(p *C.uint8_t, n C.size_t) []byte {
 	return C.GoBytes(unsafe.Pointer(p), C.int(n))
 }
 
+// Credentials for one registry: Username and Password, or IdentityToken.
+type Credentials struct {
+	Username      string `json:"username,omitempty"`
+	Password      string `json:"password,omitempty"`
+	IdentityToken string `json:"identity_token,omitempty"`
+}
+
 // ClientOptions configures a Client; zero values mean the library defaults.
+// Credentials are keyed by the registry they are bound to ("host[:port]",
+// "docker.io") and never sent to another host.
 type ClientOptions struct {
-	Username      string   `json:"username,omitempty"`
-	Password      string   `json:"password,omitempty"`
-	IdentityToken string   `json:"identity_token,omitempty"`
-	AuthFile      string   `json:"auth_file,omitempty"`
-	TLSVerify     *bool    `json:"tls_verify,omitempty"`
-	Insecure      []string `json:"insecure,omitempty"`
-	PlainHTTP     []string `json:"plain_http,omitempty"`
-	CertDir       string   `json:"cert_dir,omitempty"`
-	UserAgent     string   `json:"user_agent,omitempty"`
-	MaxRetries    *int     `json:"max_retries,omitempty"`
-	ChunkSize     uint64   `json:"chunk_size,omitempty"`
+	Credentials map[string]Credentials `json:"credentials,omitempty"`
+	AuthFile    string                 `json:"auth_file,omitempty"`
+	TLSVerify   *bool                  `json:"tls_verify,omitempty"`
+	Insecure    []string               `json:"insecure,omitempty"`
+	PlainHTTP   []string               `json:"plain_http,omitempty"`
+	CertDir     string                 `json:"cert_dir,omitempty"`
+	UserAgent   string                 `json:"user_agent,omitempty"`
+	MaxRetries  *int                   `json:"max_retries,omitempty"`
+	// ConnectTimeoutSecs and ReadTimeoutSecs default to 30 and 60.
+	ConnectTimeoutSecs *int   `json:"connect_timeout_secs,omitempty"`
+	ReadTimeoutSecs    *int   `json:"read_timeout_secs,omitempty"`
+	ChunkSize          uint64 `json:"chunk_size,omitempty"`
 }
 
 // Client holds registry options and the token cache. Safe for concurrent

@@ -167,7 +167,7 @@ func TestTypedErrors(t *testing.T) {
 	if _, err := c.Inspect(ctx, "no-transport-here", ""); !errors.Is(err, ErrInvalidInput) {
 		t.Fatalf("want invalid input, got %v", err)
 	}
-	if _, err := NewClient(ClientOptions{Insecure: []string{"x"}, Password: "only-a-password"}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := NewClient(ClientOptions{Insecure: []string{"x"}, Credentials: map[string]Credentials{"x": {Password: "only-a-password"}}}); !errors.Is(err, ErrInvalidInput) {
 		t.Fatalf("want invalid input, got %v", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)

@@ -28,10 +28,13 @@ pub(crate) unsafe fn client_or_default(ptr: *const stevedore_client) -> Result<C
     }
 }
 
-/// Creates a client. `options_json` (NULL for defaults): `{"username",
-/// "password", "identity_token", "auth_file", "tls_verify", "insecure": [..],
+/// Creates a client. `options_json` (NULL for defaults): `{"credentials":
+/// {"host[:port]": {"username", "password"} or {"identity_token"}},
+/// "auth_file", "tls_verify", "insecure": [..],
 /// "plain_http": [..], "cert_dir", "user_agent", "connect_timeout_secs",
 /// "read_timeout_secs", "max_retries", "retry_delay_ms", "chunk_size"}`.
+/// Credentials are bound to the registry they are listed under and never
+/// sent to another host.
 /// On success `*client_out` receives the handle.
 ///
 /// # Safety

@@ -7,6 +7,7 @@ mod boundary;
 mod client;
 mod fetch;
 mod image;
+mod login;
 mod memory;
 mod progress;
 mod server;
@@ -21,6 +22,7 @@ pub use image::{
     stevedore_copy, stevedore_delete, stevedore_inspect, stevedore_inspect_raw, stevedore_sync,
     stevedore_tags,
 };
+pub use login::{stevedore_login, stevedore_logout};
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use progress::stevedore_progress_fn;
 pub use server::{

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 /// The ABI version this library implements; bumped on every incompatible
 /// change to the C interface.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// The library version (`Cargo.toml`'s), as a static NUL-terminated string.
 /// Never NULL; do not free it.

@@ -237,6 +237,31 @@ pub(crate) fn status_error(method: &Method, url: &str, mut response: Response<Bo
 }
 
 fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
+    let plain_reply = |r: &rustls::Error| {
+        matches!(
+            r,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+        )
+    };
+    let plain_http = match &e {
+        ureq::Error::Rustls(r) => plain_reply(r),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(plain_reply),
+        _ => false,
+    };
+    if plain_http {
+        return Error::new(
+            ErrorKind::Network,
+            format!(
+                "{method} {}: the registry answered plain HTTP to an HTTPS request; \
+                 to reach it over HTTP, pass --tls-verify=false (in the options JSON, \
+                 list it in \"insecure\")",
+                shown(url)
+            ),
+        );
+    }
     Error::new(ErrorKind::Network, format!("{method} {}: {e}", shown(url)))
 }
 
@@ -349,6 +374,9 @@ impl Client {
                     continue;
                 }
             }
+            if status == 401 && at_home && !call.scopes.is_empty() {
+                return Err(self.refused(endpoint, &call.scopes, &method, &url));
+            }
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(location) = header_str(&response, "location") {
                     redirects += 1;
@@ -428,6 +456,42 @@ impl Client {
         })
     }
 
+    /// The error for a 401 the registry still answers after its challenge
+    /// was met: the credentials sent were refused, or none were found (and
+    /// where they were looked for). Never holds the credentials.
+    fn refused(&self, endpoint: &Endpoint, scopes: &[Scope], method: &Method, url: &str) -> Error {
+        let registry = &endpoint.registry;
+        let repository = scopes.iter().find_map(Scope::repository_name).unwrap_or("");
+        let source = &self.inner.credentials;
+        let message = match source.find(registry, repository) {
+            Err(e) => return e,
+            Ok((Credentials::Anonymous, _)) => {
+                let files: Vec<String> = source
+                    .files()
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect();
+                format!(
+                    "registry {registry} needs credentials for {repository}: none are bound to it \
+                     and none were found in the auth files ({}); give them with \
+                     --creds USER:PASSWORD or `stevedore login {registry}`",
+                    files.join(", ")
+                )
+            }
+            Ok((_, Some(file))) => format!(
+                "registry {registry} refused the credentials for it from {} \
+                 (for {method} {}); log in again with `stevedore login {registry}`",
+                file.display(),
+                shown(url)
+            ),
+            Ok((_, None)) => format!(
+                "registry {registry} refused the credentials given for it (for {method} {})",
+                shown(url)
+            ),
+        };
+        Error::new(ErrorKind::Unauthorized, message).with_http_status(401)
+    }
+
     fn credentials_for(&self, endpoint: &Endpoint, scopes: &[Scope]) -> Result<Credentials> {
         let repository = scopes.iter().find_map(Scope::repository_name).unwrap_or("");
         self.inner
@@ -450,22 +514,12 @@ impl Client {
         match scheme {
             AuthScheme::None => Ok(false),
             AuthScheme::Basic => {
-                if self
-                    .credentials_for(endpoint, scopes)?
-                    .basic_header()
-                    .is_none()
-                {
-                    return Err(Error::new(
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "registry {} requires a user name and password: pass --creds USER:PASSWORD \
-                             or add them to an auth file",
-                            endpoint.registry
-                        ),
-                    )
-                    .with_http_status(401));
-                }
-                Ok(true)
+                // Credentials already sent and refused: no second try.
+                Ok(sent.is_none()
+                    && self
+                        .credentials_for(endpoint, scopes)?
+                        .basic_header()
+                        .is_some())
             }
             AuthScheme::Bearer { realm, service } => {
                 // One fetch per registry and scope at a time: threads that met
@@ -483,6 +537,27 @@ impl Client {
         }
     }
 
+    /// Checks that the registry accepts the credentials bound to it: `/v2/`
+    /// with them (basic), or a token asked for no scope (bearer), as
+    /// `docker login` does. Errors: `Unauthorized` when they are refused.
+    pub(crate) fn check_login(&self, endpoint: &Endpoint) -> Result<()> {
+        match endpoint.scheme() {
+            AuthScheme::None => Ok(()),
+            AuthScheme::Basic => {
+                let call = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
+                let response = self.send(endpoint, &call)?;
+                match response.status().as_u16() {
+                    200..=299 => Ok(()),
+                    401 => Err(self.refused(endpoint, &[], &call.method, &call.url)),
+                    _ => Err(status_error(&call.method, &call.url, response)),
+                }
+            }
+            AuthScheme::Bearer { realm, service } => {
+                self.fetch_token(endpoint, &realm, service.as_deref(), &[])
+            }
+        }
+    }
+
     /// Asks the token service at `realm` for a token granting `scopes`, and
     /// caches it.
     fn fetch_token(
@@ -492,7 +567,25 @@ impl Client {
         service: Option<&str>,
         scopes: &[Scope],
     ) -> Result<()> {
-        let credentials = self.credentials_for(endpoint, scopes)?;
+        let mut credentials = self.credentials_for(endpoint, scopes)?;
+        // The registry's own credentials go to the token service its
+        // challenge names (Docker Hub's is auth.docker.io), never in clear
+        // from a registry reached over verified TLS.
+        if realm.starts_with("http://") && !endpoint.trusting {
+            if credentials != Credentials::Anonymous {
+                return Err(Error::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "registry {} names a plain-HTTP token service ({}); its credentials \
+                         are not sent in clear (reach the registry with --tls-verify=false \
+                         to allow it)",
+                        endpoint.registry,
+                        shown(realm)
+                    ),
+                ));
+            }
+            credentials = Credentials::Anonymous;
+        }
         let scope_strings: Vec<String> = scopes.iter().map(ToString::to_string).collect();
         let agent = self.agent(endpoint);
         let result = match &credentials {
@@ -599,8 +692,11 @@ impl Client {
         for (name, value) in &call.headers {
             request = request.header(name, value);
         }
-        if let Some(auth) = self.authorization(endpoint, &call.scopes)? {
-            request = request.header(header::AUTHORIZATION, auth.expose());
+        // An upload location may name another host: credentials stay home.
+        if origin(&call.url) == origin(&endpoint.base) {
+            if let Some(auth) = self.authorization(endpoint, &call.scopes)? {
+                request = request.header(header::AUTHORIZATION, auth.expose());
+            }
         }
         let request = request
             .body(ureq::SendBody::from_reader(content))

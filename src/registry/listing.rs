@@ -95,6 +95,30 @@ impl Client {
         )
     }
 
+    /// Up to `n` tags of `repo`, from one page asked for with `?n=`: a cheap
+    /// look, for messages.
+    pub fn first_tags(&self, repo: &Repository, n: usize) -> Result<Vec<String>> {
+        let endpoint = self.endpoint(&repo.registry)?;
+        let url = endpoint.url(&format!("/v2/{}/tags/list?n={n}", repo.name));
+        let call = Call::new(
+            Method::GET,
+            url,
+            vec![Scope::repository(&repo.name, &["pull"])],
+        );
+        let response = self.expect(&endpoint, &call, &[200])?;
+        let body = self.read_body(&call, response, PAGE_SIZE_MAX)?;
+        #[derive(serde::Deserialize)]
+        struct Page {
+            tags: Option<Vec<String>>,
+        }
+        let mut tags = serde_json::from_slice::<Page>(&body)
+            .ok()
+            .and_then(|p| p.tags)
+            .unwrap_or_default();
+        tags.truncate(n);
+        Ok(tags)
+    }
+
     /// The repositories of `registry` (`_catalog`), every page of them.
     pub fn catalog(&self, registry: &str, page_size: Option<usize>) -> Result<Vec<String>> {
         let endpoint = self.endpoint(registry)?;

@@ -8,13 +8,13 @@ mod listing;
 mod manifests;
 mod referrers;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 pub use blobs::{BlobReader, MountResult, UploadSession};
 pub use referrers::{fallback_tag, ReferrersSource};
@@ -27,16 +27,20 @@ use crate::error::{Error, Result};
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientOptions {
-    /// A user name for every registry (with `password`). Defaults to none:
-    /// credentials come from the auth files.
-    pub username: Option<String>,
-    /// The password for `username`.
-    pub password: Option<Secret>,
-    /// An OAuth2 refresh token for every registry. Defaults to none.
-    pub identity_token: Option<Secret>,
-    /// The auth file to read instead of the default ones
-    /// (`REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR/containers/auth.json`,
-    /// `DOCKER_CONFIG/config.json`, `~/.docker/config.json`).
+    /// Credentials, each bound to one registry: the key is the registry as
+    /// references name it (`host[:port]`, `docker.io`), the value a user name
+    /// and password or an identity token. They are sent to that registry
+    /// (and to the token service its challenge names) and to no other host;
+    /// a registry without an entry gets the auth files' credentials.
+    /// In JSON: `{"registry.example:5000": {"username": "u", "password": "p"}}`
+    /// or `{"registry.example": {"identity_token": "t"}}`. Defaults to none.
+    #[serde(deserialize_with = "credentials_map")]
+    pub credentials: BTreeMap<String, Credentials>,
+    /// The auth file read first, instead of the primary one of
+    /// containers-auth.json(5) (`$REGISTRY_AUTH_FILE`,
+    /// `$XDG_RUNTIME_DIR/containers/auth.json`, `/run/containers/$UID/auth.json`);
+    /// `~/.config/containers/auth.json` and docker's `config.json` are read
+    /// after it ([`crate::auth::default_auth_files`]). Defaults to none.
     pub auth_file: Option<PathBuf>,
     /// Verify TLS certificates, and never fall back to plain HTTP. Defaults to
     /// true; false is the same as listing every registry in `insecure`.
@@ -52,9 +56,11 @@ pub struct ClientOptions {
     pub cert_dir: Option<PathBuf>,
     /// The `User-Agent`. Defaults to `stevedore/<version>`.
     pub user_agent: String,
-    /// Seconds to wait for a connection. Defaults to 30.
+    /// Seconds to wait for a connection (TCP and TLS handshake). Defaults to 30.
     pub connect_timeout_secs: u64,
-    /// Seconds a response may stall before the request fails. Defaults to 300.
+    /// Seconds a response may stall (no reply yet, or no byte of the body)
+    /// before the request fails with a network error naming the registry.
+    /// Defaults to 60.
     pub read_timeout_secs: u64,
     /// How often a failed request is retried (connection errors, 408, 429,
     /// 5xx). Defaults to 4.
@@ -72,9 +78,7 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> ClientOptions {
         ClientOptions {
-            username: None,
-            password: None,
-            identity_token: None,
+            credentials: BTreeMap::new(),
             auth_file: None,
             tls_verify: true,
             insecure: Vec::new(),
@@ -82,7 +86,7 @@ impl Default for ClientOptions {
             cert_dir: None,
             user_agent: concat!("stevedore/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout_secs: 30,
-            read_timeout_secs: 300,
+            read_timeout_secs: 60,
             max_retries: 4,
             retry_delay_ms: 250,
             chunk_size: 64 * 1024 * 1024,
@@ -93,9 +97,7 @@ impl Default for ClientOptions {
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientOptions")
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("identity_token", &self.identity_token)
+            .field("credentials", &self.credentials)
             .field("auth_file", &self.auth_file)
             .field("tls_verify", &self.tls_verify)
             .field("insecure", &self.insecure)
@@ -109,19 +111,10 @@ impl fmt::Debug for ClientOptions {
 
 impl ClientOptions {
     fn credentials(&self) -> Result<CredentialSource> {
-        let explicit = match (&self.username, &self.password, &self.identity_token) {
-            (Some(username), Some(password), None) => Some(Credentials::Basic {
-                username: username.clone(),
-                password: password.clone(),
-            }),
-            (None, None, Some(token)) => Some(Credentials::IdentityToken(token.clone())),
-            (None, None, None) => None,
-            _ => {
-                return Err(Error::invalid(
-                    "give either username and password, or identity_token",
-                ))
-            }
-        };
+        let mut explicit = BTreeMap::new();
+        for (registry, credentials) in &self.credentials {
+            explicit.insert(registry_key(registry)?, credentials.clone());
+        }
         Ok(CredentialSource {
             explicit,
             auth_file: self.auth_file.clone(),
@@ -244,6 +237,18 @@ impl Client {
             .cloned()
     }
 
+    /// Checks that `registry` accepts `credentials`, with this client's
+    /// other options (TLS, timeouts). Errors: `Unauthorized` when refused,
+    /// `Network` when the registry cannot be reached.
+    pub fn check_credentials(&self, registry: &str, credentials: &Credentials) -> Result<()> {
+        let registry = registry_key(registry)?;
+        let mut options = self.inner.options.clone();
+        options.credentials = BTreeMap::from([(registry.clone(), credentials.clone())]);
+        let probe = Client::new(options)?;
+        let endpoint = probe.endpoint(&registry)?;
+        probe.check_login(&endpoint)
+    }
+
     fn retry_delay(&self) -> Duration {
         Duration::from_millis(self.inner.options.retry_delay_ms)
     }
@@ -272,6 +277,60 @@ impl fmt::Display for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.name)
     }
+}
+
+/// The registry a credentials key names, as references name it: Docker Hub's
+/// other names become `docker.io`; URLs, paths and wildcards are refused, so
+/// that credentials are bound to exactly one registry.
+/// (Also the form `login` and `logout` take.)
+pub(crate) fn registry_key(key: &str) -> Result<String> {
+    let bad = key.is_empty()
+        || key.contains("://")
+        || key.contains('/')
+        || key.contains('*')
+        || key.chars().any(|c| c.is_whitespace() || c.is_control());
+    if bad {
+        return Err(Error::invalid(format!(
+            "credentials must be bound to a registry written host[:port] \
+             (such as registry.example:5000), not {key:?}"
+        )));
+    }
+    Ok(match key {
+        "index.docker.io" | "registry-1.docker.io" => crate::reference::DEFAULT_DOMAIN.to_owned(),
+        _ => key.to_owned(),
+    })
+}
+
+/// Reads the options JSON's `credentials`: registry to `{"username",
+/// "password"}` or `{"identity_token"}`.
+fn credentials_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<BTreeMap<String, Credentials>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        username: Option<String>,
+        password: Option<Secret>,
+        identity_token: Option<Secret>,
+    }
+    let entries = BTreeMap::<String, Entry>::deserialize(deserializer)?;
+    let mut map = BTreeMap::new();
+    for (registry, entry) in entries {
+        let credentials = match (entry.username, entry.password, entry.identity_token) {
+            (Some(username), Some(password), None) if !username.is_empty() => {
+                Credentials::Basic { username, password }
+            }
+            (None, None, Some(token)) => Credentials::IdentityToken(token),
+            _ => {
+                return Err(serde::de::Error::custom(format!(
+                    "the credentials for {registry} need either username and password, \
+                     or identity_token"
+                )))
+            }
+        };
+        map.insert(registry, credentials);
+    }
+    Ok(map)
 }
 
 /// The host a registry name is reached at (Docker Hub's API lives elsewhere).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Manifest;
 use crate::reference::{Reference, DEFAULT_TAG};
 use crate::registry::{Client, MountResult, Repository};
@@ -77,6 +77,26 @@ impl DockerRegistry {
         upload()
     }
 
+    /// The error for `tag` not found (`e`): which tag, and a few that exist.
+    fn missing_tag(&self, tag: &str, e: Error) -> Error {
+        const SHOWN: usize = 10;
+        let assumed = if tag == DEFAULT_TAG {
+            " (the tag assumed when none is given)"
+        } else {
+            ""
+        };
+        let tags = match self.client.first_tags(&self.repo, SHOWN + 1) {
+            Ok(tags) if tags.is_empty() => "; the repository has no tags".to_owned(),
+            Ok(tags) if tags.len() > SHOWN => {
+                format!("; its tags include {}, …", tags[..SHOWN].join(", "))
+            }
+            Ok(tags) => format!("; its tags: {}", tags.join(", ")),
+            Err(_) => String::new(),
+        };
+        Error::not_found(format!("{} has no tag {tag:?}{assumed}{tags}", self.name()))
+            .with_http_status(e.http_status().unwrap_or(404))
+    }
+
     /// The registry client.
     pub fn client(&self) -> &Client {
         &self.client
@@ -101,9 +121,21 @@ impl Transport for DockerRegistry {
         Some(DEFAULT_TAG.to_owned())
     }
 
+    /// A missing tag is named, with a few of the tags there are (not for
+    /// the `sha256-…` tags of signatures and the referrers fallback, looked
+    /// for where they may well be missing).
     fn get_manifest(&self, selector: &Selector) -> Result<Manifest> {
-        self.client
-            .get_manifest(&self.repo, &reference_of(selector)?)
+        let result = self
+            .client
+            .get_manifest(&self.repo, &reference_of(selector)?);
+        match (result, selector) {
+            (Err(e), Selector::Tag(tag))
+                if e.kind() == ErrorKind::NotFound && !tag.starts_with("sha256-") =>
+            {
+                Err(self.missing_tag(tag, e))
+            }
+            (result, _) => result,
+        }
     }
 
     fn put_child_manifest(&self, manifest: &Manifest) -> Result<()> {

@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
   snprintf(dst, sizeof dst, "%s:copied", layout);
 
   CHECK(strcmp(stevedore_version(), version) == 0, "version %s", stevedore_version());
-  CHECK(stevedore_abi_version() == 5, "abi %u", stevedore_abi_version());
+  CHECK(stevedore_abi_version() == 6, "abi %u", stevedore_abi_version());
 
   /* A client handle; bad options are refused. */
   stevedore_client *client = NULL;

@@ -22,7 +22,11 @@ defmodule Stevedore do
   @doc "The library's ABI version."
   def abi_version, do: Native.abi_version()
 
-  @doc "A client: options such as `%{insecure: [\"localhost:5000\"], username: ..., password: ...}`."
+  @doc """
+  A client: options such as `%{insecure: ["localhost:5000"], credentials:
+  %{"localhost:5000" => %{username: ..., password: ...}}}`; credentials are
+  bound to the registry they are listed under and never sent to another host.
+  """
   def client(options \\ %{}) do
     with {:ok, ref} <- wrap(Native.client_new(encode(options))), do: {:ok, %Client{ref: ref}}
   end

@@ -66,7 +66,7 @@ defmodule StevedoreTest do
   end
 
   test "versions" do
-    assert Stevedore.abi_version() == 5
+    assert Stevedore.abi_version() == 6
     assert Stevedore.version() =~ ~r/^\d+\.\d+\.\d+$/
   end
 

@@ -51,8 +51,10 @@ class Manifest:
 class Client:
     """A registry client: options and a token cache shared by every call and
     thread that uses it. Options are those of `stevedore_client_new`
-    (`username`, `password`, `identity_token`, `auth_file`, `tls_verify`,
-    `insecure`, `plain_http`, `cert_dir`, `max_retries`, `chunk_size`, …)."""
+    (`credentials={"host:port": {"username": …, "password": …}}` — bound
+    to that registry, never sent to another — `auth_file`, `tls_verify`,
+    `insecure`, `plain_http`, `cert_dir`, `connect_timeout_secs`,
+    `read_timeout_secs`, `max_retries`, `chunk_size`, …)."""
 
     def __init__(self, **client_options):
         self._handle = None

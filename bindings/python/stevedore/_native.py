@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import errors
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 
 def _find_library() -> str:

@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{copy, inspect, serve, sign, static_cmd};
+use commands::{copy, inspect, login, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -59,6 +59,10 @@ enum Command {
     /// Export an image into a static registry tree (DIR) that nginx, Caddy or
     /// any static host serves as /v2, and write the web-server configuration.
     Static(static_cmd::StaticArgs),
+    /// Log in to a registry: check the credentials, keep them in the auth file.
+    Login(login::LoginArgs),
+    /// Log out of a registry: remove its credentials from the auth file.
+    Logout(login::LogoutArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,5 +108,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::GenerateKeyPair(args) => sign::generate_key_pair(args, out),
         Command::Serve(args) => serve::serve(args),
         Command::Static(args) => static_cmd::export(args, &client, out),
+        Command::Login(args) => login::login(args, &client, out),
+        Command::Logout(args) => login::logout(args, &client, out),
     }
 }

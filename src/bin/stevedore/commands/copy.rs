@@ -8,6 +8,7 @@ use stevedore::registry::Client;
 use stevedore::{CopyOptions, CopyReport, Error, ErrorKind, SyncOutcome, SyncResult};
 
 use crate::output::{emit, human_size, progress_printer, to_json, ProgressMode};
+use crate::registry_args::SideArgs;
 
 /// `stevedore copy SRC DST`.
 #[derive(Args)]
@@ -44,6 +45,8 @@ pub struct CopyArgs {
     /// JSON lines (json), or none.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
+    #[command(flatten)]
+    sides: SideArgs,
 }
 
 /// `stevedore sync FILE`.
@@ -63,6 +66,8 @@ pub struct SyncArgs {
     /// Print the results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    sides: SideArgs,
 }
 
 /// Runs `copy`.
@@ -78,8 +83,11 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         quiet,
         json,
         progress,
+        sides,
     } = args;
-    let (src, dst) = (super::image(&src, client)?, super::image(&dst, client)?);
+    let (src_client, dst_client) = sides.copy_clients(&src, &dst, client)?;
+    let src = stevedore::transport::parse_with(&src, &src_client)?;
+    let dst = stevedore::transport::parse_with(&dst, &dst_client)?;
     let platform = if platforms.len() == 1 {
         platforms.pop()
     } else {
@@ -117,7 +125,11 @@ pub fn sync(args: SyncArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         cancel: Some(crate::interrupt::cancel_on_signals()?),
         ..CopyOptions::default()
     };
-    let results = stevedore::sync(&jobs_list, &options, |s| super::image(s, client));
+    let pairs = jobs_list.iter().map(|j| (j.src.as_str(), j.dst.as_str()));
+    let client = args.sides.sync_client(pairs, client)?;
+    let results = stevedore::sync(&jobs_list, &options, |s| {
+        stevedore::transport::parse_with(s, &client)
+    });
     let output = if args.json {
         to_json(&results)?
     } else {

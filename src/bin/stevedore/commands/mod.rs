@@ -2,6 +2,7 @@
 
 pub mod copy;
 pub mod inspect;
+pub mod login;
 pub mod serve;
 pub mod sign;
 pub mod static_cmd;
@@ -10,9 +11,10 @@ use stevedore::registry::Client;
 use stevedore::transport::parse_with;
 use stevedore::{Error, ImageRef};
 
-/// Parses an image name (containers-transports(5)) with the CLI's client.
+/// Parses an image name (containers-transports(5)) with the CLI's client,
+/// the global `--creds` bound to the image's registry.
 pub fn image(s: &str, client: &Client) -> Result<ImageRef, Error> {
-    parse_with(s, client)
+    parse_with(s, &crate::registry_args::for_image(s, client)?)
 }
 
 /// Parses `KEY=VALUE`.
