@@ -1,7 +1,9 @@
 //! Stevedore: a library-first, daemonless OCI container image toolkit.
 //!
 //! Everything you can do to an image except run it, as blocking functions over
-//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`].
+//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`],
+//! and over an image's merged root filesystem ([`layer`]): [`files()`],
+//! [`files_in`], [`read_file`], [`export()`], [`diff()`].
 //! Images are named the way skopeo names them ([`transport::parse`]:
 //! `oci:/images/app:1.0`, `docker://registry.example/app:1.0`).
 //! Every digest is preserved and every blob is verified as it streams.
@@ -32,7 +34,9 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod ffi;
+pub mod files;
 pub mod inspect;
+pub mod layer;
 pub mod manifest;
 pub mod media_types;
 mod new_file;
@@ -52,6 +56,10 @@ pub use copy::{copy, CopyOptions, CopyReport};
 pub use delete::delete;
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
+pub use files::{
+    diff, export, export_to_path, files, files_in, read_file, DiffReport, ExportReport,
+    FilesOptions, ImageFs, Listing,
+};
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use reference::Reference;
 pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};
