@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -173,11 +175,14 @@ impl MergedView {
         let digest = &descriptor.digest;
         let (stream, format) =
             decompress(blob, &descriptor.media_type, digest, limits.max_layer_bytes)?;
+        let ended = Arc::new(AtomicBool::new(false));
         let mut archive = tar::Archive::new(Counted {
             inner: stream,
             read: 0,
+            ended: Arc::clone(&ended),
         });
-        let fail = |what: &str, e: io::Error| from_io(format!("layer {digest}: {what}"), e);
+        let fail =
+            |what: &str, e: io::Error| tar_error(digest, what, e, ended.load(Ordering::Relaxed));
         let mut changes = Vec::new();
         let mut entries = 0u64;
         let mut data_end = 0u64;
@@ -364,12 +369,14 @@ fn read_change(
         tar::EntryType::Block => EntryKind::BlockDevice,
         tar::EntryType::Fifo => EntryKind::Fifo,
         tar::EntryType::XGlobalHeader => return Ok(None),
-        other => return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
+        other => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
                 "layer {digest}: entry {shown:?} has tar type {other:?}, which layers do not use"
             ),
-        )),
+            ))
+        }
     };
     let path = match paths::clean(&item.path_bytes()) {
         Ok(Some(p)) => p,
@@ -388,10 +395,11 @@ fn read_change(
     let header = item.header();
     let field = |r: io::Result<u64>| r.map_err(|e| bad(&format!("has a bad header: {e}")));
     let mode = field(header.mode().map(u64::from))? as u32 & 0o7777;
+    // Some writers leave these blank; blank reads as 0, as GNU tar reads it.
     let (uid, gid, mtime) = (
-        field(header.uid())?,
-        field(header.gid())?,
-        field(header.mtime())?,
+        header.uid().unwrap_or(0),
+        header.gid().unwrap_or(0),
+        header.mtime().unwrap_or(0),
     );
     let device = match kind {
         EntryKind::CharDevice | EntryKind::BlockDevice => Some((
@@ -445,7 +453,7 @@ fn read_change(
     let content_digest = if digests && kind == EntryKind::File {
         let mut hasher = HashWriter(Hasher::new(Algorithm::Sha256));
         io::copy(item, &mut hasher)
-            .map_err(|e| from_io(format!("layer {digest}: reading entry {shown:?}"), e))?;
+            .map_err(|e| tar_error(digest, &format!("reading entry {shown:?}"), e, false))?;
         Some(hasher.0.finish())
     } else {
         None
@@ -467,6 +475,15 @@ fn read_change(
     })))
 }
 
+/// A tar reading error: a truncated stream is invalid input, naming the
+/// layer; an error of ours (a limit) passes through.
+fn tar_error(digest: &Digest, what: &str, err: io::Error, ended: bool) -> Error {
+    if ended || err.kind() == io::ErrorKind::UnexpectedEof {
+        return Error::invalid(format!("layer {digest} is truncated: {what}: {err}"));
+    }
+    from_io(format!("layer {digest}: {what}"), err)
+}
+
 struct HashWriter(Hasher);
 
 impl io::Write for HashWriter {
@@ -483,11 +500,15 @@ impl io::Write for HashWriter {
 struct Counted {
     inner: Box<dyn Read + Send>,
     read: u64,
+    ended: Arc<AtomicBool>,
 }
 
 impl Read for Counted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended.store(true, Ordering::Relaxed);
+        }
         self.read += n as u64;
         Ok(n)
     }
