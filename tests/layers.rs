@@ -674,3 +674,98 @@ fn single_layer_image(layout: &Path, tag: &str, desc: Descriptor) -> String {
     layout_t.put_manifest(&manifest, Some(tag)).unwrap();
     common::oci(layout, tag)
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_ls_cat_export_diff() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let a = image(&layout, "a", &changesets(), Z::Gzip);
+    let mut more = changesets();
+    more.push(tar_of(&[E::File("new", 0o644, b"new\n")]));
+    let b = image(&layout, "b", &more, Z::Zstd);
+
+    let out = cli(&["ls", &a, "/etc"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("/etc/passwd\n") && !text.contains("/etc/secret"),
+        "{text}"
+    );
+    let out = cli(&["ls", "-l", &a, "bin"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("-4755"), "{text}");
+    assert!(text.contains("/bin/tool-hard link to /bin/tool"), "{text}");
+    let out = cli(&["ls", "--json", &a]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["layers"].as_array().unwrap().len(), 3);
+    assert!(json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["path"] == "etc/abs"
+            && e["type"] == "symlink"
+            && e["link_target"] == "/etc/passwd"));
+
+    let out = cli(&["cat", &a, "/etc/rel"]);
+    assert_eq!(out.stdout, b"root:x:0:0\nuser:x:1000:1000\n");
+    let out = cli(&["cat", &a, "/etc"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
+
+    let tarball = work.path().join("out.tar");
+    let out = cli(&["export", &a, "-o", tarball.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = common::tool_ok("tar", &["-tf", tarball.to_str().unwrap()]);
+    let listed = String::from_utf8(listed).unwrap();
+    assert!(listed.lines().any(|l| l == "etc/passwd"), "{listed}");
+    assert!(!listed.contains(".wh."), "{listed}");
+    let out = cli(&["export", &a]);
+    assert_eq!(
+        out.stdout,
+        std::fs::read(&tarball).unwrap(),
+        "stdout and -o differ"
+    );
+    // A failed export leaves the file as it was.
+    std::fs::write(&tarball, b"keep").unwrap();
+    let out = cli(&[
+        "export",
+        &format!("oci:{}:nope", layout.display()),
+        "-o",
+        tarball.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(&tarball).unwrap(), b"keep");
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".stevedore")
+        })
+        .collect();
+    assert!(leftovers.is_empty());
+
+    let out = cli(&["diff", &a, &b]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "A /new\n");
+    let out = cli(&["diff", "--json", &b, &a]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["removed"], serde_json::json!(["new"]));
+}
