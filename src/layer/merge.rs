@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -176,9 +176,10 @@ impl MergedView {
         let (stream, format) =
             decompress(blob, &descriptor.media_type, digest, limits.max_layer_bytes)?;
         let ended = Arc::new(AtomicBool::new(false));
+        let read = Arc::new(AtomicU64::new(0));
         let mut archive = tar::Archive::new(Counted {
             inner: stream,
-            read: 0,
+            read: Arc::clone(&read),
             ended: Arc::clone(&ended),
         });
         let fail =
@@ -190,7 +191,19 @@ impl MergedView {
             .entries()
             .map_err(|e| fail("reading the tar stream", e))?
         {
-            let mut item = item.map_err(|e| fail("reading a tar header", e))?;
+            let mut item = match item {
+                Ok(item) => item,
+                // The stream ended after the last entry's bytes, without
+                // padding or the end-of-archive blocks (umoci 0.4's insert
+                // writes such layers; Go's reader accepts them): the end.
+                Err(_)
+                    if ended.load(Ordering::Relaxed)
+                        && read.load(Ordering::Relaxed) >= data_end =>
+                {
+                    break
+                }
+                Err(e) => return Err(fail("reading a tar header", e)),
+            };
             entries += 1;
             *total_entries += 1;
             if *total_entries > limits.max_entries {
@@ -210,11 +223,11 @@ impl MergedView {
             }
         }
         let mut counted = archive.into_inner();
-        if counted.read < data_end {
+        if read.load(Ordering::Relaxed) < data_end {
             return Err(Error::invalid(format!(
                 "layer {digest} is truncated: its tar stream ends at byte {} inside the data of \
                  an entry that ends at byte {data_end}",
-                counted.read
+                read.load(Ordering::Relaxed)
             )));
         }
         // Read to the end, so that the blob's digest and the compressed
@@ -238,7 +251,7 @@ impl MergedView {
             size: descriptor.size,
             format,
             entries,
-            uncompressed_size: counted.read,
+            uncompressed_size: read.load(Ordering::Relaxed),
         })
     }
 
@@ -499,7 +512,7 @@ impl io::Write for HashWriter {
 /// Counts the bytes of the uncompressed stream the tar reader consumed.
 struct Counted {
     inner: Box<dyn Read + Send>,
-    read: u64,
+    read: Arc<AtomicU64>,
     ended: Arc<AtomicBool>,
 }
 
@@ -509,7 +522,7 @@ impl Read for Counted {
         if n == 0 && !buf.is_empty() {
             self.ended.store(true, Ordering::Relaxed);
         }
-        self.read += n as u64;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
