@@ -147,6 +147,68 @@ stevedore_status stevedore_blob_to_file(const stevedore_client *client,
                                         const char *path,
                                         const char *options_json);
 
+// Lists the merged root filesystem of `image_ref` (the host's platform
+// from an index unless `{"platform": "os/arch[/variant]"}`), or with
+// `path` (NULL for all) one directory's entries. `options_json`:
+// `{"platform", "limits": {"max_layer_bytes", "max_entries",
+// "max_link_depth"}}`, NULL for defaults. On success `*out_json` receives
+// `{"name", "layers": [{"digest", "media_type", "size", "compression",
+// "mislabelled", "entries", "uncompressed_size"}], "entries": [{"path",
+// "type", "mode", "uid", "gid", "size", "mtime", "link_target"?,
+// "device"?, "xattrs"?, "layer"}]}`; free it with `stevedore_string_free`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL (`path`,
+// `options_json`) or NUL-terminated; `out_json` is valid for a write.
+stevedore_status stevedore_files(const stevedore_client *client,
+                                 const char *image_ref,
+                                 const char *path,
+                                 const char *options_json,
+                                 char **out_json);
+
+// Reads the regular file `path` of `image_ref`'s merged root, following
+// symlinks only inside the image, into `*out`/`*out_len` (free with
+// `stevedore_bytes_free`). `options_json`: as `stevedore_files`, plus
+// `"max_size"` (bytes, default 512 MiB; larger files are refused). A
+// missing path or a dangling link is `STEVEDORE_NOT_FOUND`; a directory or
+// a symlink loop `STEVEDORE_INVALID_INPUT`, each with its own message.
+//
+// # Safety
+// As `stevedore_files`; `out` and `out_len` are valid for a write.
+stevedore_status stevedore_read_file(const stevedore_client *client,
+                                     const char *image_ref,
+                                     const char *path,
+                                     const char *options_json,
+                                     uint8_t **out,
+                                     size_t *out_len);
+
+// Writes the merged root of `image_ref` as one uncompressed tar to the
+// file `path`, which appears only complete. `options_json`: as
+// `stevedore_files`. On success `*out_json` receives `{"entries",
+// "content_bytes"}` (free with `stevedore_string_free`).
+//
+// # Safety
+// As `stevedore_files`.
+stevedore_status stevedore_export(const stevedore_client *client,
+                                  const char *image_ref,
+                                  const char *path,
+                                  const char *options_json,
+                                  char **out_json);
+
+// Compares the merged roots of `image_a` and `image_b`. `options_json`:
+// as `stevedore_files`. On success `*out_json` receives `{"added":
+// [path…], "removed": [path…], "changed": [{"path", "changes": ["type" |
+// "content" | "mode" | "ownership" | "link_target" | "device", …]}]}`
+// (free with `stevedore_string_free`).
+//
+// # Safety
+// As `stevedore_files`.
+stevedore_status stevedore_diff(const stevedore_client *client,
+                                const char *image_a,
+                                const char *image_b,
+                                const char *options_json,
+                                char **out_json);
+
 // Copies the image `src` names to `dst` (transport strings such as
 // `"oci:/images/app:1.0"` or `"docker://registry.example/app:1.0"`).
 // `client` may be NULL for a client of default options. `options_json`

@@ -2,7 +2,9 @@
 //!
 //! Everything you can do to an image except run it, as blocking functions over
 //! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`],
-//! [`export_static`] (a static registry tree and its web-server configuration).
+//! [`export_static`] (a static registry tree and its web-server configuration),
+//! and over an image's merged root filesystem ([`layer`]): [`files()`],
+//! [`files_in`], [`read_file`], [`export()`], [`diff()`].
 //! Images are named the way skopeo names them ([`transport::parse`]:
 //! `oci:/images/app:1.0`, `docker://registry.example/app:1.0`).
 //! Every digest is preserved and every blob is verified as it streams.
@@ -33,7 +35,9 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod ffi;
+pub mod files;
 pub mod inspect;
+pub mod layer;
 pub mod login;
 pub mod manifest;
 pub mod media_types;
@@ -56,6 +60,10 @@ pub use copy::{copy, CopyOptions, CopyReport};
 pub use delete::delete;
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
+pub use files::{
+    diff, export, export_to_path, files, files_in, read_file, DiffReport, ExportReport,
+    FilesOptions, ImageFs, Listing,
+};
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use login::{login, logout};
 pub use reference::Reference;

@@ -6,6 +6,7 @@
 mod boundary;
 mod client;
 mod fetch;
+mod files;
 mod image;
 mod login;
 mod memory;
@@ -18,6 +19,7 @@ mod version;
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
 pub use client::{stevedore_client, stevedore_client_free, stevedore_client_new};
 pub use fetch::{stevedore_blob, stevedore_blob_to_file, stevedore_manifest};
+pub use files::{stevedore_diff, stevedore_export, stevedore_files, stevedore_read_file};
 pub use image::{
     stevedore_copy, stevedore_delete, stevedore_inspect, stevedore_inspect_raw, stevedore_sync,
     stevedore_tags,

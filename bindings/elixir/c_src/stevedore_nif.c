@@ -439,6 +439,55 @@ static ERL_NIF_TERM nif_blob_to_file(ErlNifEnv *env, int argc, const ERL_NIF_TER
   return st == STEVEDORE_OK ? atom(env, "ok") : error_term(env, st);
 }
 
+/* files(Client, Image, Path | nil, OptionsJson) */
+static ERL_NIF_TERM nif_files(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_files(client, s[0], s[1], s[2], &out);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* read_file(Client, Image, Path, OptionsJson) */
+static ERL_NIF_TERM nif_read_file(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  uint8_t *out = NULL;
+  size_t len = 0;
+  stevedore_status st = stevedore_read_file(client, s[0], s[1], s[2], &out, &len);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
+}
+
+/* export(Client, Image, Path, OptionsJson) */
+static ERL_NIF_TERM nif_export(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_export(client, s[0], s[1], s[2], &out);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* diff(Client, ImageA, ImageB, OptionsJson) */
+static ERL_NIF_TERM nif_diff(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_diff(client, s[0], s[1], s[2], &out);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
 #define IO ERL_NIF_DIRTY_JOB_IO_BOUND
 
 static ErlNifFunc functions[] = {
@@ -465,6 +514,10 @@ static ErlNifFunc functions[] = {
     {"manifest", 3, nif_manifest, IO},
     {"blob", 4, nif_blob, IO},
     {"blob_to_file", 5, nif_blob_to_file, IO},
+    {"files", 4, nif_files, IO},
+    {"read_file", 4, nif_read_file, IO},
+    {"export", 4, nif_export, IO},
+    {"diff", 4, nif_diff, IO},
 };
 
 ERL_NIF_INIT(Elixir.Stevedore.Native, functions, load, NULL, NULL, NULL)

@@ -191,6 +191,25 @@ defmodule Stevedore do
   def blob_to_file(client, image, digest, path),
     do: wrap(Native.blob_to_file(ref(client), image, digest, path, nil))
 
+  @doc """
+  The merged root filesystem of `image` without unpacking it: `{:ok,
+  %{"layers" => [...], "entries" => [%{"path", "type", "mode", "size", ...}]}}`;
+  with `path`, one directory's entries.
+  """
+  def files(client, image, path \\ nil),
+    do: decoded(Native.files(ref(client), image, path, nil))
+
+  @doc "One file's bytes, symlinks followed inside the image only."
+  def read_file(client, image, path),
+    do: wrap(Native.read_file(ref(client), image, path, nil))
+
+  @doc "The merged root as one uncompressed tar written to `path` (whole or not at all)."
+  def export(client, image, path),
+    do: decoded(Native.export(ref(client), image, path, nil))
+
+  @doc ~s(What `b` adds, removes and changes from `a`: `%{"added", "removed", "changed"}`.)
+  def diff(client, a, b), do: decoded(Native.diff(ref(client), a, b, nil))
+
   defp ref(nil), do: nil
   defp ref(%Client{ref: ref}), do: ref
 

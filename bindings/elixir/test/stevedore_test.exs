@@ -281,4 +281,19 @@ defmodule StevedoreTest do
     assert report["verified"]
     Stevedore.server_stop(server)
   end
+
+  test "files, read_file, export and diff", %{tmp_dir: dir} do
+    image = layout(dir) <> ":1.0"
+    {:ok, %{"entries" => entries}} = Stevedore.files(nil, image)
+    assert Enum.any?(entries, &(&1["path"] == "hello.txt" and &1["type"] == "file"))
+    assert {:ok, "hello from elixir\n"} = Stevedore.read_file(nil, image, "/hello.txt")
+    assert {:error, %Stevedore.Error{kind: :not_found}} = Stevedore.read_file(nil, image, "/nope")
+    tarball = Path.join(dir, "root.tar")
+    {:ok, %{"entries" => n}} = Stevedore.export(nil, image, tarball)
+    assert n >= 1
+    assert run!("tar", ["-tf", tarball]) =~ "hello.txt"
+
+    assert {:ok, %{"added" => [], "removed" => [], "changed" => []}} =
+             Stevedore.diff(nil, image, image)
+  end
 end

@@ -179,6 +179,31 @@ class Client:
         call("stevedore_static", self._live(), encode(src), encode(dir), opts, ctypes.byref(out))
         return json.loads(take_string(out))
 
+    def files(self, image: str, path: str = None, platform: str = None) -> dict:
+        """The merged root filesystem without unpacking it: `{"name", "layers",
+        "entries": [{"path", "type", "mode", "uid", "gid", "size", "mtime",
+        "link_target"?, "layer"}]}`; with `path`, one directory's entries."""
+        return self._json("stevedore_files", encode(image), encode(path) if path else None,
+                          options(platform=platform))
+
+    def read_file(self, image: str, path: str, platform: str = None, max_size: int = None) -> bytes:
+        """One file's bytes, symlinks followed inside the image only."""
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        call(
+            "stevedore_read_file", self._live(), encode(image), encode(path),
+            options(platform=platform, max_size=max_size), ctypes.byref(out), ctypes.byref(length),
+        )
+        return take_bytes(out, length)
+
+    def export(self, image: str, path, platform: str = None) -> dict:
+        """Writes the merged root as one uncompressed tar to `path` (whole or
+        not at all); returns `{"entries", "content_bytes"}`."""
+        return self._json("stevedore_export", encode(image), encode(str(path)), options(platform=platform))
+
+    def diff(self, a: str, b: str, platform: str = None) -> dict:
+        """`{"added", "removed", "changed": [{"path", "changes"}]}` from `a` to `b`."""
+        return self._json("stevedore_diff", encode(a), encode(b), options(platform=platform))
+
     def sign(self, image: str, key_pem: str, password: str = None, identity: str = None,
              annotations: dict = None) -> dict:
         """Signs an image as cosign does (its `sha256-<hex>.sig` tag); `key_pem`
@@ -326,6 +351,26 @@ def blob(image: str, digest: str, max_size: int = None) -> bytes:
 def blob_to_file(image: str, digest: str, path) -> None:
     """Fetches a blob to a file with a client of default options."""
     _client().blob_to_file(image, digest, path)
+
+
+def files(image: str, path: str = None, platform: str = None) -> dict:
+    """Lists an image's files with a client of default options (see Client.files)."""
+    return _client().files(image, path=path, platform=platform)
+
+
+def read_file(image: str, path: str, platform: str = None, max_size: int = None) -> bytes:
+    """Reads one file of an image with a client of default options."""
+    return _client().read_file(image, path, platform=platform, max_size=max_size)
+
+
+def export(image: str, path, platform: str = None) -> dict:
+    """Exports an image's merged root to a tar file with a client of default options."""
+    return _client().export(image, path, platform=platform)
+
+
+def diff(a: str, b: str, platform: str = None) -> dict:
+    """Compares two images' files with a client of default options."""
+    return _client().diff(a, b, platform=platform)
 
 
 def raw_manifest(image: str) -> bytes:

@@ -194,3 +194,23 @@ def test_export_static_writes_a_tree_that_reads_back(layout, tmp_path):
     assert client.tags(f"static:{tree}/team/app") == ["1.0"]
     with pytest.raises(stevedore.InvalidInputError):
         client.export_static(f"{layout}:1.0", str(tree), name="../escape")
+
+
+def test_files_read_file_export_and_diff(layout, tmp_path):
+    listing = stevedore.files(f"{layout}:1.0")
+    hello = [e for e in listing["entries"] if e["path"] == "hello.txt"]
+    assert hello and hello[0]["type"] == "file" and hello[0]["size"] == len("hello from python\n")
+    assert stevedore.read_file(f"{layout}:1.0", "/hello.txt") == b"hello from python\n"
+    with pytest.raises(stevedore.NotFoundError):
+        stevedore.read_file(f"{layout}:1.0", "/missing")
+    tarball = tmp_path / "root.tar"
+    assert stevedore.export(f"{layout}:1.0", tarball)["entries"] >= 1
+    listed = subprocess.run(["tar", "-tf", str(tarball)], check=True, capture_output=True, text=True).stdout
+    assert "hello.txt" in listed.split()
+    src = layout.removeprefix("oci:")
+    subprocess.run(["umoci", "config", "--image", f"{src}:1.0", "--tag", "2.0", "--config.user", "1"], check=True)
+    (tmp_path / "more.txt").write_text("more\n")
+    subprocess.run(["umoci", "insert", "--rootless", "--image", f"{src}:2.0", str(tmp_path / "more.txt"), "/more.txt"],
+                   check=True, capture_output=True)
+    d = stevedore.diff(f"{layout}:1.0", f"{layout}:2.0")
+    assert d == {"added": ["more.txt"], "removed": [], "changed": []}

@@ -15,11 +15,11 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{copy, inspect, login, serve, sign, static_cmd};
+use commands::{copy, files, inspect, login, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
-/// Stevedore: copy, inspect and list OCI container images without a daemon.
+/// Stevedore: copy, inspect, list and look inside OCI container images without a daemon.
 #[derive(Parser)]
 #[command(name = "stevedore", version, about, after_help = exit::HELP)]
 struct Cli {
@@ -43,6 +43,14 @@ enum Command {
     Delete(inspect::DeleteArgs),
     /// List the tags of a repository or layout.
     Tags(inspect::TagsArgs),
+    /// List the files of an image's merged root (or of one directory), without unpacking it.
+    Ls(files::LsArgs),
+    /// Print one file of an image (symlinks followed inside the image only).
+    Cat(files::CatArgs),
+    /// Write an image's merged root as one uncompressed tar, to stdout or a file.
+    Export(files::ExportArgs),
+    /// Show the paths two images add, remove and change.
+    Diff(files::DiffArgs),
     /// Sign an image as cosign does (the signature goes to the sha256-<hex>.sig tag).
     Sign(sign::SignArgs),
     /// Attach an artifact (an SBOM, a scan result) to an image as an OCI 1.1 referrer.
@@ -101,6 +109,10 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Blob(args) => inspect::blob(args, &client, out),
         Command::Delete(args) => inspect::delete(args, &client),
         Command::Tags(args) => inspect::tags(args, &client, out),
+        Command::Ls(args) => files::ls(args, &client, out),
+        Command::Cat(args) => files::cat(args, &client, out),
+        Command::Export(args) => files::export(args, &client, out),
+        Command::Diff(args) => files::diff(args, &client, out),
         Command::Sign(args) => sign::sign(args, &client, out),
         Command::Attach(args) => sign::attach(args, &client, out),
         Command::Referrers(args) => sign::referrers(args, &client, out),

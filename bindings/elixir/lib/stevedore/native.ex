@@ -31,4 +31,8 @@ defmodule Stevedore.Native do
   def manifest(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def blob(_client, _image, _digest, _options), do: :erlang.nif_error(:not_loaded)
   def blob_to_file(_client, _image, _digest, _path, _options), do: :erlang.nif_error(:not_loaded)
+  def files(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
+  def read_file(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
+  def export(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
+  def diff(_client, _a, _b, _options), do: :erlang.nif_error(:not_loaded)
 end

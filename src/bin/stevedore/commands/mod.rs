@@ -1,6 +1,7 @@
 //! One file per verb group: the flags of each verb and how its result is shown.
 
 pub mod copy;
+pub mod files;
 pub mod inspect;
 pub mod login;
 pub mod serve;

@@ -1,0 +1,169 @@
+//! `ls`, `cat`, `export`, `diff`: looking inside an image without unpacking it.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use stevedore::layer::Entry;
+use stevedore::platform::Platform;
+use stevedore::registry::Client;
+use stevedore::{Error, FilesOptions};
+
+use crate::output::{emit, to_json};
+
+/// `stevedore ls IMAGE [PATH]`.
+#[derive(Args)]
+pub struct LsArgs {
+    /// The image, as TRANSPORT:LOCATION.
+    image: String,
+    /// List only this directory (or this one file); every path when absent.
+    path: Option<String>,
+    /// Show type, mode, owner, size and link targets.
+    #[arg(short, long)]
+    long: bool,
+    /// Print the listing (layers and entries) as JSON.
+    #[arg(long, conflicts_with = "long")]
+    json: bool,
+    /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+    #[arg(long)]
+    platform: Option<Platform>,
+}
+
+/// `stevedore cat IMAGE PATH`.
+#[derive(Args)]
+pub struct CatArgs {
+    /// The image, as TRANSPORT:LOCATION.
+    image: String,
+    /// The file to print; symlinks are followed inside the image only.
+    path: String,
+    /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+    #[arg(long)]
+    platform: Option<Platform>,
+}
+
+/// `stevedore export IMAGE`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The image, as TRANSPORT:LOCATION.
+    image: String,
+    /// Write the tar to FILE (whole, or not at all) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+    #[arg(long)]
+    platform: Option<Platform>,
+}
+
+/// `stevedore diff IMAGE IMAGE`.
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The first image, as TRANSPORT:LOCATION.
+    first: String,
+    /// The second image, as TRANSPORT:LOCATION.
+    second: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
+    #[arg(long)]
+    platform: Option<Platform>,
+}
+
+fn options(platform: Option<Platform>) -> FilesOptions {
+    FilesOptions {
+        platform,
+        ..Default::default()
+    }
+}
+
+/// Runs `ls`.
+pub fn ls(args: LsArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let image = super::image(&args.image, client)?;
+    let options = options(args.platform);
+    let listing = match &args.path {
+        Some(path) => stevedore::files_in(&image, path, &options)?,
+        None => stevedore::files(&image, &options)?,
+    };
+    if args.json {
+        return emit(out, to_json(&listing)?.as_bytes());
+    }
+    let text: String = listing
+        .entries
+        .iter()
+        .map(|e| {
+            if args.long {
+                long_line(e)
+            } else {
+                format!("/{}\n", e.path)
+            }
+        })
+        .collect();
+    emit(out, text.as_bytes())
+}
+
+fn long_line(e: &Entry) -> String {
+    let link = match (&e.link_target, e.kind) {
+        (Some(t), stevedore::layer::EntryKind::Hardlink) => format!(" link to /{t}"),
+        (Some(t), _) => format!(" -> {t}"),
+        (None, _) => String::new(),
+    };
+    format!(
+        "{}{:04o} {:>5}:{:<5} {:>12} /{}{link}\n",
+        e.kind.letter(),
+        e.mode,
+        e.uid,
+        e.gid,
+        e.size,
+        e.path
+    )
+}
+
+/// Runs `cat`.
+pub fn cat(args: CatArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let image = super::image(&args.image, client)?;
+    let fs = stevedore::ImageFs::open(&image, &options(args.platform), false)?;
+    let mut file = fs.open_file(&args.path)?;
+    stevedore::store::copy_stream(&mut file, out)
+        .and_then(|_| out.flush())
+        .map_err(|e| stevedore::error::from_io(format!("writing {}", args.path), e))
+}
+
+/// Runs `export`.
+pub fn export(args: ExportArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let image = super::image(&args.image, client)?;
+    let options = options(args.platform);
+    match args.output {
+        Some(path) => stevedore::export_to_path(&image, &path, &options).map(drop),
+        None if std::io::stdout().is_terminal() => Err(Error::invalid(
+            "refusing to write a tar archive to a terminal: redirect stdout or use -o FILE",
+        )),
+        None => {
+            let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+            stevedore::export(&image, &mut buffered, &options)?;
+            buffered
+                .flush()
+                .map_err(|e| Error::io("writing to stdout", e))
+        }
+    }
+}
+
+/// Runs `diff`.
+pub fn diff(args: DiffArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    let first = super::image(&args.first, client)?;
+    let second = super::image(&args.second, client)?;
+    let report = stevedore::diff(&first, &second, &options(args.platform))?;
+    if args.json {
+        return emit(out, to_json(&report)?.as_bytes());
+    }
+    let mut text = String::new();
+    for p in &report.added {
+        text.push_str(&format!("A /{p}\n"));
+    }
+    for p in &report.removed {
+        text.push_str(&format!("D /{p}\n"));
+    }
+    for c in &report.changed {
+        text.push_str(&format!("M /{} ({})\n", c.path, c.changes.join(", ")));
+    }
+    emit(out, text.as_bytes())
+}

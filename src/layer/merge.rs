@@ -1,0 +1,528 @@
+//! Applying layers in order (OCI image-spec layer.md, "Applying
+//! Changesets"): whiteouts and opaque directories hide what lower layers
+//! had, hard links share an earlier entry's bytes, a directory replaced by a
+//! file loses its children.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::compression::{decompress, LayerFormat};
+use super::entry::{DataLocation, Entry, EntryKind};
+use super::paths::{self, BadPath, LookupError};
+use crate::descriptor::Descriptor;
+use crate::digest::{Algorithm, Digest, Hasher};
+use crate::error::{from_io, Error, ErrorKind, Result};
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+/// Where layer blobs come from: the layers of one image, base first, each
+/// opened again whenever its bytes are needed.
+pub trait LayerSource: Send + Sync {
+    /// The layer descriptors, base first.
+    fn layers(&self) -> &[Descriptor];
+
+    /// A reader of the blob of layer `index` as stored (compressed),
+    /// verified against its digest as it streams.
+    fn open(&self, index: usize) -> Result<Box<dyn Read + Send>>;
+}
+
+/// Bounds on what a layer may make us read or hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The most bytes one layer may decompress to. Defaults to 64 GiB.
+    pub max_layer_bytes: u64,
+    /// The most tar entries all layers together may hold. Defaults to
+    /// 10,000,000.
+    pub max_entries: u64,
+    /// The most symbolic links one path lookup follows (`ELOOP` past it).
+    /// Defaults to 40, as Linux.
+    pub max_link_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_layer_bytes: 64 << 30,
+            max_entries: 10_000_000,
+            max_link_depth: 40,
+        }
+    }
+}
+
+/// One layer, as the view read it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerInfo {
+    /// The layer blob's digest.
+    pub digest: Digest,
+    /// Its media type, as the manifest says.
+    pub media_type: String,
+    /// Its compressed size in bytes.
+    pub size: u64,
+    /// How it was read (the real compression; a note when mislabelled).
+    #[serde(flatten)]
+    pub format: LayerFormat,
+    /// How many tar entries it holds (whiteouts included).
+    pub entries: u64,
+    /// The size of its uncompressed tar stream in bytes.
+    pub uncompressed_size: u64,
+}
+
+/// The merged root filesystem of an image: every path's metadata, in path
+/// order, plus the layers it was built from.
+#[derive(Debug, Clone, Default)]
+pub struct MergedView {
+    layers: Vec<LayerInfo>,
+    entries: BTreeMap<String, Entry>,
+}
+
+/// What one tar entry asks of the view.
+enum Change {
+    Opaque(String),
+    Whiteout(String),
+    Put(Entry),
+}
+
+impl MergedView {
+    /// Reads every layer of `source` once, in order, and applies it. With
+    /// `digests`, every file's SHA-256 is computed on the way (for `diff`).
+    ///
+    /// Errors ([`ErrorKind::InvalidInput`] naming the layer digest and the
+    /// entry): a tar name that is absolute or has `..`, a hard link to a
+    /// missing or later path, a truncated layer, more than
+    /// [`Limits::max_layer_bytes`] or [`Limits::max_entries`]; a blob that
+    /// does not match its digest is [`ErrorKind::DigestMismatch`].
+    pub fn build(source: &dyn LayerSource, limits: &Limits, digests: bool) -> Result<MergedView> {
+        let mut view = MergedView::default();
+        let mut total_entries = 0u64;
+        for (index, descriptor) in source.layers().iter().enumerate() {
+            let blob = source.open(index)?;
+            let info =
+                view.apply_layer(index, descriptor, blob, limits, digests, &mut total_entries)?;
+            view.layers.push(info);
+        }
+        Ok(view)
+    }
+
+    /// The layers, base first.
+    pub fn layers(&self) -> &[LayerInfo] {
+        &self.layers
+    }
+
+    /// Every entry, in path order (a directory before its contents).
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// How many entries the root holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the root is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry at exactly `path` (relative, clean; no link followed).
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries.get(path)
+    }
+
+    /// The entries directly inside the directory `dir` (`""` for the root),
+    /// in path order.
+    pub fn children<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a Entry> + 'a {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let start = prefix.clone();
+        let skip = prefix.len();
+        self.entries
+            .range(start..)
+            .take_while(move |(p, _)| p.starts_with(&prefix))
+            .filter_map(move |(p, e)| (!p[skip..].contains('/')).then_some(e))
+    }
+
+    /// Resolves `path` inside the root (see [`LookupError`]): symlinks in
+    /// every component are followed, the last one only when `follow_last`;
+    /// `..` stops at the root and absolute targets start from it. Returns
+    /// the resolved path (`""` is the root).
+    pub fn resolve(
+        &self,
+        path: &str,
+        follow_last: bool,
+        max_links: u32,
+    ) -> std::result::Result<String, LookupError> {
+        paths::resolve(&self.entries, path, follow_last, max_links)
+    }
+
+    fn apply_layer(
+        &mut self,
+        index: usize,
+        descriptor: &Descriptor,
+        blob: Box<dyn Read + Send>,
+        limits: &Limits,
+        digests: bool,
+        total_entries: &mut u64,
+    ) -> Result<LayerInfo> {
+        let digest = &descriptor.digest;
+        let (stream, format) =
+            decompress(blob, &descriptor.media_type, digest, limits.max_layer_bytes)?;
+        let ended = Arc::new(AtomicBool::new(false));
+        let read = Arc::new(AtomicU64::new(0));
+        let mut archive = tar::Archive::new(Counted {
+            inner: stream,
+            read: Arc::clone(&read),
+            ended: Arc::clone(&ended),
+        });
+        let fail =
+            |what: &str, e: io::Error| tar_error(digest, what, e, ended.load(Ordering::Relaxed));
+        let mut changes = Vec::new();
+        let mut entries = 0u64;
+        let mut data_end = 0u64;
+        for item in archive
+            .entries()
+            .map_err(|e| fail("reading the tar stream", e))?
+        {
+            let mut item = match item {
+                Ok(item) => item,
+                // The stream ended after the last entry's bytes, without
+                // padding or the end-of-archive blocks (umoci 0.4's insert
+                // writes such layers; Go's reader accepts them): the end.
+                Err(_)
+                    if ended.load(Ordering::Relaxed)
+                        && read.load(Ordering::Relaxed) >= data_end =>
+                {
+                    break
+                }
+                Err(e) => return Err(fail("reading a tar header", e)),
+            };
+            entries += 1;
+            *total_entries += 1;
+            if *total_entries > limits.max_entries {
+                return Err(Error::invalid(format!(
+                    "layer {digest}: more than {} tar entries in the image (the max_entries \
+                     limit); raise it if the image is genuine",
+                    limits.max_entries
+                )));
+            }
+            let raw_path = item.path_bytes().into_owned();
+            let shown = String::from_utf8_lossy(&raw_path).into_owned();
+            let size = item.size();
+            let offset = item.raw_file_position();
+            data_end = data_end.max(offset + size);
+            if let Some(change) = read_change(&mut item, index, digests, digest, &shown)? {
+                changes.push(change);
+            }
+        }
+        let mut counted = archive.into_inner();
+        if read.load(Ordering::Relaxed) < data_end {
+            return Err(Error::invalid(format!(
+                "layer {digest} is truncated: its tar stream ends at byte {} inside the data of \
+                 an entry that ends at byte {data_end}",
+                read.load(Ordering::Relaxed)
+            )));
+        }
+        // Read to the end, so that the blob's digest and the compressed
+        // stream's own checks are verified.
+        io::copy(&mut counted, &mut io::sink()).map_err(|e| fail("reading the layer's end", e))?;
+        for change in &changes {
+            match change {
+                Change::Opaque(dir) => self.opaque(dir),
+                Change::Whiteout(path) => self.whiteout(path),
+                Change::Put(_) => {}
+            }
+        }
+        for change in changes {
+            if let Change::Put(entry) = change {
+                self.put(entry, index, digest, limits)?;
+            }
+        }
+        Ok(LayerInfo {
+            digest: digest.clone(),
+            media_type: descriptor.media_type.clone(),
+            size: descriptor.size,
+            format,
+            entries,
+            uncompressed_size: read.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Hides what lower layers have inside `dir` (the directory stays).
+    fn opaque(&mut self, dir: &str) {
+        if let Ok(resolved) = self.resolve(dir, true, 40) {
+            self.remove_children(&resolved);
+        }
+    }
+
+    /// Hides `path` (and, for a directory, all inside it).
+    fn whiteout(&mut self, path: &str) {
+        let (parent, name) = paths::split(path);
+        if let Ok(parent) = self.resolve(parent, true, 40) {
+            let target = paths::join(&parent, name);
+            self.remove_children(&target);
+            self.entries.remove(&target);
+        }
+    }
+
+    fn remove_children(&mut self, dir: &str) {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let doomed: Vec<String> = self
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in doomed {
+            self.entries.remove(&p);
+        }
+    }
+
+    fn put(
+        &mut self,
+        mut entry: Entry,
+        layer: usize,
+        digest: &Digest,
+        limits: &Limits,
+    ) -> Result<()> {
+        let (parent, name) = paths::split(&entry.path);
+        let parent = self.ensure_dir(parent, layer, limits)?;
+        let path = paths::join(&parent, name);
+        if entry.kind == EntryKind::Hardlink {
+            let target = entry.link_target.clone().unwrap_or_default();
+            let shared = self
+                .entries
+                .get(&target)
+                .filter(|t| t.kind.has_data())
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "layer {digest}: hard link {path} points to {target}, which is not a \
+                         file of this or an earlier layer (missing, later, or not a file)"
+                    ))
+                })?;
+            entry.mode = shared.mode;
+            entry.size = shared.size;
+            entry.data = shared.data;
+            entry.digest = shared.digest.clone();
+        }
+        match self.entries.get(&path).map(|e| e.kind) {
+            Some(EntryKind::Dir) if entry.kind == EntryKind::Dir => {}
+            Some(EntryKind::Dir) => self.remove_children(&path),
+            _ => {}
+        }
+        entry.path = path.clone();
+        self.entries.insert(path, entry);
+        Ok(())
+    }
+
+    /// Makes sure `dir` is a directory, following symlinks inside the root
+    /// and creating missing directories; returns its resolved path.
+    fn ensure_dir(&mut self, dir: &str, layer: usize, limits: &Limits) -> Result<String> {
+        if dir.is_empty() || self.entries.get(dir).map(|e| e.kind) == Some(EntryKind::Dir) {
+            return Ok(dir.to_owned());
+        }
+        let mut current = String::new();
+        for component in dir.split('/') {
+            let candidate = paths::join(&current, component);
+            current = match self.entries.get(&candidate).map(|e| e.kind) {
+                Some(EntryKind::Dir) => candidate,
+                Some(EntryKind::Symlink) => {
+                    match self.resolve(&candidate, true, limits.max_link_depth) {
+                        Ok(resolved)
+                            if resolved.is_empty()
+                                || self.entries.get(&resolved).map(|e| e.kind)
+                                    == Some(EntryKind::Dir) =>
+                        {
+                            resolved
+                        }
+                        _ => self.replace_with_dir(candidate, layer),
+                    }
+                }
+                _ => self.replace_with_dir(candidate, layer),
+            };
+        }
+        Ok(current)
+    }
+
+    fn replace_with_dir(&mut self, path: String, layer: usize) -> String {
+        self.entries
+            .insert(path.clone(), Entry::implicit_dir(path.clone(), layer));
+        path
+    }
+}
+
+/// Turns one tar entry into what it asks of the view (`None` for the root
+/// directory and for headers that carry no path of their own).
+fn read_change(
+    item: &mut tar::Entry<'_, Counted>,
+    layer: usize,
+    digests: bool,
+    digest: &Digest,
+    shown: &str,
+) -> Result<Option<Change>> {
+    let bad = |why: &str| Error::invalid(format!("layer {digest}: entry {shown:?} {why}"));
+    let header = item.header();
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => EntryKind::Symlink,
+        tar::EntryType::Link => EntryKind::Hardlink,
+        tar::EntryType::Char => EntryKind::CharDevice,
+        tar::EntryType::Block => EntryKind::BlockDevice,
+        tar::EntryType::Fifo => EntryKind::Fifo,
+        tar::EntryType::XGlobalHeader => return Ok(None),
+        other => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                "layer {digest}: entry {shown:?} has tar type {other:?}, which layers do not use"
+            ),
+            ))
+        }
+    };
+    let path = match paths::clean(&item.path_bytes()) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        Err(BadPath::Absolute) => return Err(bad("is an absolute path")),
+        Err(BadPath::DotDot) => return Err(bad("has a `..` component, leaving the root")),
+        Err(BadPath::NotUtf8) => return Err(bad("is not UTF-8")),
+    };
+    let (parent, name) = paths::split(&path);
+    if name == OPAQUE {
+        return Ok(Some(Change::Opaque(parent.to_owned())));
+    }
+    if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+        return Ok(Some(Change::Whiteout(paths::join(parent, hidden))));
+    }
+    let header = item.header();
+    let field = |r: io::Result<u64>| r.map_err(|e| bad(&format!("has a bad header: {e}")));
+    let mode = field(header.mode().map(u64::from))? as u32 & 0o7777;
+    // Some writers leave these blank; blank reads as 0, as GNU tar reads it.
+    let (uid, gid, mtime) = (
+        header.uid().unwrap_or(0),
+        header.gid().unwrap_or(0),
+        header.mtime().unwrap_or(0),
+    );
+    let device = match kind {
+        EntryKind::CharDevice | EntryKind::BlockDevice => Some((
+            header.device_major().ok().flatten().unwrap_or(0),
+            header.device_minor().ok().flatten().unwrap_or(0),
+        )),
+        _ => None,
+    };
+    let link_target = match kind {
+        EntryKind::Symlink | EntryKind::Hardlink => {
+            let raw = item
+                .link_name_bytes()
+                .ok_or_else(|| bad("is a link without a target"))?
+                .into_owned();
+            if kind == EntryKind::Symlink {
+                Some(
+                    String::from_utf8(raw)
+                        .map_err(|_| bad("has a link target that is not UTF-8"))?,
+                )
+            } else {
+                match paths::clean(&raw) {
+                    Ok(Some(t)) => Some(t),
+                    _ => return Err(bad("is a hard link to a path outside the root")),
+                }
+            }
+        }
+        _ => None,
+    };
+    let mut xattrs = BTreeMap::new();
+    if let Some(pax) = item
+        .pax_extensions()
+        .map_err(|e| bad(&format!("has bad PAX records: {e}")))?
+    {
+        for record in pax.flatten() {
+            if let Ok(key) = record.key() {
+                if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                    xattrs.insert(name.to_owned(), record.value_bytes().to_vec());
+                }
+            }
+        }
+    }
+    let size = if kind == EntryKind::File {
+        item.size()
+    } else {
+        0
+    };
+    let data = (kind == EntryKind::File).then(|| DataLocation {
+        layer,
+        offset: item.raw_file_position(),
+    });
+    let content_digest = if digests && kind == EntryKind::File {
+        let mut hasher = HashWriter(Hasher::new(Algorithm::Sha256));
+        io::copy(item, &mut hasher)
+            .map_err(|e| tar_error(digest, &format!("reading entry {shown:?}"), e, false))?;
+        Some(hasher.0.finish())
+    } else {
+        None
+    };
+    Ok(Some(Change::Put(Entry {
+        path,
+        kind,
+        mode,
+        uid,
+        gid,
+        size,
+        mtime,
+        link_target,
+        device,
+        xattrs,
+        layer,
+        data,
+        digest: content_digest,
+    })))
+}
+
+/// A tar reading error: a truncated stream is invalid input, naming the
+/// layer; an error of ours (a limit) passes through.
+fn tar_error(digest: &Digest, what: &str, err: io::Error, ended: bool) -> Error {
+    if ended || err.kind() == io::ErrorKind::UnexpectedEof {
+        return Error::invalid(format!("layer {digest} is truncated: {what}: {err}"));
+    }
+    from_io(format!("layer {digest}: {what}"), err)
+}
+
+struct HashWriter(Hasher);
+
+impl io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counts the bytes of the uncompressed stream the tar reader consumed.
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    read: Arc<AtomicU64>,
+    ended: Arc<AtomicBool>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended.store(true, Ordering::Relaxed);
+        }
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
