@@ -23,6 +23,7 @@
 mod append;
 pub mod archive;
 pub mod auth;
+pub mod build;
 pub mod config;
 pub mod convert;
 pub mod copy;
@@ -32,6 +33,7 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod ffi;
+pub mod image;
 pub mod inspect;
 pub mod manifest;
 pub mod media_types;
@@ -48,10 +50,15 @@ pub mod store;
 pub mod sync;
 pub mod transport;
 
+pub use build::{
+    append, build, index_add, index_create, index_remove, mutate, rebase, remove_layer,
+    replace_layer, write as write_image, BuildReport, BuildSpec, Mutation,
+};
 pub use copy::{copy, CopyOptions, CopyReport};
 pub use delete::delete;
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
+pub use image::Image;
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use reference::Reference;
 pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};

@@ -12,7 +12,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{copy, inspect, serve, sign};
+use commands::{build, copy, inspect, serve, sign};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -53,6 +53,16 @@ enum Command {
     GenerateKeyPair(sign::GenerateKeyPairArgs),
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve(serve::ServeArgs),
+    /// Build an image from a spec (JSON): a base, layers, config.
+    Build(build::BuildArgs),
+    /// Add layers (tar files or directories) onto a base image.
+    Append(build::AppendArgs),
+    /// Change an image's config, labels or annotations.
+    Mutate(build::MutateArgs),
+    /// Replace an image's old base layers by a new base's.
+    Rebase(build::RebaseArgs),
+    /// Make or change a multi-platform index.
+    Index(build::IndexArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,5 +93,10 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Verify(args) => sign::verify(args, &client, out),
         Command::GenerateKeyPair(args) => sign::generate_key_pair(args, out),
         Command::Serve(args) => serve::serve(args),
+        Command::Build(args) => build::build(args, &client, out),
+        Command::Append(args) => build::append(args, &client, out),
+        Command::Mutate(args) => build::mutate(args, &client, out),
+        Command::Rebase(args) => build::rebase(args, &client, out),
+        Command::Index(args) => build::index(args, &client, out),
     }
 }
