@@ -179,3 +179,23 @@ def test_a_generated_key_pair_signs_and_verifies(layout):
         assert client.verify(image, [public])["verified"]
         with pytest.raises(stevedore.UnauthorizedError):
             client.sign(image, private, password="wrong")
+
+
+def test_build_mutate_and_a_bad_rebase(tmp_path):
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "hello").write_text("hi\n")
+    layout = f"oci:{tmp_path / 'out'}"
+    spec = {"platform": "linux/amd64", "layers": [{"dir": "rootfs"}], "config": {"cmd": ["sh"]}}
+    built = stevedore.build(spec, f"{layout}:v1", base_dir=str(tmp_path))
+    again = stevedore.build(spec, f"{layout}:v1b", base_dir=str(tmp_path))
+    assert built["digest"] == again["digest"]
+    mutated = stevedore.mutate(f"{layout}:v1", f"{layout}:v2", config={"env": ["A=1"]})
+    assert mutated["digest"] != built["digest"]
+    client = stevedore.Client()
+    appended = client.append(f"{layout}:v1", [root], f"{layout}:v3")
+    with pytest.raises(stevedore.InvalidInputError, match="not the image's base"):
+        client.rebase(f"{layout}:v1", f"{layout}:v3", f"{layout}:v2", f"{layout}:v4")
+    assert appended["digest"].startswith("sha256:")
+    with pytest.raises(stevedore.InvalidInputError, match="line 1"):
+        stevedore.build({"layers": [{"dri": "x"}]}, f"{layout}:bad")
