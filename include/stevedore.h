@@ -82,6 +82,97 @@ const char *stevedore_last_error_message(void);
 // `stevedore_last_error_message`; do not free it.
 const char *stevedore_last_error_json(void);
 
+// Builds the image `spec_json` describes (the README's spec format) and
+// writes it to `dst`. Relative paths in the spec are taken from
+// `base_dir` (NULL: the current directory). On success `*out_json`
+// receives the result, to free with `stevedore_string_free`. Nothing is
+// written at `dst` when the build fails. Safe from many threads.
+//
+// # Safety
+// `client` is NULL or a live handle; strings are NULL or NUL-terminated;
+// `out_json` is NULL or valid for a write.
+stevedore_status stevedore_build(const stevedore_client *client,
+                                 const char *spec_json,
+                                 const char *base_dir,
+                                 const char *dst,
+                                 char **out_json);
+
+// Adds layers onto the image `base` names and writes the result to `dst`.
+// `options_json`: `{"layers": ["a.tar", "dir/", …], "compression":
+// "gzip"|"zstd"|"none", "level": n, "platform": "os/arch"}` (`layers`
+// required). The base's layers are mounted or skipped, never downloaded.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_append(const stevedore_client *client,
+                                  const char *base,
+                                  const char *dst,
+                                  const char *options_json,
+                                  char **out_json);
+
+// Changes the image `src` names and writes it to `dst`. `mutation_json`:
+// `{"config": {"env": ["K=V"], "entrypoint": […], "cmd": […],
+// "working_dir", "user", "labels": {…}, "exposed_ports": […], "volumes":
+// […], "stop_signal", "os", "architecture", "variant", "created",
+// "author"}, "annotations": {…}, "platform": "os/arch"}` (`platform`
+// required for an index: only that image changes).
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_mutate(const stevedore_client *client,
+                                  const char *src,
+                                  const char *mutation_json,
+                                  const char *dst,
+                                  char **out_json);
+
+// Replaces `old_base`'s layers at the bottom of the image `src` names by
+// `new_base`'s and writes it to `dst`. `options_json` (NULL for
+// defaults): `{"platform": "os/arch"}`. `STEVEDORE_ERROR_INVALID_INPUT` when
+// `old_base` is not the image's base.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_rebase(const stevedore_client *client,
+                                  const char *src,
+                                  const char *old_base,
+                                  const char *new_base,
+                                  const char *dst,
+                                  const char *options_json,
+                                  char **out_json);
+
+// Writes to `dst` an OCI index of the images `images_json` names
+// (`["oci:/a:amd64", "docker://…", …]`), one entry per platform.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_index_create(const stevedore_client *client,
+                                        const char *images_json,
+                                        const char *dst,
+                                        char **out_json);
+
+// Writes to `dst` the index `index` names with the image `image_ref` names
+// added (replacing its platform's entry); other entries keep their digests.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_index_add(const stevedore_client *client,
+                                     const char *index,
+                                     const char *image_ref,
+                                     const char *dst,
+                                     char **out_json);
+
+// Writes to `dst` the index `index` names without its image for
+// `platform` (`"os/arch[/variant]"`); `STEVEDORE_ERROR_NOT_FOUND` when it has
+// none.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_index_remove(const stevedore_client *client,
+                                        const char *index,
+                                        const char *platform,
+                                        const char *dst,
+                                        char **out_json);
+
 // Creates a client. `options_json` (NULL for defaults): `{"credentials":
 // {"host[:port]": {"username", "password"} or {"identity_token"}},
 // "auth_file", "tls_verify", "insecure": [..],

@@ -498,10 +498,11 @@ fn move_blob(
         })?;
         return Ok(Moved::Skipped);
     }
-    if dst.mount_blob(blob, src)? {
+    let origin = src.blob_origin(&blob.digest).unwrap_or(src);
+    if dst.mount_blob(blob, origin)? {
         monitor.emit(ProgressEvent::BlobMount {
             digest,
-            from: src.name(),
+            from: origin.name(),
         })?;
         return Ok(Moved::Mounted);
     }

@@ -26,6 +26,7 @@
 mod append;
 pub mod archive;
 pub mod auth;
+pub mod build;
 pub mod config;
 pub mod convert;
 pub mod copy;
@@ -36,6 +37,7 @@ pub mod error;
 pub mod fetch;
 pub mod ffi;
 pub mod files;
+pub mod image;
 pub mod inspect;
 pub mod layer;
 pub mod login;
@@ -56,6 +58,10 @@ pub mod store;
 pub mod sync;
 pub mod transport;
 
+pub use build::{
+    append, build, index_add, index_create, index_remove, mutate, rebase, remove_layer,
+    replace_layer, write as write_image, BuildReport, BuildSpec, Mutation,
+};
 pub use copy::{copy, CopyOptions, CopyReport};
 pub use delete::delete;
 pub use digest::Digest;
@@ -64,6 +70,7 @@ pub use files::{
     diff, export, export_to_path, files, files_in, read_file, DiffReport, ExportReport,
     FilesOptions, ImageFs, Listing,
 };
+pub use image::Image;
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use login::{login, logout};
 pub use reference::Reference;

@@ -802,3 +802,84 @@ func (c *Client) Static(ctx context.Context, src, dir string, options StaticOpti
 	var result StaticResult
 	return &result, json.Unmarshal([]byte(takeString(out)), &result)
 }
+
+// BuildReport is what a build, append, mutate, rebase or index call wrote.
+type BuildReport struct {
+	Destination  string `json:"destination"`
+	Digest       string `json:"digest"`
+	MediaType    string `json:"media_type"`
+	BlobsCopied  int    `json:"blobs_copied"`
+	BlobsMounted int    `json:"blobs_mounted"`
+	BlobsSkipped int    `json:"blobs_skipped"`
+}
+
+// Build builds the image spec describes (the README's spec format: any
+// value that marshals to it) and writes it to dst; relative paths in the
+// spec are taken from baseDir ("" for the current directory).
+func (c *Client) Build(ctx context.Context, spec any, baseDir, dst string) (*BuildReport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	s, d := cString(string(specJSON)), cString(dst)
+	defer free(s)
+	defer free(d)
+	var dir *C.char
+	if baseDir != "" {
+		dir = cString(baseDir)
+		defer free(dir)
+	}
+	var result *C.char
+	callErr := call(func() C.stevedore_status { return C.stevedore_build(c.ptr, s, dir, d, &result) })
+	return buildReport(result, callErr)
+}
+
+// Mutate changes image's config and annotations as mutation says
+// ({"config": {"env": [...]}, "annotations": {...}, "platform": "os/arch"})
+// and writes the result to dst; for an index only platform's image changes.
+func (c *Client) Mutate(ctx context.Context, image string, mutation any, dst string) (*BuildReport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := json.Marshal(mutation)
+	if err != nil {
+		return nil, err
+	}
+	i, mu, d := cString(image), cString(string(m)), cString(dst)
+	defer free(i)
+	defer free(mu)
+	defer free(d)
+	var result *C.char
+	callErr := call(func() C.stevedore_status { return C.stevedore_mutate(c.ptr, i, mu, d, &result) })
+	return buildReport(result, callErr)
+}
+
+// Rebase puts newBase's layers where oldBase's are at the bottom of image
+// and writes the result to dst; ErrInvalidInput when oldBase is not its base.
+func (c *Client) Rebase(ctx context.Context, image, oldBase, newBase, dst string) (*BuildReport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	i, o, n, d := cString(image), cString(oldBase), cString(newBase), cString(dst)
+	defer free(i)
+	defer free(o)
+	defer free(n)
+	defer free(d)
+	var result *C.char
+	callErr := call(func() C.stevedore_status { return C.stevedore_rebase(c.ptr, i, o, n, d, nil, &result) })
+	return buildReport(result, callErr)
+}
+
+func buildReport(result *C.char, callErr error) (*BuildReport, error) {
+	if callErr != nil {
+		return nil, callErr
+	}
+	var report BuildReport
+	if err := json.Unmarshal([]byte(takeString(result)), &report); err != nil {
+		return nil, err
+	}
+	return &report, nil
+}

@@ -414,3 +414,41 @@ func TestStaticExportReadsBack(t *testing.T) {
 		t.Fatalf("escaping name: %v", err)
 	}
 }
+
+func TestBuildMutateAndABadRebase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/rootfs/etc", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/rootfs/etc/hello", []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client, err := NewClient(ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	layout := "oci:" + dir + "/out"
+	spec := map[string]any{"layers": []any{map[string]any{"dir": "rootfs"}}}
+	one, err := client.Build(ctx, spec, dir, layout+":v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := client.Build(ctx, spec, dir, layout+":v2")
+	if err != nil || two.Digest != one.Digest {
+		t.Fatalf("builds differ: %v %v %v", one, two, err)
+	}
+	changed, err := client.Mutate(ctx, layout+":v1", map[string]any{"config": map[string]any{"cmd": []string{"sh"}}}, layout+":v3")
+	if err != nil || changed.Digest == one.Digest {
+		t.Fatalf("mutate: %v %v", changed, err)
+	}
+	other := map[string]any{"layers": []any{map[string]any{"files": []string{"rootfs/etc/hello:/other"}}}}
+	if _, err := client.Build(ctx, other, dir, layout+":other"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.Rebase(ctx, layout+":v1", layout+":other", layout+":v2", layout+":v4")
+	if !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("a rebase onto a base that is not the image's: %v", err)
+	}
+}

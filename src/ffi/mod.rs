@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 mod boundary;
+mod build;
 mod client;
 mod fetch;
 mod files;
@@ -17,6 +18,10 @@ mod static_registry;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};
+pub use build::{
+    stevedore_append, stevedore_build, stevedore_index_add, stevedore_index_create,
+    stevedore_index_remove, stevedore_mutate, stevedore_rebase,
+};
 pub use client::{stevedore_client, stevedore_client_free, stevedore_client_new};
 pub use fetch::{stevedore_blob, stevedore_blob_to_file, stevedore_manifest};
 pub use files::{stevedore_diff, stevedore_export, stevedore_files, stevedore_read_file};

@@ -112,6 +112,14 @@ pub trait Transport: Send + Sync {
         Ok(false)
     }
 
+    /// The transport a blob of this one really lives in, when it is another
+    /// (an image assembled in memory over a registry's layers), so that a
+    /// destination can mount the blob from there. Defaults to none.
+    fn blob_origin(&self, digest: &Digest) -> Option<&dyn Transport> {
+        let _ = digest;
+        None
+    }
+
     /// The transport as `Any`, so that one transport can recognise another of
     /// its kind.
     fn as_any(&self) -> &dyn std::any::Any;
@@ -184,6 +192,11 @@ impl ImageRef {
     /// The transport.
     pub fn transport(&self) -> &dyn Transport {
         self.transport.as_ref()
+    }
+
+    /// The transport, shared.
+    pub fn shared_transport(&self) -> Arc<dyn Transport> {
+        Arc::clone(&self.transport)
     }
 
     /// The selector the string named, if any.

@@ -284,6 +284,32 @@ static ERL_NIF_TERM json_call(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_ve
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+typedef stevedore_status (*json_verb3)(const stevedore_client *, const char *, const char *,
+                                       const char *, char **);
+
+/* A verb of three strings and a JSON result (build, mutate). */
+static ERL_NIF_TERM json_call3(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_verb3 verb) {
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = verb(client, s[0], s[1], s[2], &out);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* build(Client, SpecJson, BaseDir | nil, Dst) */
+static ERL_NIF_TERM nif_build(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_build);
+}
+
+/* mutate(Client, Image, MutationJson, Dst) */
+static ERL_NIF_TERM nif_mutate(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_mutate);
+}
+
 /* generate_key_pair(OptionsJson | nil) */
 static ERL_NIF_TERM nif_generate_key_pair(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -510,6 +536,8 @@ static ErlNifFunc functions[] = {
     {"inspect", 3, nif_inspect, IO},
     {"inspect_raw", 3, nif_inspect_raw, IO},
     {"tags", 3, nif_tags, IO},
+    {"build", 4, nif_build, IO},
+    {"mutate", 4, nif_mutate, IO},
     {"delete", 3, nif_delete, IO},
     {"manifest", 3, nif_manifest, IO},
     {"blob", 4, nif_blob, IO},

@@ -147,6 +147,21 @@ defmodule Stevedore do
   @doc "The tags of a repository or layout."
   def tags(client, image), do: decoded(Native.tags(ref(client), image, nil))
 
+  @doc """
+  Builds the image `spec` describes (a map in the README's spec format) and
+  writes it to `dst`; relative paths are taken from `base_dir` (nil: the
+  current directory). `{:ok, %{"digest" => …}}`.
+  """
+  def build(client, spec, base_dir, dst),
+    do: decoded(Native.build(ref(client), :jiffy.encode(spec), base_dir, dst))
+
+  @doc """
+  Changes an image's config and annotations (`%{"config" => %{"env" =>
+  […]}, "annotations" => …, "platform" => "os/arch"}`), written to `dst`.
+  """
+  def mutate(client, image, mutation, dst),
+    do: decoded(Native.mutate(ref(client), image, :jiffy.encode(mutation), dst))
+
   @doc "Deletes an image (a layout's tag, or a registry's manifest)."
   def delete(client, image), do: wrap(Native.delete(ref(client), image, nil))
 

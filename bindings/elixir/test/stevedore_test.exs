@@ -296,4 +296,21 @@ defmodule StevedoreTest do
     assert {:ok, %{"added" => [], "removed" => [], "changed" => []}} =
              Stevedore.diff(nil, image, image)
   end
+
+  test "build twice gives one digest; mutate changes it; a bad spec is typed", %{tmp_dir: dir} do
+    File.mkdir_p!(Path.join(dir, "rootfs/etc"))
+    File.write!(Path.join(dir, "rootfs/etc/hello"), "hi\n")
+    {:ok, client} = Stevedore.client()
+    out = "oci:" <> Path.join(dir, "out")
+    spec = %{"layers" => [%{"dir" => "rootfs"}]}
+    {:ok, %{"digest" => one}} = Stevedore.build(client, spec, dir, out <> ":v1")
+    {:ok, %{"digest" => ^one}} = Stevedore.build(client, spec, dir, out <> ":v2")
+    mutation = %{"config" => %{"cmd" => ["sh"]}}
+    {:ok, %{"digest" => changed}} = Stevedore.mutate(client, out <> ":v1", mutation, out <> ":v3")
+    assert changed != one
+    bad = %{"layers" => [%{"dri" => "rootfs"}]}
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.build(client, bad, dir, out <> ":bad")
+  end
 end

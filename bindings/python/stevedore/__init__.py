@@ -21,7 +21,7 @@ from .errors import (  # noqa: F401  (re-exported)
 )
 
 __all__ = [
-    "Client", "Manifest", "Server", "copy", "generate_key_pair", "sync", "inspect", "tags", "delete", "manifest", "blob",
+    "Client", "Manifest", "Server", "build", "mutate", "copy", "generate_key_pair", "sync", "inspect", "tags", "delete", "manifest", "blob",
     "blob_to_file", "raw_manifest", "raw_config", "version", "abi_version", "StevedoreError",
 ]
 
@@ -119,6 +119,43 @@ class Client:
         opts = options(all=all or None, jobs=jobs, referrers=referrers or None)
         call("stevedore_sync", self._live(), job_list, opts, callback, None, ctypes.byref(out))
         return json.loads(take_string(out))
+
+    def build(self, spec: dict, dst: str, base_dir: str = None) -> dict:
+        """Builds the image `spec` describes (the README's spec format, as a
+        dict) and writes it to `dst`; relative paths are taken from
+        `base_dir` (default: the current directory)."""
+        return self._json("stevedore_build", json.dumps(spec).encode(), encode(base_dir), encode(dst))
+
+    def append(self, base: str, layers, dst: str, compression: str = None,
+               platform: str = None) -> dict:
+        """Adds `layers` (tar files or directories) onto `base`, written to `dst`."""
+        opts = options(layers=[str(p) for p in layers], compression=compression, platform=platform)
+        return self._json("stevedore_append", encode(base), encode(dst), opts)
+
+    def mutate(self, image: str, dst: str, config: dict = None, annotations: dict = None,
+               platform: str = None) -> dict:
+        """Changes `image`'s config (`{"env": [...], "cmd": [...], ...}`) and
+        annotations, written to `dst`; for an index, `platform`'s image only."""
+        mutation = options(config=config, annotations=annotations, platform=platform) or b"{}"
+        return self._json("stevedore_mutate", encode(image), mutation, encode(dst))
+
+    def rebase(self, image: str, old_base: str, new_base: str, dst: str,
+               platform: str = None) -> dict:
+        """Puts `new_base`'s layers where `old_base`'s are in `image`."""
+        return self._json("stevedore_rebase", encode(image), encode(old_base), encode(new_base),
+                          encode(dst), options(platform=platform))
+
+    def index_create(self, images, dst: str) -> dict:
+        """Writes an index of `images`, one per platform, to `dst`."""
+        return self._json("stevedore_index_create", json.dumps(list(images)).encode(), encode(dst))
+
+    def index_add(self, index: str, image: str, dst: str) -> dict:
+        """Writes `index` with `image` added (replacing its platform's entry) to `dst`."""
+        return self._json("stevedore_index_add", encode(index), encode(image), encode(dst))
+
+    def index_remove(self, index: str, platform: str, dst: str) -> dict:
+        """Writes `index` without `platform`'s image to `dst`."""
+        return self._json("stevedore_index_remove", encode(index), encode(platform), encode(dst))
 
     def inspect(self, image: str, platform: str = None) -> dict:
         """Describes an image (digest, platform, layers, config)."""
@@ -321,6 +358,17 @@ def copy(src: str, dst: str, all: bool = False, platform: str = None, platforms=
 def sync(pairs, all: bool = False, jobs: int = None, progress=None) -> list:
     """Runs many copies with a client of default options (see Client.sync)."""
     return _client().sync(pairs, all=all, jobs=jobs, progress=progress)
+
+
+def build(spec: dict, dst: str, base_dir: str = None) -> dict:
+    """Builds an image with a client of default options (see Client.build)."""
+    return _client().build(spec, dst, base_dir=base_dir)
+
+
+def mutate(image: str, dst: str, config: dict = None, annotations: dict = None,
+           platform: str = None) -> dict:
+    """Changes an image with a client of default options (see Client.mutate)."""
+    return _client().mutate(image, dst, config=config, annotations=annotations, platform=platform)
 
 
 def inspect(image: str, platform: str = None) -> dict:

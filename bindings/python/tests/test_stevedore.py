@@ -214,3 +214,22 @@ def test_files_read_file_export_and_diff(layout, tmp_path):
                    check=True, capture_output=True)
     d = stevedore.diff(f"{layout}:1.0", f"{layout}:2.0")
     assert d == {"added": ["more.txt"], "removed": [], "changed": []}
+
+
+def test_build_mutate_and_a_bad_rebase(tmp_path):
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "hello").write_text("hi\n")
+    layout = f"oci:{tmp_path / 'out'}"
+    spec = {"platform": "linux/amd64", "layers": [{"dir": "rootfs"}], "config": {"cmd": ["sh"]}}
+    built = stevedore.build(spec, f"{layout}:v1", base_dir=str(tmp_path))
+    again = stevedore.build(spec, f"{layout}:v1b", base_dir=str(tmp_path))
+    assert built["digest"] == again["digest"]
+    mutated = stevedore.mutate(f"{layout}:v1", f"{layout}:v2", config={"env": ["A=1"]})
+    assert mutated["digest"] != built["digest"]
+    appended = client.append(f"{layout}:v1", [root], f"{layout}:v3")
+    with pytest.raises(stevedore.InvalidInputError, match="not the image's base"):
+        client.rebase(f"{layout}:v1", f"{layout}:v3", f"{layout}:v2", f"{layout}:v4")
+    assert appended["digest"].startswith("sha256:")
+    with pytest.raises(stevedore.InvalidInputError, match="line 1"):
+        stevedore.build({"layers": [{"dri": "x"}]}, f"{layout}:bad")

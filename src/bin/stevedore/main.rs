@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{copy, files, inspect, login, serve, sign, static_cmd};
+use commands::{build, copy, files, inspect, login, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -71,6 +71,16 @@ enum Command {
     Login(login::LoginArgs),
     /// Log out of a registry: remove its credentials from the auth file.
     Logout(login::LogoutArgs),
+    /// Build an image from a spec (JSON): a base, layers, config.
+    Build(build::BuildArgs),
+    /// Add layers (tar files or directories) onto a base image.
+    Append(build::AppendArgs),
+    /// Change an image's config, labels or annotations.
+    Mutate(build::MutateArgs),
+    /// Replace an image's old base layers by a new base's.
+    Rebase(build::RebaseArgs),
+    /// Make or change a multi-platform index.
+    Index(build::IndexArgs),
 }
 
 fn main() -> ExitCode {
@@ -122,5 +132,10 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Static(args) => static_cmd::export(args, &client, out),
         Command::Login(args) => login::login(args, &client, out),
         Command::Logout(args) => login::logout(args, &client, out),
+        Command::Build(args) => build::build(args, &client, out),
+        Command::Append(args) => build::append(args, &client, out),
+        Command::Mutate(args) => build::mutate(args, &client, out),
+        Command::Rebase(args) => build::rebase(args, &client, out),
+        Command::Index(args) => build::index(args, &client, out),
     }
 }

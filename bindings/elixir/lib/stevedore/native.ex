@@ -27,6 +27,8 @@ defmodule Stevedore.Native do
   def inspect(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def inspect_raw(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def tags(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def build(_client, _spec, _base_dir, _dst), do: :erlang.nif_error(:not_loaded)
+  def mutate(_client, _image, _mutation, _dst), do: :erlang.nif_error(:not_loaded)
   def delete(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def manifest(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def blob(_client, _image, _digest, _options), do: :erlang.nif_error(:not_loaded)

@@ -1,5 +1,6 @@
 //! One file per verb group: the flags of each verb and how its result is shown.
 
+pub mod build;
 pub mod copy;
 pub mod files;
 pub mod inspect;
