@@ -26,7 +26,9 @@ pub(crate) fn next_page(values: &[&str], answered: &str) -> Result<Option<String
         for link in split_links(value) {
             match parse_link(link) {
                 Some((target, true)) if !target.is_empty() => {
-                    return resolve(answered, target).map(Some)
+                    return resolve(answered, target)
+                        .map(Some)
+                        .map_err(|e| e.context("the pagination Link header cannot be followed"))
                 }
                 Some((_, true)) | None => unusable = Some(link.trim().to_owned()),
                 Some((_, false)) => {}
