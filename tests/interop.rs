@@ -553,3 +553,24 @@ fn sync_skips_foreign_layers_too() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_cli_names_each_foreign_layer_it_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    image_with_foreign_layer(&src, "1", media_types::DOCKER_FOREIGN_LAYER, false);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+        .args(["copy", &oci(&src, "1"), &oci(&tmp.path().join("dst"), "1")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Foreign layer sha256:") && text.contains(FOREIGN_URL),
+        "{text}"
+    );
+}
