@@ -504,7 +504,7 @@ fn transfer_blobs(
         bytes: bytes.into_inner(),
         foreign: {
             let mut foreign = foreign.into_inner().unwrap_or_else(|p| p.into_inner());
-            foreign.sort_by(|a, b| a.digest.to_string().cmp(&b.digest.to_string()));
+            foreign.sort_by_key(|d| d.digest.to_string());
             foreign
         },
     })

@@ -91,11 +91,11 @@ fn every_link_form_pages_tags_catalog_and_referrers_and_a_bad_link_fails() {
             "/v2/badrel/tags/list" => {
                 Reply::new(200, list("tags", &["x"])).header("Link", "<>; rel=next")
             }
-            _ if url == referrers => Reply::new(200, referrers_page(&[a.clone()]))
+            _ if url == referrers => Reply::new(200, referrers_page(std::slice::from_ref(&a)))
                 .header("Content-Type", media_types::OCI_INDEX)
                 .header("Link", &format!("{referrers}?last=1; rel=next")),
             _ if url == format!("{referrers}?last=1") => {
-                Reply::new(200, referrers_page(&[b.clone()]))
+                Reply::new(200, referrers_page(std::slice::from_ref(&b)))
                     .header("Content-Type", media_types::OCI_INDEX)
             }
             _ => Reply::new(404, ""),
@@ -484,7 +484,11 @@ fn foreign_layers_the_source_lacks_are_skipped_in_every_transport() {
         )
         .unwrap_or_else(|e| panic!("{dst}: {e}"));
         assert_eq!(&report.digest, manifest.digest(), "{dst}: digest unchanged");
-        assert_eq!(report.foreign_layers_skipped, [foreign.clone()], "{dst}");
+        assert_eq!(
+            report.foreign_layers_skipped,
+            std::slice::from_ref(&foreign),
+            "{dst}"
+        );
         let written = parse_with(dst, &client).unwrap();
         let read = written
             .transport()
