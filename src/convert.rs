@@ -18,8 +18,9 @@ use crate::transport::Transport;
 fn oci_layer_type(docker: &str, uncompressed: bool) -> String {
     match docker {
         media_types::DOCKER_FOREIGN_LAYER => {
-            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip".to_owned()
+            media_types::OCI_LAYER_NONDISTRIBUTABLE_GZIP.to_owned()
         }
+        media_types::DOCKER_LAYER => media_types::OCI_LAYER.to_owned(),
         media_types::DOCKER_LAYER_GZIP if uncompressed => media_types::OCI_LAYER.to_owned(),
         media_types::DOCKER_LAYER_GZIP => media_types::OCI_LAYER_GZIP.to_owned(),
         other => other.to_owned(),

@@ -12,8 +12,9 @@ use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{Manifest, ManifestContent};
+use crate::media_types;
 use crate::platform::{self, Platform};
-use crate::progress::{CancelToken, Monitor, ProgressEvent, ProgressFn};
+use crate::progress::{collecting_notes, CancelToken, Monitor, ProgressEvent, ProgressFn};
 use crate::resolve::{child_manifest, image_for_platform};
 use crate::transport::{ImageRef, Selector, Transport};
 
@@ -119,6 +120,13 @@ pub struct CopyReport {
     /// when the destination cannot hold it as it is; `None` when every
     /// digest was kept.
     pub converted: Option<String>,
+    /// The foreign (non-distributable) layers whose blobs the source does
+    /// not hold, left out as skopeo leaves them: their descriptors (with the
+    /// `urls` a client fetches them from) stay in the manifest, unchanged.
+    pub foreign_layers_skipped: Vec<Descriptor>,
+    /// Warnings about input treated leniently, such as a referrers
+    /// fallback tag that holds no referrers index (read as no referrers).
+    pub notes: Vec<String>,
 }
 
 /// What a copy writes: the top-level manifest, the manifests it lists
@@ -269,6 +277,18 @@ pub(crate) fn copy_selected(
     root: Manifest,
     source_digest: Digest,
 ) -> Result<CopyReport> {
+    let (report, notes) = collecting_notes(|| copy_noting(src, dst, options, root, source_digest));
+    report.map(|report| CopyReport { notes, ..report })
+}
+
+/// [`copy_selected`], its notes made through [`crate::progress::note`].
+fn copy_noting(
+    src: &ImageRef,
+    dst: &ImageRef,
+    options: &CopyOptions,
+    root: Manifest,
+    source_digest: Digest,
+) -> Result<CopyReport> {
     let monitor = Monitor::new(options.progress.clone(), options.cancel.clone());
     let source = src.transport();
     let assumed_tag = match dst.selector() {
@@ -315,10 +335,12 @@ pub(crate) fn copy_selected(
             manifests: plan.children.len() + 1,
             blobs_copied: counts.copied,
             blobs_mounted: counts.mounted,
-            blobs_skipped: plan.blobs.len() - counts.copied - counts.mounted,
+            blobs_skipped: plan.blobs.len() - counts.copied - counts.mounted - counts.foreign.len(),
             bytes_copied: counts.bytes,
             referrers_copied,
             converted,
+            foreign_layers_skipped: counts.foreign,
+            notes: Vec::new(),
         }),
         Err(e) => {
             dst.transport().abort();
@@ -395,6 +417,7 @@ struct Counts {
     copied: usize,
     mounted: usize,
     bytes: u64,
+    foreign: Vec<Descriptor>,
 }
 
 /// What happened to one blob.
@@ -402,6 +425,8 @@ enum Moved {
     Skipped,
     Mounted,
     Copied(u64),
+    /// A foreign layer the source does not hold, left at its `urls`.
+    Foreign,
 }
 
 /// Moves the blobs, then writes the manifests (children first).
@@ -442,6 +467,7 @@ fn transfer_blobs(
     let next = AtomicUsize::new(0);
     let (copied, mounted, bytes) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicU64::new(0));
     let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let foreign: Mutex<Vec<Descriptor>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(blobs.len()) {
             scope.spawn(|| loop {
@@ -454,6 +480,10 @@ fn transfer_blobs(
                     .observing_retries(Some(&blob.digest), || move_blob(blob, src, dst, monitor));
                 match moved {
                     Ok(Moved::Skipped) => {}
+                    Ok(Moved::Foreign) => foreign
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(blob.clone()),
                     Ok(Moved::Mounted) => {
                         mounted.fetch_add(1, Ordering::SeqCst);
                     }
@@ -481,6 +511,11 @@ fn transfer_blobs(
         copied: copied.into_inner(),
         mounted: mounted.into_inner(),
         bytes: bytes.into_inner(),
+        foreign: {
+            let mut foreign = foreign.into_inner().unwrap_or_else(|p| p.into_inner());
+            foreign.sort_by_key(|d| d.digest.to_string());
+            foreign
+        },
     })
 }
 
@@ -497,6 +532,9 @@ fn move_blob(
             size: blob.size,
         })?;
         return Ok(Moved::Skipped);
+    }
+    if media_types::is_foreign_layer(&blob.media_type) && src.blob_size(&blob.digest)?.is_none() {
+        return Ok(Moved::Foreign);
     }
     let origin = src.blob_origin(&blob.digest).unwrap_or(src);
     if dst.mount_blob(blob, origin)? {

@@ -194,6 +194,40 @@ impl Monitor {
     }
 }
 
+thread_local! {
+    /// The notes of the operation running on this thread, when one collects them.
+    static NOTES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` and returns, beside its result, the notes made on this
+/// thread meanwhile: warnings about input treated leniently (a referrers
+/// fallback tag that holds no referrers index, …), which reports carry.
+/// Notes of a nested collection reach the outer one too.
+pub fn collecting_notes<T>(work: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let previous = NOTES.with(|n| n.replace(Some(Vec::new())));
+    let out = work();
+    let notes = NOTES.with(|n| n.replace(previous)).unwrap_or_default();
+    NOTES.with(|n| {
+        if let Some(outer) = n.borrow_mut().as_mut() {
+            outer.extend(notes.iter().cloned());
+        }
+    });
+    (out, notes)
+}
+
+/// Notes `text` for the report of the operation running on this thread; a
+/// note nobody collects is dropped.
+pub(crate) fn note(text: impl Into<String>) {
+    NOTES.with(|n| {
+        if let Some(notes) = n.borrow_mut().as_mut() {
+            let text = text.into();
+            if !notes.contains(&text) {
+                notes.push(text);
+            }
+        }
+    });
+}
+
 /// Reports retry number `attempt` (from 1) of a request on this thread,
 /// which failed because of `reason`, to the copy observing it, if any.
 pub(crate) fn report_retry(attempt: u32, reason: &str) {

@@ -25,7 +25,7 @@ pub struct SyncJob {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SyncOutcome {
     /// The image was copied.
-    Copied(CopyReport),
+    Copied(Box<CopyReport>),
     /// The destination already held the same image.
     Skipped {
         /// The digest both sides have.
@@ -126,7 +126,8 @@ fn run_job(
             digest: root.digest().clone(),
         });
     }
-    copy_selected(&src, &dst, options, root, source_digest).map(SyncOutcome::Copied)
+    copy_selected(&src, &dst, options, root, source_digest)
+        .map(|report| SyncOutcome::Copied(Box::new(report)))
 }
 
 #[cfg(test)]

@@ -342,6 +342,11 @@ type CopyResult struct {
 	// Converted says how the destination's form differs from the source's,
 	// when the destination cannot hold the image as it is (nil otherwise).
 	Converted *string `json:"converted"`
+	// ForeignLayersSkipped lists the foreign (non-distributable) layers the
+	// source did not hold: left in the manifest, unchanged, not copied.
+	ForeignLayersSkipped []Descriptor `json:"foreign_layers_skipped"`
+	// Notes holds warnings about input read leniently.
+	Notes []string `json:"notes"`
 }
 
 // Layer is one layer of an inspected image.
@@ -449,11 +454,13 @@ type AttachResult struct {
 	Blob         string `json:"blob"`
 }
 
-// Descriptor is a referrer as a referrers list shows it.
+// Descriptor is a referrer as a referrers list shows it, or a layer as a
+// copy report names it.
 type Descriptor struct {
 	MediaType    string            `json:"mediaType"`
 	Digest       string            `json:"digest"`
 	Size         uint64            `json:"size"`
+	URLs         []string          `json:"urls"`
 	ArtifactType string            `json:"artifactType"`
 	Annotations  map[string]string `json:"annotations"`
 }

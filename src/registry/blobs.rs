@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ureq::http::{header, Method};
 
-use super::http::{header_str, resolve, status_error, Call, Endpoint};
+use super::http::{answered_by, header_str, resolve, status_error, with_query, Call, Endpoint};
 use super::{Client, Repository};
 use crate::auth::Scope;
 use crate::descriptor::Descriptor;
@@ -108,9 +108,9 @@ impl Read for BlobReader {
     }
 }
 
-fn with_digest(location: &str, digest: &Digest) -> String {
-    let separator = if location.contains('?') { '&' } else { '?' };
-    format!("{location}{separator}digest={digest}")
+/// The upload session's URL with `digest=<digest>` added to its query.
+fn with_digest(location: &str, digest: &Digest) -> Result<String> {
+    with_query(location, &[("digest", &digest.to_string())])
 }
 
 impl Client {
@@ -319,7 +319,7 @@ impl Client {
         }
         let call = Call::new(
             Method::PUT,
-            with_digest(location, &descriptor.digest),
+            with_digest(location, &descriptor.digest)?,
             Self::push_scopes(repo),
         )
         .header(header::CONTENT_TYPE, "application/octet-stream")
@@ -352,7 +352,7 @@ fn session_from(call: &Call, response: &ureq::http::Response<ureq::Body>) -> Res
         )
     })?;
     Ok(UploadSession {
-        location: resolve(&call.url, location)?,
+        location: resolve(answered_by(response, &call.url), location)?,
         min_chunk: header_str(response, "oci-chunk-min-length")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),

@@ -5,11 +5,10 @@
 //! origin.
 
 use std::io::Read;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ureq::http::{self as h, header, Method, Response, Uri};
+use ureq::http::{self as h, header, Method, Response};
 use ureq::Body;
 
 use super::{api_host, Client, ClientOptions};
@@ -167,28 +166,76 @@ pub(crate) fn header_str<'r>(response: &'r Response<Body>, name: &str) -> Option
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Every `Link` header of a reply, as text.
+pub(crate) fn link_values(response: &Response<Body>) -> Vec<&str> {
+    response
+        .headers()
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect()
+}
+
 /// The URL without its query, for messages (queries hold upload state).
 fn shown(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
-fn origin(url: &str) -> Option<String> {
-    let uri = Uri::from_str(url).ok()?;
-    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+/// The origin (scheme, host, port) of `url`, to compare hosts by.
+fn origin(url: &str) -> Option<url::Origin> {
+    url::Url::parse(url).ok().map(|u| u.origin())
 }
 
-/// Resolves a `Location` header against the URL it answered.
-pub(crate) fn resolve(base: &str, location: &str) -> Result<String> {
-    if location.contains("://") {
-        return Ok(location.to_owned());
+/// Resolves `reference` (a `Location`, a `Link` target, a token realm)
+/// against `base`, the URL that answered, per RFC 3986 section 5: absolute,
+/// protocol-relative (`//host/path`), absolute-path, relative-path,
+/// query-only and dot-segment forms.
+pub(crate) fn resolve(base: &str, reference: &str) -> Result<String> {
+    let base = url::Url::parse(base)
+        .map_err(|e| Error::invalid(format!("bad URL {}: {e}", shown(base))))?;
+    let resolved = base.join(reference.trim()).map_err(|e| {
+        Error::new(
+            ErrorKind::Network,
+            format!(
+                "the registry at {} sent a URL that cannot be resolved ({}): {e}",
+                shown(base.as_str()),
+                shown(reference)
+            ),
+        )
+    })?;
+    match resolved.scheme() {
+        "http" | "https" => Ok(resolved.into()),
+        other => Err(Error::new(
+            ErrorKind::Network,
+            format!(
+                "the registry at {} sent a {other}: URL ({}); only http and https are followed",
+                shown(base.as_str()),
+                shown(reference)
+            ),
+        )),
     }
-    let origin = origin(base).ok_or_else(|| Error::invalid(format!("bad URL {}", shown(base))))?;
-    if location.starts_with('/') {
-        Ok(format!("{origin}{location}"))
-    } else {
-        let dir = shown(base).rsplit_once('/').map_or("", |(d, _)| d);
-        Ok(format!("{dir}/{location}"))
-    }
+}
+
+/// `url` with `pairs` appended to its query, form-encoded.
+pub(crate) fn with_query(url: &str, pairs: &[(&str, &str)]) -> Result<String> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| Error::invalid(format!("bad URL {}: {e}", shown(url))))?;
+    parsed.query_pairs_mut().extend_pairs(pairs);
+    Ok(parsed.into())
+}
+
+/// The URL that answered a reply [`Client::send`] returns: the last one
+/// after redirects, which every URL the reply carries resolves against.
+#[derive(Debug, Clone)]
+struct Answered(String);
+
+/// The URL that answered `response`, or `requested` when it was not sent
+/// through [`Client::send`].
+pub(crate) fn answered_by<'r>(response: &'r Response<Body>, requested: &'r str) -> &'r str {
+    response
+        .extensions()
+        .get::<Answered>()
+        .map_or(requested, |a| a.0.as_str())
 }
 
 fn transient(e: &ureq::Error) -> bool {
@@ -319,7 +366,8 @@ impl Client {
                 Ok(response) => {
                     if response.status().as_u16() == 401 {
                         let challenge = header_str(&response, "www-authenticate").unwrap_or("");
-                        endpoint.set_scheme(scheme_of(challenge));
+                        let answered = answered_by(&response, &ping.url);
+                        endpoint.set_scheme(scheme_of(challenge, answered));
                     }
                     let endpoint = Arc::new(endpoint);
                     self.inner
@@ -369,7 +417,7 @@ impl Client {
                 let challenge = header_str(&response, "www-authenticate")
                     .unwrap_or("")
                     .to_owned();
-                if self.answer_challenge(endpoint, &call.scopes, &challenge, sent.as_ref())? {
+                if self.answer_challenge(endpoint, &call.scopes, &challenge, &url, sent.as_ref())? {
                     challenged = true;
                     continue;
                 }
@@ -412,6 +460,8 @@ impl Client {
                 std::thread::sleep(wait);
                 continue;
             }
+            let mut response = response;
+            response.extensions_mut().insert(Answered(url));
             return Ok(response);
         }
     }
@@ -499,17 +549,18 @@ impl Client {
             .lookup(&endpoint.registry, repository)
     }
 
-    /// Answers a 401 to a request that carried `sent`: learns the scheme and,
-    /// for bearer, makes sure a token is cached. Returns whether the request
-    /// should be sent again.
+    /// Answers a 401 from `answered` to a request that carried `sent`:
+    /// learns the scheme and, for bearer, makes sure a token is cached.
+    /// Returns whether the request should be sent again.
     fn answer_challenge(
         &self,
         endpoint: &Endpoint,
         scopes: &[Scope],
         header: &str,
+        answered: &str,
         sent: Option<&Secret>,
     ) -> Result<bool> {
-        let scheme = scheme_of(header);
+        let scheme = scheme_of(header, answered);
         endpoint.set_scheme(scheme.clone());
         match scheme {
             AuthScheme::None => Ok(false),
@@ -761,12 +812,15 @@ fn scopes_key(scopes: &[Scope]) -> String {
         .join(" ")
 }
 
-fn scheme_of(header: &str) -> AuthScheme {
+/// The scheme a challenge from `answered` asks for; a relative realm
+/// resolves against `answered` (RFC 3986), one that cannot is kept as sent
+/// so that the token request names it in its error.
+fn scheme_of(header: &str, answered: &str) -> AuthScheme {
     let challenges = parse_challenges(header);
     if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
         if let Some(realm) = bearer.params.get("realm") {
             return AuthScheme::Bearer {
-                realm: realm.clone(),
+                realm: resolve(answered, realm).unwrap_or_else(|_| realm.clone()),
                 service: bearer.params.get("service").cloned(),
             };
         }
@@ -783,30 +837,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locations_resolve_against_the_request() {
+    fn urls_resolve_against_the_url_that_answered() {
         let base = "http://127.0.0.1:5000/v2/a/blobs/uploads/?x=1";
-        assert_eq!(
-            resolve(base, "/v2/a/blobs/uploads/u1?_state=s").unwrap(),
-            "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=s"
-        );
-        assert_eq!(
-            resolve(base, "https://cdn.example/blob").unwrap(),
-            "https://cdn.example/blob"
-        );
-        assert_eq!(
-            resolve(base, "u2").unwrap(),
-            "http://127.0.0.1:5000/v2/a/blobs/uploads/u2"
-        );
-        assert_eq!(origin("http://h:1/x?y"), Some("http://h:1".into()));
+        for (reference, expected) in [
+            (
+                "/v2/a/blobs/uploads/u1?_state=s",
+                "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=s",
+            ),
+            ("https://cdn.example/blob", "https://cdn.example/blob"),
+            ("u2", "http://127.0.0.1:5000/v2/a/blobs/uploads/u2"),
+            (
+                "?_state=t",
+                "http://127.0.0.1:5000/v2/a/blobs/uploads/?_state=t",
+            ),
+            ("//127.0.0.2:6000/up/1", "http://127.0.0.2:6000/up/1"),
+            ("../../b/./c?d", "http://127.0.0.1:5000/v2/a/b/c?d"),
+            ("/v2/../v2/./a/x", "http://127.0.0.1:5000/v2/a/x"),
+            ("", "http://127.0.0.1:5000/v2/a/blobs/uploads/?x=1"),
+        ] {
+            assert_eq!(resolve(base, reference).unwrap(), expected, "{reference}");
+        }
+        assert!(resolve(base, "file:///etc/passwd").is_err());
+        assert!(resolve(base, "http://[::1").is_err());
+        assert_eq!(origin("http://h:1/x?y"), origin("http://h:1/z"));
+        assert_ne!(origin("http://h:1/x"), origin("http://h:2/x"));
     }
 
     #[test]
     fn challenges_pick_bearer_over_basic() {
         assert!(matches!(
-            scheme_of(r#"Basic realm="r", Bearer realm="https://t/token",service="s""#),
+            scheme_of(
+                r#"Basic realm="r", Bearer realm="https://t/token",service="s""#,
+                "http://h/v2/"
+            ),
             AuthScheme::Bearer { .. }
         ));
-        assert!(matches!(scheme_of(r#"Basic realm="r""#), AuthScheme::Basic));
-        assert!(matches!(scheme_of(""), AuthScheme::None));
+        assert!(matches!(
+            scheme_of(r#"Basic realm="r""#, "http://h/v2/"),
+            AuthScheme::Basic
+        ));
+        assert!(matches!(scheme_of("", "http://h/v2/"), AuthScheme::None));
+        let AuthScheme::Bearer { realm, .. } =
+            scheme_of(r#"Bearer realm="/token?x=1""#, "http://h:5/v2/a/")
+        else {
+            panic!("a bearer challenge");
+        };
+        assert_eq!(realm, "http://h:5/token?x=1");
     }
 }

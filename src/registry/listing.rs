@@ -1,11 +1,13 @@
 //! Listing a registry: tags of a repository and the catalog of repositories,
-//! both following `Link` pagination with a guard against loops.
+//! both following `Link` pagination (see [`super::link`]) with a guard
+//! against loops.
 
 use std::collections::HashSet;
 
 use ureq::http::Method;
 
-use super::http::{header_str, resolve, Call};
+use super::http::{answered_by, link_values, with_query, Call};
+use super::link::next_page;
 use super::{Client, Repository};
 use crate::auth::Scope;
 use crate::error::{Error, ErrorKind, Result};
@@ -14,21 +16,6 @@ use crate::error::{Error, ErrorKind, Result};
 const PAGES_MAX: usize = 100_000;
 /// The largest page read.
 const PAGE_SIZE_MAX: u64 = 16 * 1024 * 1024;
-
-/// The `rel="next"` target of a `Link` header.
-fn next_link(link: &str) -> Option<&str> {
-    link.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let is_next = params.split(';').any(|p| {
-            matches!(
-                p.trim().replace(' ', "").as_str(),
-                "rel=\"next\"" | "rel=next"
-            )
-        });
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        is_next.then_some(target)
-    })
-}
 
 impl Client {
     /// Pages through `first` and collects `field` of each page.
@@ -52,10 +39,8 @@ impl Client {
             }
             let call = Call::new(Method::GET, url.clone(), scopes.clone());
             let response = self.expect(&endpoint, &call, &[200])?;
-            let next = header_str(&response, "link")
-                .and_then(next_link)
-                .map(|l| resolve(&url, l))
-                .transpose()?;
+            let next = next_page(&link_values(&response), answered_by(&response, &url))
+                .map_err(|e| e.context(format!("listing {field} of registry {registry}")))?;
             let page: serde_json::Value =
                 serde_json::from_slice(&self.read_body(&call, response, PAGE_SIZE_MAX)?).map_err(
                     |e| {
@@ -85,7 +70,7 @@ impl Client {
         let endpoint = self.endpoint(&repo.registry)?;
         let mut url = endpoint.url(&format!("/v2/{}/tags/list", repo.name));
         if let Some(n) = page_size {
-            url.push_str(&format!("?n={n}"));
+            url = with_query(&url, &[("n", &n.to_string())])?;
         }
         self.paginate(
             &repo.registry,
@@ -124,30 +109,12 @@ impl Client {
         let endpoint = self.endpoint(registry)?;
         let mut url = endpoint.url("/v2/_catalog");
         if let Some(n) = page_size {
-            url.push_str(&format!("?n={n}"));
+            url = with_query(&url, &[("n", &n.to_string())])?;
         }
         let scope = Scope {
             resource: "registry:catalog".into(),
             actions: vec!["*"],
         };
         self.paginate(registry, url, vec![scope], "repositories")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_link;
-
-    #[test]
-    fn finds_the_next_link() {
-        assert_eq!(
-            next_link(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#),
-            Some("/v2/a/tags/list?n=2&last=b")
-        );
-        assert_eq!(
-            next_link(r#"<http://x/prev>; rel="prev", <http://x/next>; rel=next"#),
-            Some("http://x/next")
-        );
-        assert_eq!(next_link(r#"</v2/a>; rel="first""#), None);
     }
 }

@@ -4,6 +4,7 @@
 
 mod blobs;
 mod http;
+mod link;
 mod listing;
 mod manifests;
 mod referrers;

@@ -3,7 +3,10 @@
 
 use ureq::http::{header, Method};
 
-use super::http::{header_str, status_error, Call};
+use std::collections::HashSet;
+
+use super::http::{answered_by, header_str, link_values, status_error, with_query, Call};
+use super::link::next_page;
 use super::{Client, Repository};
 use crate::auth::Scope;
 use crate::descriptor::Descriptor;
@@ -11,6 +14,7 @@ use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{ImageIndex, Manifest, ManifestContent, MANIFEST_SIZE_MAX};
 use crate::media_types;
+use crate::progress::note;
 
 /// Where a list of referrers came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -29,7 +33,12 @@ pub fn fallback_tag(digest: &Digest) -> String {
 
 impl Client {
     /// The manifests that refer to `digest` through their `subject`, filtered
-    /// by `artifact_type` when given, and where the list came from.
+    /// by `artifact_type` when given, and where the list came from. Every
+    /// page of the Referrers API's answer is read (`Link`, see
+    /// [`super::link`]). From the fallback tag, only entries whose manifests
+    /// name `digest` as their subject are listed; a tag holding something
+    /// else (the subject itself, an image, an index of other things) lists
+    /// nothing, with a note (see [`crate::progress::collecting_notes`]).
     pub fn referrers(
         &self,
         repo: &Repository,
@@ -39,24 +48,43 @@ impl Client {
         let endpoint = self.endpoint(&repo.registry)?;
         let mut url = endpoint.url(&format!("/v2/{}/referrers/{digest}", repo.name));
         if let Some(t) = artifact_type {
-            let encoded =
-                percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC);
-            url.push_str(&format!("?artifactType={encoded}"));
+            url = with_query(&url, &[("artifactType", t)])?;
         }
-        let call = Call::new(
-            Method::GET,
-            url,
-            vec![Scope::repository(&repo.name, &["pull"])],
-        )
-        .header(header::ACCEPT, media_types::OCI_INDEX);
-        let response = self.send(&endpoint, &call)?;
-        let status = response.status().as_u16();
-        let api = status == 200
-            && header_str(&response, "content-type")
-                .is_some_and(|t| t.starts_with(media_types::OCI_INDEX));
-        let (index, source) = if api {
-            let filtered = header_str(&response, "oci-filters-applied")
+        let mut list = Vec::new();
+        let mut filtered = true;
+        let mut seen = HashSet::new();
+        loop {
+            if !seen.insert(url.clone()) {
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    format!(
+                        "{repo}: the referrers pagination Link loops back to a page already read"
+                    ),
+                ));
+            }
+            let call = Call::new(
+                Method::GET,
+                url.clone(),
+                vec![Scope::repository(&repo.name, &["pull"])],
+            )
+            .header(header::ACCEPT, media_types::OCI_INDEX);
+            let response = self.send(&endpoint, &call)?;
+            let status = response.status().as_u16();
+            let api = status == 200
+                && header_str(&response, "content-type")
+                    .is_some_and(|t| t.starts_with(media_types::OCI_INDEX));
+            if !api {
+                if seen.len() > 1 || !matches!(status, 200 | 404 | 400 | 405) {
+                    return Err(status_error(&call.method, &call.url, response));
+                }
+                let mut list = self.fallback_referrers(repo, digest)?;
+                keep_type(&mut list, artifact_type);
+                return Ok((list, ReferrersSource::TagSchema));
+            }
+            filtered &= header_str(&response, "oci-filters-applied")
                 .is_some_and(|f| f.contains("artifactType"));
+            let next = next_page(&link_values(&response), answered_by(&response, &url))
+                .map_err(|e| e.context(format!("listing the referrers of {digest} in {repo}")))?;
             let bytes = self.read_body(&call, response, MANIFEST_SIZE_MAX)?;
             let index: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
                 Error::new(
@@ -64,28 +92,97 @@ impl Client {
                     format!("{repo}: the referrers reply is not an index: {e}"),
                 )
             })?;
-            let mut list = index.manifests;
-            if !filtered {
-                keep_type(&mut list, artifact_type);
+            list.extend(index.manifests);
+            match next {
+                Some(next) => url = next,
+                None => break,
             }
-            return Ok((list, ReferrersSource::Api));
-        } else if matches!(status, 200 | 404 | 400 | 405) {
-            match self.get_manifest(repo, &fallback_tag(digest)) {
-                Ok(m) => match m.content() {
-                    ManifestContent::Index(i) => (i.manifests.clone(), ReferrersSource::TagSchema),
-                    ManifestContent::Image(_) => (Vec::new(), ReferrersSource::TagSchema),
-                },
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    (Vec::new(), ReferrersSource::TagSchema)
-                }
-                Err(e) => return Err(e),
-            }
-        } else {
-            return Err(status_error(&call.method, &call.url, response));
+        }
+        if !filtered {
+            keep_type(&mut list, artifact_type);
+        }
+        Ok((list, ReferrersSource::Api))
+    }
+
+    /// The referrers of `subject` the fallback tag lists, only those whose
+    /// manifests name `subject`; nothing, with a note, when the tag holds no
+    /// referrers index for it.
+    fn fallback_referrers(&self, repo: &Repository, subject: &Digest) -> Result<Vec<Descriptor>> {
+        let tag = fallback_tag(subject);
+        let found = match self.get_manifest(repo, &tag) {
+            Ok(m) => m,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
         };
-        let mut list = index;
-        keep_type(&mut list, artifact_type);
-        Ok((list, source))
+        match fallback_index(&found, subject) {
+            Ok(index) => self.naming_subject(repo, &tag, &index.manifests, subject),
+            Err(why) => {
+                note(format!(
+                    "{repo}:{tag} {why}, not a referrers index for {subject}: \
+                     treated as no referrers"
+                ));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// The entries of the fallback index `tag` whose manifests name
+    /// `subject`; a note for each left out.
+    fn naming_subject(
+        &self,
+        repo: &Repository,
+        tag: &str,
+        entries: &[Descriptor],
+        subject: &Digest,
+    ) -> Result<Vec<Descriptor>> {
+        let mut kept = Vec::new();
+        for entry in entries {
+            if self.names_subject(repo, entry, subject)? {
+                kept.push(entry.clone());
+            } else {
+                note(format!(
+                    "{repo}:{tag} lists {}, whose manifest does not name {subject} \
+                     as its subject: left out of the referrers",
+                    entry.digest
+                ));
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Whether the manifest `entry` describes has `subject` as its subject.
+    fn names_subject(
+        &self,
+        repo: &Repository,
+        entry: &Descriptor,
+        subject: &Digest,
+    ) -> Result<bool> {
+        if !media_types::is_index(&entry.media_type)
+            && !media_types::is_image_manifest(&entry.media_type)
+        {
+            return Ok(false);
+        }
+        match self.get_manifest(repo, &entry.digest.to_string()) {
+            Ok(m) => Ok(m.subject().is_some_and(|s| &s.digest == subject)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `found`, what the fallback tag of `subject` holds, as an index when it
+/// can be a referrers index (an OCI index that is not `subject` itself);
+/// else why not.
+fn fallback_index<'m>(
+    found: &'m Manifest,
+    subject: &Digest,
+) -> std::result::Result<&'m ImageIndex, String> {
+    if found.digest() == subject {
+        return Err("is the subject itself".to_owned());
+    }
+    match found.content() {
+        ManifestContent::Index(i) if found.media_type() == media_types::OCI_INDEX => Ok(i),
+        _ => Err(format!("holds a {}", found.media_type())),
     }
 }
 
@@ -127,12 +224,19 @@ impl Client {
         let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
         for _ in 0..FALLBACK_ATTEMPTS {
             let mut index = match self.get_manifest(repo, &tag) {
-                Ok(m) => match m.content() {
-                    ManifestContent::Index(i) => i.as_ref().clone(),
-                    ManifestContent::Image(_) => {
-                        return Err(Error::invalid(format!(
-                            "{repo}:{tag} is an image, not a referrers index"
-                        )))
+                Ok(m) => match fallback_index(&m, subject) {
+                    Ok(found) => {
+                        let mut index = found.clone();
+                        index.manifests =
+                            self.naming_subject(repo, &tag, &found.manifests, subject)?;
+                        index
+                    }
+                    Err(why) => {
+                        note(format!(
+                            "{repo}:{tag} {why}, not a referrers index for {subject}: \
+                             replaced by a new referrers index"
+                        ));
+                        ImageIndex::oci(Vec::new())
                     }
                 },
                 Err(e) if e.kind() == ErrorKind::NotFound => ImageIndex::oci(Vec::new()),

@@ -30,7 +30,7 @@ use crate::descriptor::Descriptor;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
 use crate::manifest::{ImageIndex, ImageManifest, Manifest, ManifestContent, MANIFEST_SIZE_MAX};
-use crate::media_types;
+use crate::media_types::{self, Compression};
 use crate::platform::Platform;
 use crate::reference::{Reference, DEFAULT_TAG};
 use crate::store::{FsStore, Store};
@@ -127,20 +127,6 @@ fn tag_reference(spec: &str) -> Result<Reference> {
 /// Where the OCI layout inside an archive keeps the blob `digest`.
 fn layout_file(digest: &Digest) -> String {
     format!("blobs/{}/{}", digest.algorithm().as_str(), digest.hex())
-}
-
-/// The compression a layer file starts with, by its magic bytes.
-fn sniff(start: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 4] = [
-        (&[0x1f, 0x8b], "gzip"),
-        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
-        (b"BZh", "bzip2"),
-        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
-    ];
-    MAGIC
-        .iter()
-        .find(|(magic, _)| start.starts_with(magic))
-        .map(|(_, name)| *name)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -255,7 +241,11 @@ impl DockerArchive {
                 ManifestContent::Index(index) => stack.extend(index.manifests.iter().cloned()),
                 ManifestContent::Image(image) if Self::describes(image, item) => {
                     let mut blobs = lock(&self.blobs);
+                    // A foreign layer the archive does not hold stays absent.
                     for blob in manifest.blobs() {
+                        if !tar.contains(&layout_file(&blob.digest)) {
+                            continue;
+                        }
                         blobs.insert(
                             blob.digest.clone(),
                             ArchivedBlob {
@@ -284,9 +274,12 @@ impl DockerArchive {
                 .all(|(file, layer)| *file == layout_file(&layer.digest))
     }
 
-    /// The manifest skopeo builds for an item: Docker schema 2, the config
-    /// file as config, each layer uncompressed with its diff ID as digest
-    /// (labelled `tar.gzip`, as skopeo labels it), serialised as Go does.
+    /// The manifest built for an item that came without one (a legacy
+    /// `docker save`): Docker schema 2 as skopeo builds it, the config file
+    /// as config, each layer served uncompressed with its diff ID as digest,
+    /// serialised as Go does; but each layer labelled for the bytes served
+    /// ([`media_types::layer_type`]: `diff.tar`, where skopeo says
+    /// `tar.gzip` and compresses only when it pushes).
     fn rebuilt(&self, tar: &TarIndex, item: &Item) -> Result<Manifest> {
         let config = tar.read_small(&item.config, CONFIG_SIZE_MAX)?;
         let config_digest = Digest::sha256(&config);
@@ -318,8 +311,10 @@ impl DockerArchive {
                 .parse()
                 .map_err(|e: Error| e.context(format!("diff ID of {file} in {}", self.name())))?;
             let blob = self.layer_file(tar, file)?;
+            // A gzip file is served decompressed: the bytes are a plain tar.
+            let served = media_types::layer_type(Compression::None, true)?;
             layers.push(json!({
-                "mediaType": media_types::DOCKER_LAYER_GZIP,
+                "mediaType": served,
                 "size": blob.size,
                 "digest": digest.to_string(),
             }));
@@ -348,18 +343,18 @@ impl DockerArchive {
                 self.name()
             ))
         };
-        let mut start = Vec::with_capacity(6);
+        let mut start = Vec::with_capacity(Compression::MAGIC_LEN);
         tar.reader(file)?
-            .take(6)
+            .take(Compression::MAGIC_LEN as u64)
             .read_to_end(&mut start)
             .map_err(fail)?;
-        match sniff(&start) {
-            None => Ok(ArchivedBlob {
+        match Compression::sniff(&start) {
+            Compression::None => Ok(ArchivedBlob {
                 file: file.to_owned(),
                 gzip: false,
                 size: tar.size(file).unwrap_or_default(),
             }),
-            Some("gzip") => {
+            Compression::Gzip => {
                 let size = io::copy(&mut MultiGzDecoder::new(tar.reader(file)?), &mut io::sink())
                     .map_err(fail)?;
                 Ok(ArchivedBlob {
@@ -368,8 +363,8 @@ impl DockerArchive {
                     size,
                 })
             }
-            Some(other) => Err(Error::unsupported(format!(
-                "layer {file} in {} is {other}-compressed; only gzip and uncompressed layers \
+            other => Err(Error::unsupported(format!(
+                "layer {file} in {} is {other:?}-compressed; only gzip and uncompressed layers \
                  are read from a docker-archive",
                 self.name()
             ))),
@@ -446,6 +441,12 @@ impl DockerArchive {
                 };
                 stage(image.digest(), &mut files);
                 for blob in image.blobs() {
+                    // A foreign layer the copy left at its `urls` has no file.
+                    if media_types::is_foreign_layer(&blob.media_type)
+                        && staging.store.stat(&blob.digest)?.is_none()
+                    {
+                        continue;
+                    }
                     stage(&blob.digest, &mut files);
                 }
                 let tags: Vec<String> = match tag {
@@ -781,13 +782,5 @@ mod tests {
         )
         .is_err());
         assert!(parse("/a.tar:UPPER").is_err());
-    }
-
-    #[test]
-    fn compression_by_magic() {
-        assert_eq!(sniff(&[0x1f, 0x8b, 8, 0]), Some("gzip"));
-        assert_eq!(sniff(b"BZh9"), Some("bzip2"));
-        assert_eq!(sniff(b"usta"), None);
-        assert_eq!(sniff(b""), None);
     }
 }

@@ -175,8 +175,22 @@ fn describe_copy(r: &CopyReport) -> String {
             r.referrers_copied
         ));
     }
+    for layer in &r.foreign_layers_skipped {
+        out.push_str(&format!(
+            "Foreign layer {} not copied (the source does not hold it; fetched from {})\n",
+            layer.digest,
+            if layer.urls.is_empty() {
+                "nowhere: it has no urls".to_owned()
+            } else {
+                layer.urls.join(", ")
+            }
+        ));
+    }
     if let Some(note) = &r.converted {
         out.push_str(&format!("Note:   {note}\n"));
+    }
+    for note in &r.notes {
+        out.push_str(&format!("Warning: {note}\n"));
     }
     out
 }
