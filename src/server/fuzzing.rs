@@ -77,9 +77,12 @@ pub fn serve_bytes(input: &[u8]) -> Vec<u8> {
     duplex.output
 }
 
+/// An inclusive byte range: first and last offset.
+pub type ByteRange = (u64, u64);
+
 /// Parses `value` as a blob request's `Range` against a blob of `size`
 /// bytes, and as an upload chunk's `Content-Range`.
-pub fn parse_ranges(value: &str, size: u64) -> (Option<(u64, u64)>, Option<(u64, u64)>) {
+pub fn parse_ranges(value: &str, size: u64) -> (Option<ByteRange>, Option<ByteRange>) {
     (
         handlers::byte_range(value, size),
         handlers::chunk_range(value),
