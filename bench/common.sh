@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 RUNS=${RUNS:-3}
 BIG_MIB=${BIG_MIB:-256}
-cargo build --quiet --release --bin stevedore
-ours=$PWD/target/release/stevedore
+# STEVEDORE_BIN runs that binary instead of building the release one.
+if [ -n "${STEVEDORE_BIN:-}" ]; then
+  ours=$STEVEDORE_BIN
+else
+  cargo build --quiet --release --bin stevedore
+  ours=$PWD/target/release/stevedore
+fi
 
 work=$(mktemp -d)
 pids=()

@@ -2,7 +2,9 @@
 # Runs every test: style and lint gates, then the Rust tests (unit,
 # integration against real skopeo, umoci and docker-registry, CLI, header,
 # C ABI), then the Python, Go and Elixir bindings' tests, then the README's
-# main job (scripts/demo.sh). Ends with the totals of all runners.
+# main job (scripts/demo.sh), then every fuzz target for 15 seconds
+# (scripts/fuzz.sh; 12 targets, 3 minutes). Ends with the totals of all
+# runners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -32,6 +34,8 @@ else
   status=1
 fi
 rm -f "$demo_log"
+
+scripts/fuzz.sh 15 2>&1 | tee -a "$log" || status=$?
 
 awk '/^test result:/ { passed += $4; failed += $6 }
      /^[0-9]+ (passed|failed)/ && / in [0-9.]+s/ {

@@ -220,6 +220,13 @@ type ServerOptions struct {
 	UploadExpirySecs float64 `json:"upload_expiry_secs,omitempty"`
 	MaxUploads       int     `json:"max_uploads,omitempty"`
 	MaxConnections   int     `json:"max_connections,omitempty"`
+	HeadTimeoutSecs  float64 `json:"head_timeout_secs,omitempty"`
+	IdleTimeoutSecs  float64 `json:"idle_timeout_secs,omitempty"`
+	MaxHeadBytes     int     `json:"max_head_bytes,omitempty"`
+	MaxBlobBytes     uint64  `json:"max_blob_bytes,omitempty"`
+	// Fsync nil keeps the default (true: manifest PUTs are flushed to disk
+	// before they are answered).
+	Fsync *bool `json:"fsync,omitempty"`
 }
 
 // Server is a registry (the OCI distribution API) running in this process.

@@ -18,7 +18,9 @@ pub struct stevedore_server {
 /// `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
 /// DIR or null (in memory), "htpasswd": FILE, "read_only": false,
 /// "tls_cert": FILE, "tls_key": FILE, "upload_expiry_secs": 900,
-/// "max_uploads": 1024, "max_connections": 256}`. Port 0 picks a free port;
+/// "max_uploads": 1024, "max_connections": 256, "head_timeout_secs": 10,
+/// "idle_timeout_secs": 60, "max_head_bytes": 65536, "max_blob_bytes":
+/// 68719476736, "fsync": true}`. Port 0 picks a free port;
 /// `stevedore_server_address` tells which. On success `*server_out`
 /// receives the handle.
 ///

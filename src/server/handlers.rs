@@ -76,7 +76,7 @@ fn upload_location(name: &str, id: &str) -> String {
 }
 
 /// Parses a `Content-Range` of a chunk: `START-END` (or `bytes START-END`).
-fn chunk_range(value: &str) -> Option<(u64, u64)> {
+pub(super) fn chunk_range(value: &str) -> Option<(u64, u64)> {
     let value = value
         .trim()
         .trim_start_matches("bytes")
@@ -86,7 +86,7 @@ fn chunk_range(value: &str) -> Option<(u64, u64)> {
 }
 
 /// Parses `Range: bytes=START-[END]` against a blob of `size` bytes.
-fn byte_range(value: &str, size: u64) -> Option<(u64, u64)> {
+pub(super) fn byte_range(value: &str, size: u64) -> Option<(u64, u64)> {
     let spec = value.trim().strip_prefix("bytes=")?;
     let (start, end) = spec.split_once('-')?;
     let start: u64 = start.trim().parse().ok()?;
@@ -318,6 +318,7 @@ impl Registry {
             self.storage
                 .delete_manifest(name, &parse_digest(reference)?)?
         } else {
+            validate_tag_name(reference).map_err(|e| codes::manifest_invalid(e.message()))?;
             self.storage.delete_tag(name, reference)?
         };
         if !found {
@@ -406,7 +407,7 @@ impl Registry {
             let appended = lock(&session).append(req.body, req.length);
             if let Err(e) = appended {
                 self.uploads.remove(&id);
-                return Err(codes::upload_invalid(400, e.to_string()));
+                return Err(append_error(e));
             }
             return self.commit(name, &id, &digest);
         }
@@ -445,9 +446,13 @@ impl Registry {
                 .header("Range", upload_range(session.offset)));
             }
         }
-        session
-            .append(req.body, req.length)
-            .map_err(|e| codes::upload_invalid(400, e.to_string()))?;
+        if let Err(e) = session.append(req.body, req.length) {
+            drop(session);
+            if e.kind() == io::ErrorKind::FileTooLarge {
+                self.uploads.remove(id);
+            }
+            return Err(append_error(e));
+        }
         Ok(session.offset)
     }
 
@@ -529,6 +534,15 @@ impl Registry {
             Some(_) => reply.header("OCI-Filters-Applied", "artifactType"),
             None => reply,
         })
+    }
+}
+
+/// The answer to an upload's body that could not be appended: 413 past the
+/// blob size limit (the upload is then gone), else 400.
+fn append_error(e: io::Error) -> ApiError {
+    match e.kind() {
+        io::ErrorKind::FileTooLarge => codes::size_invalid(413, e.to_string()),
+        _ => codes::upload_invalid(400, e.to_string()),
     }
 }
 

@@ -1,10 +1,19 @@
 //! HTTP/1.1 connections for the server: a thread per connection, request
-//! heads parsed by `httparse` (at most 64 KiB, 100 headers), bodies by
-//! `Content-Length` or chunked (`chunked_transfer`), keep-alive,
-//! `Expect: 100-continue`, HEAD, and TLS by rustls. A TLS handshake sent to a
-//! plain-HTTP port is answered with an HTTP 400 and the connection closed, as
-//! Go's servers do, so that clients probing HTTPS first (skopeo and ours,
-//! for registries marked insecure) fall back at once instead of timing out.
+//! heads parsed by `httparse` (at most [`Limits::max_head_bytes`], 100
+//! headers), bodies by `Content-Length` or chunked (`chunked_transfer`),
+//! keep-alive, `Expect: 100-continue`, HEAD, and TLS by rustls. A TLS
+//! handshake sent to a plain-HTTP port is answered with an HTTP 400 and the
+//! connection closed, as Go's servers do, so that clients probing HTTPS
+//! first (skopeo and ours, for registries marked insecure) fall back at once
+//! instead of timing out.
+//!
+//! Slow clients cannot hold the server: a request head must arrive whole
+//! within [`Limits::head_timeout`] (the first from the moment the connection
+//! is accepted), an idle keep-alive connection is closed after
+//! [`Limits::idle_timeout`], and when every connection slot is taken the
+//! connection that has waited longest for a request head is closed to make
+//! room. Only connections in the middle of a request are never taken back,
+//! so clients that send whole requests are always served.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -12,7 +21,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use percent_encoding::percent_decode_str;
 
@@ -20,31 +29,101 @@ use super::handlers::{Incoming, Method};
 use super::reply::{Body, Reply};
 use crate::store::copy_stream;
 
-/// The largest request head read.
-const HEAD_MAX: usize = 64 * 1024;
-
 /// The buffer of a connection's reads: request heads are parsed from it,
 /// while reads of a body larger than it go straight from the socket.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// The largest request head read by default, in bytes.
+pub const DEFAULT_HEAD_BYTES: usize = 64 * 1024;
+
 /// How many headers a request may have.
 const HEADERS_MAX: usize = 100;
-/// How long a connection may sit idle between requests.
-const IDLE: Duration = Duration::from_secs(120);
 /// Left-over request body beyond this is not drained: the connection closes.
 const DRAIN_MAX: u64 = 16 << 20;
+
+/// What a connection may take of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How many connections are served at once (a thread each).
+    pub max_connections: usize,
+    /// How long a whole request head may take to arrive.
+    pub head_timeout: Duration,
+    /// How long a connection may sit idle: between requests, or in the
+    /// middle of a body.
+    pub idle_timeout: Duration,
+    /// The largest request head read, in bytes.
+    pub max_head_bytes: usize,
+}
 
 /// Answers requests.
 pub type Handler = dyn Fn(&mut Incoming) -> Reply + Send + Sync;
 
-/// An open connection: its socket (to shut it down) and its thread.
-type Open = (TcpStream, Option<JoinHandle<()>>);
+/// A connection's state: [`BUSY`] while a request is being answered,
+/// [`EVICTED`] once closed to make room, else the time (in milliseconds
+/// since the listener started) since when it has waited for a request head.
+type State = Arc<AtomicU64>;
+const BUSY: u64 = u64::MAX;
+const EVICTED: u64 = u64::MAX - 1;
+
+/// An open connection: its socket (to shut it down), its state and its thread.
+struct Open {
+    socket: TcpStream,
+    state: State,
+    thread: Option<JoinHandle<()>>,
+}
 
 /// The open connections, to close them when the server stops.
 #[derive(Default)]
 struct Connections {
     open: Mutex<HashMap<u64, Open>>,
     next: AtomicU64,
+}
+
+/// How a connection's thread watches its own socket: the clock of its
+/// deadlines and a handle to set the socket's read timeout.
+pub struct Watch {
+    socket: TcpStream,
+    state: State,
+    epoch: Instant,
+    limits: Limits,
+}
+
+impl Watch {
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Marks the connection as waiting for a head since `since`, unless it
+    /// was evicted; whether it may go on.
+    fn waiting(&self, since: u64) -> bool {
+        let current = self.state.load(Ordering::SeqCst);
+        current != EVICTED
+            && self
+                .state
+                .compare_exchange(current, since, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
+
+    /// Marks the connection busy, unless it was evicted; whether it may go on.
+    fn busy(&self) -> bool {
+        let current = self.state.load(Ordering::SeqCst);
+        current != EVICTED
+            && self
+                .state
+                .compare_exchange(current, BUSY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
+
+    /// Sets the socket's read timeout to what is left until `deadline`
+    /// (milliseconds since the epoch); fails once it has passed.
+    fn until(&self, deadline: u64) -> io::Result<()> {
+        let left = deadline.saturating_sub(self.now());
+        if left == 0 {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.socket
+            .set_read_timeout(Some(Duration::from_millis(left)))
+    }
 }
 
 /// A listening socket and its connections.
@@ -57,12 +136,12 @@ pub struct Listener {
 
 impl Listener {
     /// Listens on `listener`, answering with `handler`, over TLS when `tls`
-    /// is given; at most `max_connections` at once (more get a 503).
+    /// is given, within `limits`.
     pub fn start(
         listener: TcpListener,
         tls: Option<Arc<rustls::ServerConfig>>,
         handler: Arc<Handler>,
-        max_connections: usize,
+        limits: Limits,
     ) -> io::Result<Listener> {
         let address = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
@@ -70,14 +149,7 @@ impl Listener {
         let acceptor = {
             let (stopping, connections) = (Arc::clone(&stopping), Arc::clone(&connections));
             std::thread::spawn(move || {
-                accept(
-                    &listener,
-                    tls,
-                    &handler,
-                    &stopping,
-                    &connections,
-                    max_connections,
-                )
+                accept(&listener, tls, &handler, &stopping, &connections, limits)
             })
         };
         Ok(Listener {
@@ -109,8 +181,8 @@ impl Listener {
                 .unwrap_or_else(|p| p.into_inner());
             open.drain().map(|(_, c)| c).collect()
         };
-        for (stream, thread) in open {
-            let _ = stream.shutdown(Shutdown::Both);
+        for Open { socket, thread, .. } in open {
+            let _ = socket.shutdown(Shutdown::Both);
             if let Some(thread) = thread {
                 let _ = thread.join();
             }
@@ -124,14 +196,49 @@ impl Drop for Listener {
     }
 }
 
+/// Makes room for one more connection when all `max` slots are taken:
+/// closes the one that has waited longest for a request head. Whether there
+/// is room.
+fn make_room(open: &mut HashMap<u64, Open>, max: usize) -> bool {
+    let live = || {
+        open.values()
+            .filter(|c| c.state.load(Ordering::SeqCst) != EVICTED)
+            .count()
+    };
+    // Evicted connections still hold a thread until it notices: bounded too.
+    if live() < max && open.len() < max.saturating_mul(2) {
+        return true;
+    }
+    let oldest = open
+        .values()
+        .filter_map(|c| {
+            let since = c.state.load(Ordering::SeqCst);
+            (since < EVICTED).then_some((since, c))
+        })
+        .min_by_key(|(since, _)| *since);
+    let Some((since, victim)) = oldest else {
+        return false;
+    };
+    if victim
+        .state
+        .compare_exchange(since, EVICTED, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return false;
+    }
+    let _ = victim.socket.shutdown(Shutdown::Both);
+    open.len() < max.saturating_mul(2)
+}
+
 fn accept(
     listener: &TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     handler: &Arc<Handler>,
     stopping: &AtomicBool,
     connections: &Arc<Connections>,
-    max_connections: usize,
+    limits: Limits,
 ) {
+    let epoch = Instant::now();
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -140,23 +247,37 @@ fn accept(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(IDLE));
-        let Ok(handle) = stream.try_clone() else {
+        let _ = stream.set_read_timeout(Some(limits.head_timeout));
+        let (Ok(handle), Ok(socket)) = (stream.try_clone(), stream.try_clone()) else {
             continue;
         };
         let mut open = connections.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.len() >= max_connections {
+        if !make_room(&mut open, limits.max_connections) {
             let _ = stream.write_all(
                 b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             );
             continue;
         }
         let id = connections.next.fetch_add(1, Ordering::SeqCst);
+        let state: State = Arc::new(AtomicU64::new(epoch.elapsed().as_millis() as u64));
+        let watch = Watch {
+            socket,
+            state: Arc::clone(&state),
+            epoch,
+            limits,
+        };
         let (tls, handler, connections2) =
             (tls.clone(), Arc::clone(handler), Arc::clone(connections));
-        open.insert(id, (handle, None));
+        open.insert(
+            id,
+            Open {
+                socket: handle,
+                state,
+                thread: None,
+            },
+        );
         let thread = std::thread::spawn(move || {
-            connection(stream, tls, handler.as_ref());
+            connection(stream, tls, handler.as_ref(), &watch);
             connections2
                 .open
                 .lock()
@@ -164,14 +285,19 @@ fn accept(
                 .remove(&id);
         });
         if let Some(entry) = open.get_mut(&id) {
-            entry.1 = Some(thread);
+            entry.thread = Some(thread);
         }
     }
 }
 
 /// Serves one connection: sniffs for TLS, then answers requests until the
 /// client closes, asks to close, or errs.
-fn connection(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, handler: &Handler) {
+fn connection(
+    stream: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: &Handler,
+    watch: &Watch,
+) {
     let mut first = [0u8; 1];
     let handshake = matches!(stream.peek(&mut first), Ok(1) if first[0] == 0x16);
     match (tls, handshake) {
@@ -179,9 +305,13 @@ fn connection(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, handler
             let Ok(session) = rustls::ServerConnection::new(config) else {
                 return;
             };
-            requests(rustls::StreamOwned::new(session, stream), handler);
+            requests(
+                rustls::StreamOwned::new(session, stream),
+                handler,
+                Some(watch),
+            );
         }
-        (None, false) => requests(stream, handler),
+        (None, false) => requests(stream, handler, Some(watch)),
         (Some(_), false) => refuse(stream, "Client sent an HTTP request to an HTTPS server.\n"),
         (None, true) => refuse(stream, "Client sent an HTTPS request to an HTTP server.\n"),
     }
@@ -205,16 +335,49 @@ struct Head {
     http10: bool,
 }
 
-/// Reads one request head; `None` at a clean end of the connection.
-fn read_head<S: Read>(reader: &mut BufReader<S>) -> io::Result<Option<Head>> {
+/// Reads one request head; `None` at a clean end of the connection, or
+/// when the connection was closed to make room. `first` says whether it is
+/// the connection's first request, whose head is due from the moment the
+/// connection was accepted; later ones may wait for the idle timeout before
+/// they start.
+fn read_head<S: Read>(
+    reader: &mut BufReader<S>,
+    watch: Option<&Watch>,
+    first: bool,
+    max_head_bytes: usize,
+) -> io::Result<Option<Head>> {
+    let mut deadline = None;
+    if let Some(watch) = watch {
+        let head_ms = watch.limits.head_timeout.as_millis() as u64;
+        let since = match first {
+            true => watch.state.load(Ordering::SeqCst),
+            false => watch.now(),
+        };
+        if !watch.waiting(since) {
+            return Ok(None);
+        }
+        if first {
+            deadline = Some(since + head_ms);
+        } else {
+            watch
+                .socket
+                .set_read_timeout(Some(watch.limits.idle_timeout))?;
+        }
+    }
     let mut raw: Vec<u8> = Vec::new();
     loop {
+        if let (Some(watch), Some(deadline)) = (watch, deadline) {
+            watch.until(deadline)?;
+        }
         let available = reader.fill_buf()?;
         if available.is_empty() {
             return match raw.is_empty() {
                 true => Ok(None),
                 false => Err(io::ErrorKind::UnexpectedEof.into()),
             };
+        }
+        if let (Some(watch), None) = (watch, deadline) {
+            deadline = Some(watch.now() + watch.limits.head_timeout.as_millis() as u64);
         }
         let before = raw.len();
         raw.extend_from_slice(available);
@@ -227,17 +390,36 @@ fn read_head<S: Read>(reader: &mut BufReader<S>) -> io::Result<Option<Head>> {
         }
         let n = available.len();
         reader.consume(n);
-        if raw.len() > HEAD_MAX {
+        if raw.len() > max_head_bytes {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "request head too large",
             ));
         }
     }
+    if raw.len() > max_head_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "request head too large",
+        ));
+    }
+    if let Some(watch) = watch {
+        if !watch.busy() {
+            return Ok(None);
+        }
+        watch
+            .socket
+            .set_read_timeout(Some(watch.limits.idle_timeout))?;
+    }
+    parse_head(&raw).map(Some)
+}
+
+/// Parses a whole request head (through its blank line).
+fn parse_head(raw: &[u8]) -> io::Result<Head> {
     let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
     let mut request = httparse::Request::new(&mut headers);
     let status = request
-        .parse(&raw)
+        .parse(raw)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     if status.is_partial() {
         return Err(io::Error::new(
@@ -255,7 +437,7 @@ fn read_head<S: Read>(reader: &mut BufReader<S>) -> io::Result<Option<Head>> {
         "DELETE" => Method::Delete,
         _ => Method::Other,
     };
-    Ok(Some(Head {
+    Ok(Head {
         method,
         head_request: name == "HEAD",
         target: request.path.unwrap_or("/").to_owned(),
@@ -270,7 +452,7 @@ fn read_head<S: Read>(reader: &mut BufReader<S>) -> io::Result<Option<Head>> {
             })
             .collect(),
         http10: request.version == Some(0),
-    }))
+    })
 }
 
 fn decode(s: &str) -> String {
@@ -298,11 +480,14 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Answers the requests of one connection.
-fn requests<S: Read + Write>(stream: S, handler: &Handler) {
+/// Answers the requests of one connection, watched (for its deadlines and
+/// slot) when `watch` is given.
+pub fn requests<S: Read + Write>(stream: S, handler: &Handler, watch: Option<&Watch>) {
+    let max_head_bytes = watch.map_or(DEFAULT_HEAD_BYTES, |w| w.limits.max_head_bytes);
     let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
+    let mut first = true;
     loop {
-        let head = match read_head(&mut reader) {
+        let head = match read_head(&mut reader, watch, first, max_head_bytes) {
             Ok(Some(head)) => head,
             Ok(None) => return,
             Err(e) => {
@@ -314,6 +499,7 @@ fn requests<S: Read + Write>(stream: S, handler: &Handler) {
                 return;
             }
         };
+        first = false;
         match answer(&mut reader, head, handler) {
             Ok(true) => continue,
             _ => return,

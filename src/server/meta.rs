@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use crate::error::{Error, Result};
@@ -24,15 +24,22 @@ pub trait Meta: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
 }
 
+/// Flushes the file or directory at `path` to disk (`fsync`).
+pub fn sync_path(path: &Path) -> io::Result<()> {
+    fs::File::open(path)?.sync_all()
+}
+
 /// Records as files under a directory.
 pub struct FsMeta {
     root: PathBuf,
+    durable: bool,
 }
 
 impl FsMeta {
-    /// Records under `root`.
-    pub fn new(root: PathBuf) -> FsMeta {
-        FsMeta { root }
+    /// Records under `root`, each flushed to disk with its directory before
+    /// [`Meta::put`] returns when `durable`.
+    pub fn new(root: PathBuf, durable: bool) -> FsMeta {
+        FsMeta { root, durable }
     }
 }
 
@@ -54,15 +61,30 @@ impl Meta for FsMeta {
     }
 
     /// Written to a temporary file and renamed over the old one: a reader or
-    /// a restart after a kill sees the old value or the new one.
+    /// a restart after a kill sees the old value or the new one. When
+    /// durable, the file is flushed before the rename, and its directory
+    /// after (with the directories above it that this call created).
     fn put(&self, key: &str, value: &[u8]) -> Result<()> {
         let path = self.root.join(key);
         let dir = path.parent().unwrap_or(&self.root);
         let fail = |e| Error::io(format!("writing {}", path.display()), e);
+        let existed = dir.is_dir();
         fs::create_dir_all(dir).map_err(fail)?;
         let mut temp = temp_file_in(dir, ".stevedore-", FILE_MODE).map_err(fail)?;
         temp.write_all(value).map_err(fail)?;
+        if self.durable {
+            temp.as_file().sync_all().map_err(fail)?;
+        }
         temp.persist(&path).map_err(|e| fail(e.error))?;
+        if self.durable {
+            let top = self.root.parent().unwrap_or(&self.root);
+            for ancestor in dir.ancestors() {
+                sync_path(ancestor).map_err(fail)?;
+                if existed || ancestor == top {
+                    break;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -151,6 +173,7 @@ mod tests {
     fn memory_and_files_behave_alike() {
         exercise(&MemoryMeta::default());
         let dir = tempfile::tempdir().unwrap();
-        exercise(&FsMeta::new(dir.path().to_owned()));
+        exercise(&FsMeta::new(dir.path().to_owned(), false));
+        exercise(&FsMeta::new(dir.path().join("durable"), true));
     }
 }

@@ -6,11 +6,20 @@
 //! repository records which blobs and manifests it has, its tags and its
 //! referrers. Uploads stream into files, hashed as they arrive, and are
 //! committed by a rename; records are replaced atomically, so a server
-//! killed at any point restarts with a consistent store. Blob files are not
-//! flushed to disk as they are committed (nor are docker-registry's): a
-//! killed process loses nothing, a power cut may.
+//! killed at any point restarts with a consistent store (temporary files a
+//! killed server left are removed when it starts again). A manifest PUT is
+//! answered `201 Created` only once the manifest, the blobs it names and the
+//! repository's records are flushed to disk, directories included, so a
+//! power cut after the answer loses nothing; [`ServerOptions::fsync`] may
+//! trade that away for speed, as docker-registry does.
+//!
+//! Clients are held to limits (see [`ServerOptions`]): a deadline for each
+//! request head, an idle timeout, a head size, a blob size, and a
+//! connection cap that clients which never finish a request cannot exhaust.
 
 mod access;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod handlers;
 mod http;
 mod meta;
@@ -31,13 +40,13 @@ use serde::Deserialize;
 use access::{Access, Htpasswd};
 pub use access::{Action, Authorizer};
 use handlers::{Incoming, Registry};
-use http::{Handler, Listener};
-use meta::{FsMeta, MemoryMeta};
+use http::{Handler, Limits, Listener};
+use meta::MemoryMeta;
 use storage::Storage;
 use uploads::Uploads;
 
 use crate::error::{Error, Result};
-use crate::store::{FsStore, MemoryStore};
+use crate::store::MemoryStore;
 
 /// How to run a server.
 #[derive(Clone, Deserialize)]
@@ -63,9 +72,29 @@ pub struct ServerOptions {
     pub upload_expiry_secs: f64,
     /// How many uploads may be open at once. Defaults to 1024.
     pub max_uploads: usize,
-    /// How many connections are served at once (a thread each). Defaults
-    /// to 256.
+    /// How many connections are served at once (a thread each). When all
+    /// are taken, the connection that has waited longest for a request head
+    /// is closed to make room; only when every one is in the middle of a
+    /// request is a new one answered 503. Defaults to 256.
     pub max_connections: usize,
+    /// Seconds a client has to send a whole request head, from the moment
+    /// its connection is accepted (or, on a kept-alive connection, from the
+    /// head's first byte). Defaults to 10.
+    pub head_timeout_secs: f64,
+    /// Seconds a connection may sit idle, between requests or in the middle
+    /// of a body, before it is closed. Defaults to 60.
+    pub idle_timeout_secs: f64,
+    /// The largest request head (request line and headers), in bytes;
+    /// larger ones are answered 400. Defaults to 65536.
+    pub max_head_bytes: usize,
+    /// The largest blob an upload may make, in bytes; more is answered 413
+    /// `SIZE_INVALID`. Defaults to 64 GiB.
+    pub max_blob_bytes: u64,
+    /// Flush a pushed manifest, its blobs and the repository's records to
+    /// disk before answering the PUT. Defaults to true; false answers sooner
+    /// and may lose acknowledged pushes in a power cut (never in a crash of
+    /// the server alone).
+    pub fsync: bool,
     /// A rule deciding per (user, repository, action), after authentication
     /// and the read-only check. Defaults to none: everything allowed.
     #[serde(skip)]
@@ -84,6 +113,11 @@ impl Default for ServerOptions {
             upload_expiry_secs: 900.0,
             max_uploads: 1024,
             max_connections: 256,
+            head_timeout_secs: 10.0,
+            idle_timeout_secs: 60.0,
+            max_head_bytes: http::DEFAULT_HEAD_BYTES,
+            max_blob_bytes: 64 << 30,
+            fsync: true,
             authorizer: None,
         }
     }
@@ -97,6 +131,12 @@ impl std::fmt::Debug for ServerOptions {
             .field("htpasswd", &self.htpasswd)
             .field("read_only", &self.read_only)
             .field("tls", &self.tls_cert.is_some())
+            .field("max_connections", &self.max_connections)
+            .field("head_timeout_secs", &self.head_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("max_head_bytes", &self.max_head_bytes)
+            .field("max_blob_bytes", &self.max_blob_bytes)
+            .field("fsync", &self.fsync)
             .field("authorizer", &self.authorizer.is_some())
             .finish()
     }
@@ -145,18 +185,38 @@ fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
     Ok(Arc::new(config))
 }
 
+/// `secs` as a duration, when it is a positive number of seconds.
+fn positive_secs(secs: f64, name: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::invalid(format!("\"{name}\" must be a positive number of seconds")))
+}
+
 impl Server {
     /// Binds and starts serving.
+    ///
+    /// Errors: `InvalidInput` for a limit out of range or a bad TLS
+    /// certificate or key, `Io` when the address cannot be bound or the
+    /// store's directory cannot be prepared.
     pub fn start(options: ServerOptions) -> Result<Server> {
-        if options.max_connections == 0 || options.max_uploads == 0 {
+        if options.max_connections == 0
+            || options.max_uploads == 0
+            || options.max_blob_bytes == 0
+            || options.max_head_bytes < 1024
+        {
             return Err(Error::invalid(
-                "\"max_connections\" and \"max_uploads\" must be at least 1",
+                "\"max_connections\", \"max_uploads\" and \"max_blob_bytes\" must be at least 1, \
+                 \"max_head_bytes\" at least 1024",
             ));
         }
-        let expiry = Duration::try_from_secs_f64(options.upload_expiry_secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Error::invalid("\"upload_expiry_secs\" must be a positive number"))?;
+        let expiry = positive_secs(options.upload_expiry_secs, "upload_expiry_secs")?;
+        let limits = Limits {
+            max_connections: options.max_connections,
+            head_timeout: positive_secs(options.head_timeout_secs, "head_timeout_secs")?,
+            idle_timeout: positive_secs(options.idle_timeout_secs, "idle_timeout_secs")?,
+            max_head_bytes: options.max_head_bytes,
+        };
         let tls = match (&options.tls_cert, &options.tls_key) {
             (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
             (None, None) => None,
@@ -175,14 +235,14 @@ impl Server {
             authorizer: options.authorizer.clone(),
         };
         let (storage, upload_dir, scratch) = match &options.root {
-            Some(root) => (
-                Storage::new(
-                    Box::new(FsStore::new(root).cached()),
-                    Box::new(FsMeta::new(root.join("meta"))),
-                ),
-                root.join("uploads"),
-                None,
-            ),
+            Some(root) => {
+                storage::remove_leftovers(root)?;
+                (
+                    Storage::on_disk(root, options.fsync),
+                    root.join("uploads"),
+                    None,
+                )
+            }
             None => {
                 let scratch = tempfile::Builder::new()
                     .prefix("stevedore-uploads-")
@@ -198,7 +258,12 @@ impl Server {
                 )
             }
         };
-        let uploads = Uploads::new(upload_dir, expiry, options.max_uploads)?;
+        let uploads = Uploads::new(
+            upload_dir,
+            expiry,
+            options.max_uploads,
+            options.max_blob_bytes,
+        )?;
         let socket = TcpListener::bind(options.addr.as_str())
             .map_err(|e| Error::io(format!("cannot listen on {}", options.addr), e))?;
         let registry = Arc::new(Registry {
@@ -211,7 +276,7 @@ impl Server {
             Arc::new(move |request: &mut Incoming| registry.handle(request))
         };
         let tls_on = tls.is_some();
-        let listener = Listener::start(socket, tls, handler, options.max_connections)
+        let listener = Listener::start(socket, tls, handler, limits)
             .map_err(|e| Error::io("starting the server", e))?;
         let (stop_janitor, stopped) = mpsc::channel();
         let janitor = std::thread::spawn(move || {

@@ -2,18 +2,75 @@
 //! and per repository the records of which blobs and manifests it has, its
 //! tags, and which manifests refer to which (for the referrers API).
 
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
-use crate::error::Result;
-use crate::manifest::Manifest;
-use crate::store::Store;
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, ManifestContent};
+use crate::store::{FsStore, Store};
 
-use super::meta::Meta;
+use super::meta::{sync_path, FsMeta, Meta};
 
 /// Blobs and records.
 pub struct Storage {
     pub blobs: Box<dyn Store>,
     meta: Box<dyn Meta>,
+    /// The blob files to flush before a manifest PUT is answered, when the
+    /// storage is durable.
+    durable: Option<FsStore>,
+    /// Locks serialising the changes to a repository's manifests and tags
+    /// (a repository takes the one its name hashes to), so that a DELETE
+    /// racing a PUT never leaves a tag naming a manifest that is gone.
+    stripes: [Mutex<()>; STRIPES],
+}
+
+/// How many locks the repositories share.
+const STRIPES: usize = 64;
+
+/// Builds the locks.
+fn stripes() -> [Mutex<()>; STRIPES] {
+    std::array::from_fn(|_| Mutex::new(()))
+}
+
+/// Removes the temporary files (`.stevedore-*`) a killed server left among
+/// the blobs and records under `root`. Run before serving, when no write
+/// can be in flight.
+pub fn remove_leftovers(root: &Path) -> Result<()> {
+    fn sweep(dir: &Path) -> io::Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                sweep(&entry.path())?;
+            } else if entry
+                .file_name()
+                .as_encoded_bytes()
+                .starts_with(b".stevedore-")
+            {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+    for dir in [root.join("blobs"), root.join("meta")] {
+        sweep(&dir).map_err(|e| {
+            Error::io(
+                format!("removing temporary files under {}", dir.display()),
+                e,
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The record key part of a digest (`sha256-HEX`).
@@ -27,9 +84,69 @@ fn digest_of(key: &str) -> Option<Digest> {
 }
 
 impl Storage {
-    /// Storage over `blobs` and `meta`.
+    /// Storage over `blobs` and `meta`, kept in memory.
     pub fn new(blobs: Box<dyn Store>, meta: Box<dyn Meta>) -> Storage {
-        Storage { blobs, meta }
+        Storage {
+            blobs,
+            meta,
+            durable: None,
+            stripes: stripes(),
+        }
+    }
+
+    /// Storage in files under `root` (blobs in the OCI layout's
+    /// `blobs/ALG/HEX`, records under `meta/`), flushing what a manifest
+    /// PUT acknowledges when `durable`.
+    pub fn on_disk(root: &Path, durable: bool) -> Storage {
+        let blobs = FsStore::new(root).cached();
+        Storage {
+            blobs: Box::new(blobs.clone()),
+            meta: Box::new(FsMeta::new(root.join("meta"), durable)),
+            durable: durable.then_some(blobs),
+            stripes: stripes(),
+        }
+    }
+
+    /// Holds repository `name`'s manifests and tags still.
+    fn lock(&self, name: &str) -> MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut hasher);
+        self.stripes[(hasher.finish() % STRIPES as u64) as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Flushes the files of `manifest` and of the blobs it names (not
+    /// manifests an index names: their own PUT flushed them), then their
+    /// directories.
+    fn flush(&self, manifest: &Manifest) -> Result<()> {
+        let Some(store) = &self.durable else {
+            return Ok(());
+        };
+        let mut digests = vec![manifest.digest()];
+        if let ManifestContent::Image(image) = manifest.content() {
+            digests.extend(
+                std::iter::once(&image.config)
+                    .chain(&image.layers)
+                    .filter(|b| b.urls.is_empty())
+                    .map(|b| &b.digest),
+            );
+        }
+        let mut dirs: Vec<&Path> = Vec::new();
+        let paths: Vec<_> = digests.iter().map(|d| store.blob_path(d)).collect();
+        for path in &paths {
+            sync_path(path).map_err(|e| Error::io(format!("flushing {}", path.display()), e))?;
+            if let Some(dir) = path.parent() {
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        let blobs = store.root().join("blobs");
+        for dir in dirs.into_iter().chain([blobs.as_path(), store.root()]) {
+            sync_path(dir).map_err(|e| Error::io(format!("flushing {}", dir.display()), e))?;
+        }
+        Ok(())
     }
 
     /// The records of repository `name` (its `/` written as `+`, which names
@@ -101,7 +218,9 @@ impl Storage {
     }
 
     /// Stores a manifest (whose references the caller checked), tags it, and
-    /// records it as a referrer of its subject.
+    /// records it as a referrer of its subject. When durable, the manifest
+    /// and its blobs are on disk before any record names it, and the
+    /// records are when this returns.
     pub fn put_manifest(&self, name: &str, manifest: &Manifest, tag: Option<&str>) -> Result<()> {
         let repo = Self::repo(name);
         let digest = manifest.digest();
@@ -110,6 +229,8 @@ impl Storage {
             Some(manifest.raw().len() as u64),
             &mut manifest.raw(),
         )?;
+        self.flush(manifest)?;
+        let _still = self.lock(name);
         self.meta.put(
             &format!("{repo}/manifests/{}", key_of(digest)),
             manifest.media_type().as_bytes(),
@@ -144,6 +265,7 @@ impl Storage {
     /// referrer record; whether it was there.
     pub fn delete_manifest(&self, name: &str, digest: &Digest) -> Result<bool> {
         let repo = Self::repo(name);
+        let _still = self.lock(name);
         let Some(media_type) = self.manifest_type(name, digest)? else {
             return Ok(false);
         };
@@ -168,6 +290,7 @@ impl Storage {
 
     /// Removes a tag; whether it was there.
     pub fn delete_tag(&self, name: &str, tag: &str) -> Result<bool> {
+        let _still = self.lock(name);
         self.meta
             .delete(&format!("{}/tags/{tag}", Self::repo(name)))
     }

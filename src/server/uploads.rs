@@ -25,14 +25,29 @@ pub struct Session {
     pub offset: u64,
     hasher: Hasher,
     touched: Instant,
+    /// The most bytes the upload may hold.
+    max: u64,
 }
 
 impl Session {
     /// Appends `body` (of `length` bytes when the client said so); returns
     /// the bytes read. What was read before an error is kept. The content
     /// goes through the page cache, where a blob just pushed is found by the
-    /// pulls that often follow; like docker-registry, it is not flushed.
+    /// pulls that often follow; it is flushed only when a manifest naming
+    /// it is pushed. A body that would take the upload past its limit fails
+    /// with `FileTooLarge` (unread when its length was announced).
     pub fn append(&mut self, body: &mut dyn Read, length: Option<u64>) -> io::Result<u64> {
+        let room = self.max.saturating_sub(self.offset);
+        let too_large = || {
+            io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("blobs are limited to {} bytes", self.max),
+            )
+        };
+        if length.is_some_and(|l| l > room) {
+            return Err(too_large());
+        }
+        let body = &mut body.take(room.saturating_add(1));
         let mut appender = Appender::cached(&self.file, self.offset, length);
         let mut total = 0u64;
         let read = loop {
@@ -48,6 +63,9 @@ impl Session {
         self.offset = appender.finish()?;
         self.touched = Instant::now();
         read?;
+        if self.offset > self.max {
+            return Err(too_large());
+        }
         match length {
             Some(expected) if expected != total => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -87,6 +105,7 @@ pub struct Uploads {
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
     expiry: Duration,
     limit: usize,
+    max_blob_bytes: u64,
 }
 
 /// A fresh session id: 128 random bits in hex.
@@ -103,8 +122,14 @@ pub fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
 
 impl Uploads {
     /// Sessions with files in `dir` (emptied of what a killed server left),
-    /// expiring after `expiry` idle, at most `limit` at once.
-    pub fn new(dir: PathBuf, expiry: Duration, limit: usize) -> Result<Uploads> {
+    /// expiring after `expiry` idle, at most `limit` at once, each at most
+    /// `max_blob_bytes` long.
+    pub fn new(
+        dir: PathBuf,
+        expiry: Duration,
+        limit: usize,
+        max_blob_bytes: u64,
+    ) -> Result<Uploads> {
         if dir.exists() {
             fs::remove_dir_all(&dir)
                 .map_err(|e| Error::io(format!("cleaning {}", dir.display()), e))?;
@@ -116,6 +141,7 @@ impl Uploads {
             sessions: Mutex::new(HashMap::new()),
             expiry,
             limit,
+            max_blob_bytes,
         })
     }
 
@@ -142,6 +168,7 @@ impl Uploads {
             offset: 0,
             hasher: Hasher::new(Algorithm::Sha256),
             touched: Instant::now(),
+            max: self.max_blob_bytes,
         }));
         self.sessions().insert(id.clone(), Arc::clone(&session));
         Ok(Some((id, session)))

@@ -65,12 +65,32 @@ fn bad_key(e: impl std::fmt::Display) -> Error {
     Error::invalid(format!("not an ECDSA P-256 private key: {e}"))
 }
 
-/// The secretbox key for `password` with the scrypt parameters `kdf`.
+/// The most scrypt work a key may ask for, as N·r (memory is 128·N·r
+/// bytes: 256 MiB here, 8 times cosign's own keys) and N·r·p (time).
+const SCRYPT_MAX_NR: u64 = 1 << 21;
+const SCRYPT_MAX_NRP: u64 = 1 << 22;
+
+/// The secretbox key for `password` with the scrypt parameters `kdf`, which
+/// must stay within [`SCRYPT_MAX_NR`] and [`SCRYPT_MAX_NRP`]: a key file
+/// is untrusted input, and its parameters set scrypt's memory and time.
 fn derive(password: &Secret, kdf: &Kdf) -> Result<crypto_secretbox::Key> {
     if kdf.name != "scrypt" || !kdf.params.N.is_power_of_two() || kdf.params.N < 2 {
         return Err(Error::unsupported(format!(
             "the key is encrypted with {} (N = {}); only scrypt with a power-of-two N is read",
             kdf.name, kdf.params.N
+        )));
+    }
+    let (n, r, p) = (
+        kdf.params.N,
+        u64::from(kdf.params.r),
+        u64::from(kdf.params.p),
+    );
+    let nr = n.saturating_mul(r);
+    if nr > SCRYPT_MAX_NR || nr.saturating_mul(p) > SCRYPT_MAX_NRP {
+        return Err(Error::unsupported(format!(
+            "the key's scrypt parameters (N = {n}, r = {r}, p = {p}) ask for more memory or time \
+             than stevedore allows (N·r at most {SCRYPT_MAX_NR}, N·r·p at most {SCRYPT_MAX_NRP}; \
+             cosign writes N = 32768, r = 8, p = 1)"
         )));
     }
     let salt = BASE64
@@ -235,5 +255,32 @@ mod tests {
         assert_eq!(wrong.unwrap_err().kind(), crate::ErrorKind::Unauthorized);
         assert!(public_key_from_pem(private.as_bytes()).is_err());
         assert!(private_key_from_pem(b"not pem", None).is_err());
+    }
+
+    /// Found while writing the cosign_key fuzz target: a key asking scrypt for 2^40
+    /// rounds (or r = 2^31) made loading it allocate without bound.
+    #[test]
+    fn a_key_asking_scrypt_for_unbounded_work_is_refused_at_once() {
+        let password = Secret::new("pw");
+        let (private, _) = generate_key_pair(&password).unwrap();
+        let (label, body) = decode_pem(private.as_bytes(), "key").unwrap();
+        let mut encrypted: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        for (n, r, p) in [
+            (1u64 << 40, 8u32, 1u32),
+            (1 << 15, 1 << 31, 1),
+            (1 << 15, 8, 1 << 20),
+        ] {
+            encrypted["kdf"]["params"] = serde_json::json!({"N": n, "r": r, "p": p});
+            let pem = pem_rfc7468::encode_string(
+                &label,
+                pem_rfc7468::LineEnding::LF,
+                &serde_json::to_vec(&encrypted).unwrap(),
+            )
+            .unwrap();
+            let started = std::time::Instant::now();
+            let refused = private_key_from_pem(pem.as_bytes(), Some(&password)).unwrap_err();
+            assert_eq!(refused.kind(), crate::ErrorKind::Unsupported, "{refused}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
     }
 }

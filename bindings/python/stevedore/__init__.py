@@ -286,7 +286,9 @@ class Server:
     Options are those of `stevedore_server_start` (`addr`, default
     `127.0.0.1:0`; `root`, default in memory; `htpasswd`, `read_only`,
     `tls_cert`, `tls_key`, `upload_expiry_secs`, `max_uploads`,
-    `max_connections`). Use it as a context manager, or call `stop()`."""
+    `max_connections`, `head_timeout_secs`, `idle_timeout_secs`,
+    `max_head_bytes`, `max_blob_bytes`, `fsync`). Use it as a context
+    manager, or call `stop()`."""
 
     def __init__(self, **server_options):
         self._handle = None

@@ -28,6 +28,26 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<std::path::PathBuf>,
+    /// Connections served at once; when all are taken, the one waiting
+    /// longest for a request head is closed to make room.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_connections: usize,
+    /// Seconds a client has to send a whole request head.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    head_timeout: f64,
+    /// Seconds a connection may sit idle (between requests or mid-body).
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    idle_timeout: f64,
+    /// The largest request head, in bytes.
+    #[arg(long, default_value_t = 65536, value_name = "BYTES")]
+    max_head_bytes: usize,
+    /// The largest blob an upload may make, in bytes (default 64 GiB).
+    #[arg(long, default_value_t = 64 << 30, value_name = "BYTES")]
+    max_blob_bytes: u64,
+    /// Answer manifest PUTs without first flushing them, their blobs and
+    /// records to disk: faster, but a power cut may lose acknowledged pushes.
+    #[arg(long)]
+    no_fsync: bool,
 }
 
 /// The default directory of `stevedore serve`'s store.
@@ -59,6 +79,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
         read_only: args.read_only,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
+        max_connections: args.max_connections,
+        head_timeout_secs: args.head_timeout,
+        idle_timeout_secs: args.idle_timeout,
+        max_head_bytes: args.max_head_bytes,
+        max_blob_bytes: args.max_blob_bytes,
+        fsync: !args.no_fsync,
         ..Default::default()
     })?;
     let scheme = if server.is_tls() { "https" } else { "http" };
