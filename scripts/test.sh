@@ -13,7 +13,7 @@ cargo clippy --all-targets --quiet -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test 2>&1 | tee "$log" || status=$?
+cargo test --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 cargo build --quiet --lib
 python3 -m pip install --quiet --root-user-action=ignore pytest ./bindings/python
