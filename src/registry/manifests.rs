@@ -8,7 +8,7 @@ use crate::auth::Scope;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::{Manifest, MANIFEST_SIZE_MAX};
+use crate::manifest::Manifest;
 use crate::media_types;
 
 /// The media type a reply declares, when it is one of the manifest types.
@@ -68,7 +68,7 @@ impl Client {
                 ));
             }
         }
-        let raw = self.read_body(&call, response, MANIFEST_SIZE_MAX)?;
+        let raw = self.read_body(&call, response, self.options().max_manifest_bytes)?;
         match asked.or(sent) {
             Some(expected) => Manifest::from_bytes_verified(raw, declared.as_deref(), &expected),
             None => Manifest::from_bytes(raw, declared.as_deref()),

@@ -4,6 +4,7 @@
 
 pub mod fake;
 pub mod http;
+pub mod raw;
 pub mod registry;
 pub mod web;
 
