@@ -334,7 +334,7 @@ impl Client {
     }
 
     /// The delay before retry number `attempt` (0-based): exponential with jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let base = self.retry_delay() * 2u32.saturating_pow(attempt.min(10));
         base + jitter(self.retry_delay())
     }

@@ -6,6 +6,7 @@ pub mod fake;
 pub mod http;
 pub mod raw;
 pub mod registry;
+pub mod reset_proxy;
 pub mod web;
 
 use std::collections::BTreeMap;
