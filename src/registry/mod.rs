@@ -390,3 +390,40 @@ fn api_host(registry: &str) -> &str {
         registry
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_come_from_the_options_json_with_safe_defaults() {
+        let defaults = ClientOptions::default();
+        assert_eq!(defaults.max_manifest_bytes, 4 << 20);
+        assert_eq!(defaults.max_redirects, 10);
+        assert_eq!(defaults.max_auth_challenges, 1);
+        let options: ClientOptions = serde_json::from_str(
+            r#"{"max_manifest_bytes": 1024, "max_config_bytes": 2048, "max_list_pages": 3,
+                "max_redirects": 2, "max_auth_challenges": 2, "max_response_header_bytes": 4096,
+                "min_body_bytes_per_sec": 10, "body_rate_window_secs": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                options.max_manifest_bytes,
+                options.max_config_bytes,
+                options.max_list_pages
+            ),
+            (1024, 2048, 3)
+        );
+        assert_eq!((options.max_redirects, options.max_auth_challenges), (2, 2));
+        assert_eq!(options.max_response_header_bytes, 4096);
+        assert_eq!(
+            (
+                options.min_body_bytes_per_sec,
+                options.body_rate_window_secs
+            ),
+            (10, 5)
+        );
+        assert!(serde_json::from_str::<ClientOptions>(r#"{"max_manifests": 1}"#).is_err());
+    }
+}
