@@ -121,6 +121,10 @@ impl Transport for DockerRegistry {
         Some(DEFAULT_TAG.to_owned())
     }
 
+    fn max_config_bytes(&self) -> u64 {
+        self.client.options().max_config_bytes
+    }
+
     /// A missing tag is named, with a few of the tags there are (not for
     /// the `sha256-…` tags of signatures and the referrers fallback, looked
     /// for where they may well be missing).

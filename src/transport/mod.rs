@@ -158,6 +158,13 @@ pub trait Transport: Send + Sync {
         )))
     }
 
+    /// The largest config (or other small blob read whole) this transport
+    /// reads, in bytes. Defaults to [`crate::config::CONFIG_SIZE_MAX`]; a
+    /// registry's comes from its client's `max_config_bytes`.
+    fn max_config_bytes(&self) -> u64 {
+        crate::config::CONFIG_SIZE_MAX
+    }
+
     /// Whether the transport holds only OCI manifests, so that Docker ones
     /// are converted on the way in.
     fn oci_only(&self) -> bool {

@@ -4,7 +4,9 @@
 
 pub mod fake;
 pub mod http;
+pub mod raw;
 pub mod registry;
+pub mod reset_proxy;
 pub mod web;
 
 use std::collections::BTreeMap;
