@@ -95,6 +95,7 @@ impl DockerRegistry {
         };
         Error::not_found(format!("{} has no tag {tag:?}{assumed}{tags}", self.name()))
             .with_http_status(e.http_status().unwrap_or(404))
+            .with_registry_errors(e.registry_errors().to_vec())
     }
 
     /// The registry client.

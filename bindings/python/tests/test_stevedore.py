@@ -221,6 +221,7 @@ def test_build_mutate_and_a_bad_rebase(tmp_path):
     (root / "etc").mkdir(parents=True)
     (root / "etc" / "hello").write_text("hi\n")
     layout = f"oci:{tmp_path / 'out'}"
+    client = stevedore.Client()
     spec = {"platform": "linux/amd64", "layers": [{"dir": "rootfs"}], "config": {"cmd": ["sh"]}}
     built = stevedore.build(spec, f"{layout}:v1", base_dir=str(tmp_path))
     again = stevedore.build(spec, f"{layout}:v1b", base_dir=str(tmp_path))
