@@ -124,7 +124,7 @@ impl Spool {
             end: from + len,
         }
         .read_to_end(&mut bytes)
-            .map_err(|e| from_io(format!("reading {}", entry.path), e))?;
+        .map_err(|e| from_io(format!("reading {}", entry.path), e))?;
         Ok(bytes)
     }
 }

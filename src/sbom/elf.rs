@@ -50,9 +50,7 @@ where
 {
     let header = Elf::parse(data).map_err(|e| e.to_string())?;
     let endian = header.endian().map_err(|e| e.to_string())?;
-    let table = header
-        .sections(endian, data)
-        .map_err(|e| e.to_string())?;
+    let table = header.sections(endian, data).map_err(|e| e.to_string())?;
     let section = |name: &str| -> Result<Option<Vec<u8>>, String> {
         let Some((_, section)) = table.section_by_name(endian, name.as_bytes()) else {
             return Ok(None);

@@ -14,9 +14,9 @@ use super::model::{Catalog, Ecosystem, OperatingSystem};
 use super::render::{render_with, Format, RenderOptions};
 use super::rootfs::{Entry, RootFs};
 use crate::error::{from_io, Error, Result};
-use crate::new_file::{temp_file_in, FILE_MODE};
 use crate::files::{FilesOptions, ImageFs};
 use crate::layer::{LayerInfo, Limits};
+use crate::new_file::{temp_file_in, FILE_MODE};
 use crate::platform::{self, Platform};
 use crate::referrers::{attach, AttachOptions, AttachReport};
 use crate::store::Store;
@@ -135,8 +135,8 @@ impl SbomReport {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let what = || format!("writing the SBOM to {}", path.display());
-        let mut temp = temp_file_in(dir, ".stevedore-sbom-", FILE_MODE)
-            .map_err(|e| Error::io(what(), e))?;
+        let mut temp =
+            temp_file_in(dir, ".stevedore-sbom-", FILE_MODE).map_err(|e| Error::io(what(), e))?;
         temp.write_all(&self.document)
             .and_then(|()| temp.as_file().sync_all())
             .map_err(|e| Error::io(what(), e))?;

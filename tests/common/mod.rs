@@ -5,6 +5,7 @@
 pub mod fake;
 pub mod http;
 pub mod registry;
+pub mod sbom_check;
 pub mod web;
 
 use std::collections::BTreeMap;
