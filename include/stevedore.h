@@ -437,6 +437,31 @@ void stevedore_string_free(char *s);
 // not yet freed.
 void stevedore_bytes_free(uint8_t *bytes, size_t len);
 
+// Makes the SBOM of the image `image_ref` names (the host's platform from an
+// index unless `"platform"` says otherwise): its layers merged without
+// unpacking them, cataloged, rendered and, with `"attach": true`, pushed to the
+// image as an OCI 1.1 referrer (artifact type `application/spdx+json` or
+// `application/vnd.cyclonedx+json`). `options_json`: `{"format": "spdx-json" |
+// "cyclonedx-json" (default spdx-json), "platform": "os/arch[/variant]",
+// "attach": false, "limits": {"max_layer_bytes", "max_entries",
+// "max_link_depth"}}`, NULL for defaults. On success `*out_document` receives
+// the document (JSON text) and `*out_json` the report `{"name", "format",
+// "artifact_type", "os": {"id", "version_id", "name", "pretty_name",
+// "id_like", "evidence"} | null, "packages": N, "ecosystems": {"deb": N, …},
+// "warnings": [sentence…], "layers": […as stevedore_files…], "attached"?:
+// {"digest", "subject", "artifact_type", "blob"}}`; free each with
+// `stevedore_string_free`. Neither is written on failure.
+//
+// # Safety
+// `client` is NULL or a live handle; `image_ref` and `options_json` are NULL
+// (`options_json` only) or NUL-terminated; `out_document` and `out_json` are
+// valid for a write.
+stevedore_status stevedore_sbom(const stevedore_client *client,
+                                const char *image_ref,
+                                const char *options_json,
+                                char **out_document,
+                                char **out_json);
+
 // Starts a registry server (the OCI distribution API) in this process.
 // `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
 // DIR or null (in memory), "htpasswd": FILE, "read_only": false,

@@ -4,7 +4,8 @@
 //! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`],
 //! [`export_static`] (a static registry tree and its web-server configuration),
 //! and over an image's merged root filesystem ([`layer`]): [`files()`],
-//! [`files_in`], [`read_file`], [`export()`], [`diff()`].
+//! [`files_in`], [`read_file`], [`export()`], [`diff()`], and its software
+//! bill of materials, [`sbom()`].
 //! Images are named the way skopeo names them ([`transport::parse`]:
 //! `oci:/images/app:1.0`, `docker://registry.example/app:1.0`).
 //! Every digest is preserved and every blob is verified as it streams.
@@ -74,6 +75,7 @@ pub use image::Image;
 pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
 pub use login::{login, logout};
 pub use reference::Reference;
+pub use sbom::{sbom, SbomOptions, SbomReport};
 pub use static_registry::{export as export_static, StaticOptions, StaticReport};
 pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};
 pub use transport::{parse as parse_image, ImageRef};

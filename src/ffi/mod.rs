@@ -12,6 +12,7 @@ mod image;
 mod login;
 mod memory;
 mod progress;
+mod sbom;
 mod server;
 mod sign;
 mod static_registry;
@@ -32,6 +33,7 @@ pub use image::{
 pub use login::{stevedore_login, stevedore_logout};
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use progress::stevedore_progress_fn;
+pub use sbom::stevedore_sbom;
 pub use server::{
     stevedore_server, stevedore_server_address, stevedore_server_start, stevedore_server_stop,
 };

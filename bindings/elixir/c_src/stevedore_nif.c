@@ -514,6 +514,22 @@ static ERL_NIF_TERM nif_diff(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+/* sbom(Client, Image, OptionsJson) -> {:ok, {Document, ReportJson}} */
+static ERL_NIF_TERM nif_sbom(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  char *document = NULL, *report = NULL;
+  stevedore_status st = stevedore_sbom(client, s[0], s[1], &document, &report);
+  free_strings(s, 2);
+  if (st != STEVEDORE_OK) return error_term(env, st);
+  ERL_NIF_TERM pair = enif_make_tuple2(env, string_term(env, document), string_term(env, report));
+  stevedore_string_free(document);
+  stevedore_string_free(report);
+  return enif_make_tuple2(env, atom(env, "ok"), pair);
+}
+
 #define IO ERL_NIF_DIRTY_JOB_IO_BOUND
 
 static ErlNifFunc functions[] = {
@@ -546,6 +562,7 @@ static ErlNifFunc functions[] = {
     {"read_file", 4, nif_read_file, IO},
     {"export", 4, nif_export, IO},
     {"diff", 4, nif_diff, IO},
+    {"sbom", 3, nif_sbom, IO},
 };
 
 ERL_NIF_INIT(Elixir.Stevedore.Native, functions, load, NULL, NULL, NULL)

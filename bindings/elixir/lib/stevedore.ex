@@ -225,6 +225,20 @@ defmodule Stevedore do
   @doc ~s(What `b` adds, removes and changes from `a`: `%{"added", "removed", "changed"}`.)
   def diff(client, a, b), do: decoded(Native.diff(ref(client), a, b, nil))
 
+  @doc """
+  The software bill of materials of `image`: `{:ok, {document, report}}`, the
+  document as JSON text and the report decoded (`"packages"`, `"ecosystems"`,
+  `"warnings"`, `"attached"`, ...). Options: `format` (`"spdx-json"`, the
+  default, or `"cyclonedx-json"`), `platform`, `attach` (push the document to
+  the image as a referrer).
+  """
+  def sbom(client, image, options \\ %{}) do
+    case Native.sbom(ref(client), image, encode(options)) do
+      {:ok, {document, report}} -> {:ok, {document, :jiffy.decode(report, [:return_maps])}}
+      other -> wrap(other)
+    end
+  end
+
   defp ref(nil), do: nil
   defp ref(%Client{ref: ref}), do: ref
 

@@ -297,6 +297,35 @@ defmodule StevedoreTest do
              Stevedore.diff(nil, image, image)
   end
 
+  test "sbom lists a distribution and attaches itself", %{tmp_dir: dir} do
+    image = layout(dir) <> ":1.0"
+    meta = Path.join(dir, "METADATA")
+    File.write!(meta, "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+
+    run!("umoci", [
+      "insert",
+      "--rootless",
+      "--image",
+      String.replace_prefix(image, "oci:", ""),
+      meta,
+      "/usr/lib/python3/site-packages/demo-1.0.dist-info/METADATA"
+    ])
+
+    {:ok, {document, report}} =
+      Stevedore.sbom(nil, image, %{format: "cyclonedx-json", attach: true})
+
+    assert %{"components" => [%{"purl" => "pkg:pypi/demo@1.0"}]} =
+             :jiffy.decode(document, [:return_maps])
+
+    assert %{"packages" => 1, "attached" => %{"digest" => digest}} = report
+
+    assert {:ok, [%{"digest" => ^digest}]} =
+             Stevedore.referrers(nil, image, %{artifact_type: "application/vnd.cyclonedx+json"})
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.sbom(nil, image, %{format: "yaml"})
+  end
+
   test "build twice gives one digest; mutate changes it; a bad spec is typed", %{tmp_dir: dir} do
     File.mkdir_p!(Path.join(dir, "rootfs/etc"))
     File.write!(Path.join(dir, "rootfs/etc/hello"), "hi\n")

@@ -241,6 +241,19 @@ class Client:
         """`{"added", "removed", "changed": [{"path", "changes"}]}` from `a` to `b`."""
         return self._json("stevedore_diff", encode(a), encode(b), options(platform=platform))
 
+    def sbom(self, image: str, format: str = None, platform: str = None,
+             attach: bool = False) -> tuple:
+        """The image's software bill of materials: `(document, report)`, the
+        document as text (`format` "spdx-json", the default, or
+        "cyclonedx-json") and the report `{"name", "format", "artifact_type",
+        "os", "packages", "ecosystems", "warnings", "layers", "attached"?}`.
+        With `attach`, the document is also pushed to the image as a referrer."""
+        document, report = ctypes.c_void_p(), ctypes.c_void_p()
+        call("stevedore_sbom", self._live(), encode(image),
+             options(format=format, platform=platform, attach=attach or None),
+             ctypes.byref(document), ctypes.byref(report))
+        return take_string(document), json.loads(take_string(report))
+
     def sign(self, image: str, key_pem: str, password: str = None, identity: str = None,
              annotations: dict = None) -> dict:
         """Signs an image as cosign does (its `sha256-<hex>.sig` tag); `key_pem`
@@ -421,6 +434,11 @@ def export(image: str, path, platform: str = None) -> dict:
 def diff(a: str, b: str, platform: str = None) -> dict:
     """Compares two images' files with a client of default options."""
     return _client().diff(a, b, platform=platform)
+
+
+def sbom(image: str, format: str = None, platform: str = None, attach: bool = False) -> tuple:
+    """An image's SBOM with a client of default options (see Client.sbom)."""
+    return _client().sbom(image, format=format, platform=platform, attach=attach)
 
 
 def raw_manifest(image: str) -> bytes:

@@ -59,6 +59,7 @@ _SIGNATURES = {
     "stevedore_read_file": ([ctypes.c_void_p, _str, _str, _str, _out_str, _out_len], _status),
     "stevedore_export": ([ctypes.c_void_p, _str, _str, _str, _out_str], _status),
     "stevedore_diff": ([ctypes.c_void_p, _str, _str, _str, _out_str], _status),
+    "stevedore_sbom": ([ctypes.c_void_p, _str, _str, _out_str, _out_str], _status),
     "stevedore_sign": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_verify": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_generate_key_pair": ([_str, _out_str], _status),

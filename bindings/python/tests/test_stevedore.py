@@ -216,6 +216,25 @@ def test_files_read_file_export_and_diff(layout, tmp_path):
     assert d == {"added": ["more.txt"], "removed": [], "changed": []}
 
 
+def test_sbom_lists_a_distribution_and_attaches(tmp_path):
+    root = tmp_path / "rootfs"
+    info = root / "usr" / "lib" / "python3" / "site-packages" / "demo-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense: MIT\n")
+    layout = f"oci:{tmp_path / 'out'}:v1"
+    stevedore.build({"layers": [{"dir": "rootfs"}]}, layout, base_dir=str(tmp_path))
+    document, report = stevedore.sbom(layout, format="cyclonedx-json", attach=True)
+    assert json.loads(document)["components"][0]["purl"] == "pkg:pypi/demo@1.0"
+    assert report["packages"] == 1 and report["ecosystems"] == {"python": 1}
+    assert report["attached"]["artifact_type"] == "application/vnd.cyclonedx+json"
+    listed = stevedore.Client().referrers(layout, artifact_type="application/vnd.cyclonedx+json")
+    assert [d["digest"] for d in listed] == [report["attached"]["digest"]]
+    spdx, _ = stevedore.sbom(layout)
+    assert json.loads(spdx)["spdxVersion"] == "SPDX-2.3"
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.sbom(layout, format="yaml")
+
+
 def test_build_mutate_and_a_bad_rebase(tmp_path):
     root = tmp_path / "rootfs"
     (root / "etc").mkdir(parents=True)

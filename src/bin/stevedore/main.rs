@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{build, copy, files, inspect, login, serve, sign, static_cmd};
+use commands::{build, copy, files, inspect, login, sbom, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -51,6 +51,9 @@ enum Command {
     Export(files::ExportArgs),
     /// Show the paths two images add, remove and change.
     Diff(files::DiffArgs),
+    /// Write an image's software bill of materials (SPDX or CycloneDX JSON),
+    /// optionally attaching it to the image as a referrer.
+    Sbom(sbom::SbomArgs),
     /// Sign an image as cosign does (the signature goes to the sha256-<hex>.sig tag).
     Sign(sign::SignArgs),
     /// Attach an artifact (an SBOM, a scan result) to an image as an OCI 1.1 referrer.
@@ -102,6 +105,7 @@ impl Command {
             Command::Tags(a) => a.json,
             Command::Sign(a) => a.json,
             Command::Referrers(a) => a.json,
+            Command::Sbom(a) => a.json,
             Command::Verify(a) => a.json,
             _ => false,
         }
@@ -123,6 +127,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Cat(args) => files::cat(args, &client, out),
         Command::Export(args) => files::export(args, &client, out),
         Command::Diff(args) => files::diff(args, &client, out),
+        Command::Sbom(args) => sbom::sbom(args, &client, out),
         Command::Sign(args) => sign::sign(args, &client, out),
         Command::Attach(args) => sign::attach(args, &client, out),
         Command::Referrers(args) => sign::referrers(args, &client, out),

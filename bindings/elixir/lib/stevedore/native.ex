@@ -37,4 +37,5 @@ defmodule Stevedore.Native do
   def read_file(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
   def export(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
   def diff(_client, _a, _b, _options), do: :erlang.nif_error(:not_loaded)
+  def sbom(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
 end
