@@ -173,6 +173,53 @@ stevedore_status stevedore_index_remove(const stevedore_client *client,
                                         const char *dst,
                                         char **out_json);
 
+// Squashes the layers of the image `src` names into one (its merged
+// root, reproducibly: see the README) and writes it to `dst`; the config
+// then lists one diff_id and one history entry. For an index, every image
+// is flattened, or only `platform`'s. `options_json` (NULL for defaults):
+// `{"platform": "os/arch"}`. `STEVEDORE_ERROR_NOT_FOUND` for a platform the
+// index lacks. Nothing is written at `dst` on failure.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_flatten(const stevedore_client *client,
+                                   const char *src,
+                                   const char *dst,
+                                   const char *options_json,
+                                   char **out_json);
+
+// Removes the layer at `position` (0 is the bottom) of the image `src`
+// names, with its history entry, and writes the result to `dst`.
+// `options_json` (NULL for defaults): `{"platform": "os/arch"}`, the image
+// to choose from an index. `STEVEDORE_ERROR_INVALID_INPUT` when there is no
+// such layer.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_layer_remove(const stevedore_client *client,
+                                        const char *src,
+                                        size_t position,
+                                        const char *dst,
+                                        const char *options_json,
+                                        char **out_json);
+
+// Replaces the layer at `position` (0 is the bottom) of the image `src`
+// names by a layer of `layer_path` (a tar file, kept as it is, or a
+// directory) and writes the result to `dst`; the history entry stays.
+// `options_json` (NULL for defaults): `{"compression": "gzip"|"zstd"|"none",
+// "level": n, "platform": "os/arch"}`. `STEVEDORE_ERROR_INVALID_INPUT` when
+// there is no such layer or the file is not a tar.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_layer_replace(const stevedore_client *client,
+                                         const char *src,
+                                         size_t position,
+                                         const char *layer_path,
+                                         const char *dst,
+                                         const char *options_json,
+                                         char **out_json);
+
 // Creates a client. `options_json` (NULL for defaults): `{"credentials":
 // {"host[:port]": {"username", "password"} or {"identity_token"}},
 // "auth_file", "tls_verify", "insecure": [..],

@@ -7,12 +7,13 @@
 #     client is tested against) with htpasswd, openssl and GNU time, valgrind
 #     and a C compiler and pkg-config (the C ABI test), Go and Elixir (the
 #     bindings), curl (a light client in the server benchmark), nginx and
-#     caddy (serving static registry trees).
+#     caddy (serving static registry trees), buildah (reads the images we
+#     build, as someone else's tool).
 # Only what is missing is installed.
 set -euo pipefail
 case "${1:-all}" in
   demo) wanted="skopeo:skopeo umoci:umoci" ;;
-  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl /usr/sbin/nginx:nginx caddy:caddy" ;;
+  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl /usr/sbin/nginx:nginx caddy:caddy buildah:buildah" ;;
   *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
 esac
 missing=()

@@ -60,8 +60,8 @@ pub mod sync;
 pub mod transport;
 
 pub use build::{
-    append, build, index_add, index_create, index_remove, mutate, rebase, remove_layer,
-    replace_layer, write as write_image, BuildReport, BuildSpec, Mutation,
+    append, build, flatten, index_add, index_create, index_remove, mutate, read as read_image,
+    rebase, remove_layer, replace_layer, write as write_image, BuildReport, BuildSpec, Mutation,
 };
 pub use copy::{copy, CopyOptions, CopyReport};
 pub use delete::delete;

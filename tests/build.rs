@@ -293,7 +293,7 @@ fn mutate_changes_only_what_was_asked() {
     };
     let dst = parse(&oci(&layout, "v2")).unwrap();
     stevedore::mutate(&parse(&oci(&layout, "v1")).unwrap(), &mutation, &dst).unwrap();
-    let changed = Image::read(&dst, None).unwrap();
+    let changed = stevedore::read_image(&dst, None).unwrap();
     assert_eq!(
         changed.layers()[0].descriptor,
         original.layers()[0].descriptor
@@ -453,7 +453,7 @@ fn the_cli_builds_and_mutates() {
         &oci(&layout, "v2"),
     ]);
     assert_ne!(built, mutated);
-    let image = Image::read(&parse(&oci(&layout, "v2")).unwrap(), None).unwrap();
+    let image = stevedore::read_image(&parse(&oci(&layout, "v2")).unwrap(), None).unwrap();
     let config = config_json(&image);
     assert_eq!(config["config"]["Cmd"], serde_json::json!(["run", "fast"]));
     assert_eq!(config["config"]["Labels"]["a"], "b");
@@ -480,7 +480,7 @@ fn the_cli_builds_and_mutates() {
         "-t",
         &oci(&layout, "v3"),
     ]);
-    let image = Image::read(&parse(&oci(&layout, "v3")).unwrap(), None).unwrap();
+    let image = stevedore::read_image(&parse(&oci(&layout, "v3")).unwrap(), None).unwrap();
     assert_eq!(image.manifest().unwrap().digest().to_string(), appended);
     assert_eq!(image.layers().len(), 4);
     assert_eq!(

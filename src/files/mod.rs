@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 pub use diff::{diff, Changed, DiffReport};
+pub(crate) use export::write_tar;
 pub use export::{export, export_to_path, ExportReport};
 pub use source::ImageLayers;
 

@@ -342,4 +342,58 @@ defmodule StevedoreTest do
     assert {:error, %Stevedore.Error{kind: :invalid_input}} =
              Stevedore.build(client, bad, dir, out <> ":bad")
   end
+
+  test "append, rebase, flatten, layer remove/replace and index verbs", %{tmp_dir: dir} do
+    for name <- ["a", "b", "c"] do
+      File.mkdir_p!(Path.join(dir, name <> "/etc"))
+      File.write!(Path.join(dir, name <> "/etc/" <> name), name <> "\n")
+    end
+
+    {:ok, client} = Stevedore.client()
+    out = "oci:" <> Path.join(dir, "out")
+    spec = %{"platform" => "linux/amd64", "layers" => [%{"dir" => "a"}]}
+    {:ok, _} = Stevedore.build(client, spec, dir, out <> ":v1")
+
+    {:ok, %{"digest" => appended}} =
+      Stevedore.append(client, out <> ":v1", [Path.join(dir, "b")], out <> ":v2")
+
+    {:ok, %{"digest" => flat}} = Stevedore.flatten(client, out <> ":v2", out <> ":flat")
+    assert flat != appended
+    {:ok, %{"layers" => [_]}} = Stevedore.files(client, out <> ":flat")
+    {:ok, _} = Stevedore.layer_remove(client, out <> ":v2", 0, out <> ":removed")
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.layer_remove(client, out <> ":v2", 9, out <> ":bad")
+
+    {:ok, _} =
+      Stevedore.layer_replace(client, out <> ":v2", 1, Path.join(dir, "c"), out <> ":replaced")
+
+    {:ok, "c\n"} = Stevedore.read_file(client, out <> ":replaced", "/etc/c")
+    other = %{"platform" => "linux/amd64", "layers" => [%{"dir" => "c"}]}
+    {:ok, _} = Stevedore.build(client, other, dir, out <> ":other")
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.rebase(client, out <> ":v2", out <> ":other", out <> ":v1", out <> ":bad")
+
+    {:ok, %{"digest" => rebased}} =
+      Stevedore.rebase(client, out <> ":v2", out <> ":v1", out <> ":other", out <> ":rebased")
+
+    assert rebased != appended
+    arm = %{"platform" => "linux/arm64", "layers" => [%{"dir" => "c"}]}
+    {:ok, _} = Stevedore.build(client, arm, dir, out <> ":arm")
+    {:ok, _} = Stevedore.index_create(client, [out <> ":v1"], out <> ":multi")
+
+    {:ok, %{"digest" => added}} =
+      Stevedore.index_add(client, out <> ":multi", out <> ":arm", out <> ":multi2")
+
+    {:ok, %{"digest" => removed}} =
+      Stevedore.index_remove(client, out <> ":multi2", "linux/arm64", out <> ":multi3")
+
+    assert added != removed
+
+    assert {:error, %Stevedore.Error{kind: :not_found}} =
+             Stevedore.flatten(client, out <> ":multi2", out <> ":bad", %{
+               "platform" => "linux/s390x"
+             })
+  end
 end

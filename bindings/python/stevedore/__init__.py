@@ -157,6 +157,23 @@ class Client:
         """Writes `index` without `platform`'s image to `dst`."""
         return self._json("stevedore_index_remove", encode(index), encode(platform), encode(dst))
 
+    def flatten(self, image: str, dst: str, platform: str = None) -> dict:
+        """Squashes `image`'s layers into one (its merged root), written to
+        `dst`; for an index every image, or `platform`'s only."""
+        return self._json("stevedore_flatten", encode(image), encode(dst), options(platform=platform))
+
+    def layer_remove(self, image: str, position: int, dst: str, platform: str = None) -> dict:
+        """Writes `image` without its layer at `position` (0 is the bottom) to `dst`."""
+        return self._json("stevedore_layer_remove", encode(image), position, encode(dst),
+                          options(platform=platform))
+
+    def layer_replace(self, image: str, position: int, layer: str, dst: str,
+                      compression: str = None, platform: str = None) -> dict:
+        """Writes `image` with its layer at `position` replaced by `layer` (a
+        tar file or a directory) to `dst`."""
+        return self._json("stevedore_layer_replace", encode(image), position, encode(str(layer)),
+                          encode(dst), options(compression=compression, platform=platform))
+
     def inspect(self, image: str, platform: str = None) -> dict:
         """Describes an image (digest, platform, layers, config)."""
         return self._json("stevedore_inspect", encode(image), options(platform=platform))

@@ -236,6 +236,7 @@ def test_sbom_lists_a_distribution_and_attaches(tmp_path):
 
 
 def test_build_mutate_and_a_bad_rebase(tmp_path):
+    client = stevedore.Client()
     root = tmp_path / "rootfs"
     (root / "etc").mkdir(parents=True)
     (root / "etc" / "hello").write_text("hi\n")
@@ -253,3 +254,32 @@ def test_build_mutate_and_a_bad_rebase(tmp_path):
     assert appended["digest"].startswith("sha256:")
     with pytest.raises(stevedore.InvalidInputError, match="line 1"):
         stevedore.build({"layers": [{"dri": "x"}]}, f"{layout}:bad")
+
+
+def test_flatten_layer_remove_replace_and_index(tmp_path):
+    client = stevedore.Client()
+    for name, path, text in [("a", "etc/a", "a\n"), ("b", "etc/b", "b\n"), ("c", "etc/c", "c\n")]:
+        (tmp_path / name / "etc").mkdir(parents=True)
+        (tmp_path / name / path).write_text(text)
+    layout = f"oci:{tmp_path / 'out'}"
+    spec = {"platform": "linux/amd64", "layers": [{"dir": "a"}, {"dir": "b"}]}
+    built = stevedore.build(spec, f"{layout}:v1", base_dir=str(tmp_path))
+    flat = client.flatten(f"{layout}:v1", f"{layout}:flat")
+    assert flat["digest"] != built["digest"]
+    assert len(client.inspect(f"{layout}:flat")["layers"]) == 1
+    assert sorted(e["path"] for e in stevedore.files(f"{layout}:flat")["entries"]) == \
+        sorted(e["path"] for e in stevedore.files(f"{layout}:v1")["entries"])
+    client.layer_remove(f"{layout}:v1", 0, f"{layout}:removed")
+    assert [e["path"] for e in stevedore.files(f"{layout}:removed")["entries"]] == ["etc", "etc/b"]
+    client.layer_replace(f"{layout}:v1", 1, tmp_path / "c", f"{layout}:replaced")
+    assert stevedore.read_file(f"{layout}:replaced", "/etc/c") == b"c\n"
+    with pytest.raises(stevedore.InvalidInputError, match="layer 5 does not exist"):
+        client.layer_remove(f"{layout}:v1", 5, f"{layout}:bad")
+    arm = dict(spec, platform="linux/arm64")
+    stevedore.build(arm, f"{layout}:arm", base_dir=str(tmp_path))
+    client.index_create([f"{layout}:v1"], f"{layout}:multi")
+    added = client.index_add(f"{layout}:multi", f"{layout}:arm", f"{layout}:multi2")
+    removed = client.index_remove(f"{layout}:multi2", "linux/arm64", f"{layout}:multi3")
+    assert added["digest"] != removed["digest"]
+    flat_index = client.flatten(f"{layout}:multi2", f"{layout}:multi-flat", platform="linux/arm64")
+    assert flat_index["media_type"] == "application/vnd.oci.image.index.v1+json"

@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{build, copy, files, inspect, login, sbom, serve, sign, static_cmd};
+use commands::{build, copy, files, inspect, layer, login, sbom, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -84,6 +84,10 @@ enum Command {
     Rebase(build::RebaseArgs),
     /// Make or change a multi-platform index.
     Index(build::IndexArgs),
+    /// Squash an image's layers into one (each image of an index, or one platform's).
+    Flatten(layer::FlattenArgs),
+    /// Remove or replace one layer of an image (`layer remove|replace IMAGE --index N`).
+    Layer(layer::LayerArgs),
 }
 
 fn main() -> ExitCode {
@@ -142,5 +146,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Mutate(args) => build::mutate(args, &client, out),
         Command::Rebase(args) => build::rebase(args, &client, out),
         Command::Index(args) => build::index(args, &client, out),
+        Command::Flatten(args) => layer::flatten(args, &client, out),
+        Command::Layer(args) => layer::layer(args, &client, out),
     }
 }

@@ -4,6 +4,7 @@ pub mod build;
 pub mod copy;
 pub mod files;
 pub mod inspect;
+pub mod layer;
 pub mod login;
 pub mod sbom;
 pub mod serve;
