@@ -39,7 +39,7 @@ stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/s
 # measure FILE CMD...: appends "wall_s peak_rss_kib" of CMD to FILE.
 measure() {
   local file=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null
+  /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null 2>>"$work/measure.log"
   cat "$work/time.out" >> "$file"
 }
 col() { cut -d' ' -f"$1" "$2" | median; }
@@ -111,6 +111,7 @@ for n in $SIZES; do
       # Registry -> local: our oci: layouts against skopeo's dir: (skopeo
       # sync writes no oci: layout).
       if [ $tool = ours ]; then
+        mkdir -p "$work/out-ours"
         measure "$work/sync-$n-local.ours" "$ours" --tls-verify=false sync "$work/sync-$n-oci.list"
         rm -rf "$work/out-ours"
       else
