@@ -27,6 +27,7 @@
 mod append;
 pub mod archive;
 pub mod auth;
+pub mod blob_cache;
 pub mod build;
 pub mod config;
 pub mod convert;

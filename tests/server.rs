@@ -710,3 +710,52 @@ fn a_server_killed_mid_upload_restarts_consistent() {
     drop(second);
     assert_eq!(&back.unwrap().digest, manifest.digest());
 }
+
+#[test]
+fn an_upload_of_a_blob_already_stored_is_dropped_not_renamed_over() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(&tmp.path().join("store"));
+    let client = client_for(&server, 1 << 20);
+    let data = incompressible(2 << 20, 21);
+    let digest = Digest::sha256(&data);
+    let blob = Descriptor::new(
+        media_types::OCI_LAYER_GZIP,
+        digest.clone(),
+        data.len() as u64,
+    );
+    client
+        .upload_blob(&repo(&server, "first"), &blob, &mut &data[..], None)
+        .unwrap();
+    let file = walkdir_find(&tmp.path().join("store"), digest.hex());
+    let inode = std::fs::metadata(&file).unwrap().ino();
+    // The same bytes uploaded again (not mounted) into another repository.
+    client
+        .upload_blob(&repo(&server, "second"), &blob, &mut &data[..], None)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().ino(),
+        inode,
+        "the stored file was replaced"
+    );
+    assert_eq!(
+        client.blob_size(&repo(&server, "second"), &digest).unwrap(),
+        Some(data.len() as u64)
+    );
+}
+
+/// The one file named `name` under `dir`.
+fn walkdir_find(dir: &Path, name: &str) -> std::path::PathBuf {
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == name) {
+                return path;
+            }
+        }
+    }
+    panic!("no {name} under {}", dir.display())
+}

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::read::read;
 use super::spec::{rfc3339, BuildSpec, ConfigChanges};
 use super::staged::Staged;
-use crate::copy::{copy_selected, CopyOptions};
+use crate::copy::{copy_selected, CopyOptions, Transfers};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::layer::{self, source_date_epoch, Compression};
@@ -53,7 +53,10 @@ pub(super) fn write_staged(staged: Staged, dst: &ImageRef) -> Result<BuildReport
         all: true,
         ..CopyOptions::default()
     };
-    let report = copy_selected(&src, dst, &options, root, digest)?;
+    let transfers = Transfers::new(&options);
+    let report = copy_selected(&src, dst, &options, &transfers, root, digest);
+    transfers.save();
+    let report = report?;
     Ok(BuildReport {
         destination: report.destination,
         digest: report.digest,

@@ -490,7 +490,12 @@ impl Registry {
                     "the upload has digest {actual}, not {digest}"
                 )));
             }
-            self.storage.blobs.put_file(&digest, size, path)?;
+            // A blob already stored is kept and the upload dropped (with
+            // its session, below): renaming over a file still being written
+            // back would make this commit wait on the page cache for nothing.
+            if self.storage.blobs.stat(&digest)? != Some(size) {
+                self.storage.blobs.put_file(&digest, size, path)?;
+            }
             self.storage.link_blob(name, &digest)?;
             Ok(digest)
         })();

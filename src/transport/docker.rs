@@ -204,12 +204,24 @@ impl Transport for DockerRegistry {
                     .known_location(&self.repo.registry, &descriptor.digest, &self.repo.name)
             }
         };
-        let Some(from) = from else {
-            return Ok(false);
-        };
+        match from {
+            Some(from) => self.mount_from(descriptor, &from),
+            None => Ok(false),
+        }
+    }
+
+    fn registry_repository(&self) -> Option<(String, String)> {
+        Some((self.repo.registry.clone(), self.repo.name.clone()))
+    }
+
+    fn blob_store_key(&self) -> String {
+        format!("docker://{}", self.repo.registry)
+    }
+
+    fn mount_from(&self, descriptor: &Descriptor, from: &str) -> Result<bool> {
         match self
             .client
-            .mount_blob(&self.repo, &descriptor.digest, &from)?
+            .mount_blob(&self.repo, &descriptor.digest, from)?
         {
             MountResult::Mounted => Ok(true),
             MountResult::NotMounted(session) => {

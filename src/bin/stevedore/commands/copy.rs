@@ -35,6 +35,11 @@ pub struct CopyArgs {
     /// .att, .sbom tags and OCI 1.1 referrers).
     #[arg(long)]
     referrers: bool,
+    /// Neither read nor write the blob-location cache
+    /// ($XDG_CACHE_HOME/stevedore): upload blobs instead of mounting them
+    /// from repositories earlier runs saw holding them.
+    #[arg(long)]
+    no_blob_cache: bool,
     /// Print nothing but errors.
     #[arg(long, conflicts_with = "json")]
     quiet: bool,
@@ -63,6 +68,11 @@ pub struct SyncArgs {
     /// Bring along each image's signatures and attached artifacts.
     #[arg(long)]
     referrers: bool,
+    /// Neither read nor write the blob-location cache
+    /// ($XDG_CACHE_HOME/stevedore): upload blobs instead of mounting them
+    /// from repositories earlier runs saw holding them.
+    #[arg(long)]
+    no_blob_cache: bool,
     /// Print the results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -80,6 +90,7 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         jobs,
         preserve_digests,
         referrers,
+        no_blob_cache,
         quiet,
         json,
         progress,
@@ -100,6 +111,8 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         jobs,
         preserve_digests,
         referrers,
+        blob_cache: !no_blob_cache,
+        blob_cache_dir: None,
         progress: progress_printer(progress, quiet),
         cancel: Some(crate::interrupt::cancel_on_signals()?),
     };
@@ -122,6 +135,7 @@ pub fn sync(args: SyncArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         all: args.all,
         jobs: args.jobs,
         referrers: args.referrers,
+        blob_cache: !args.no_blob_cache,
         cancel: Some(crate::interrupt::cancel_on_signals()?),
         ..CopyOptions::default()
     };
