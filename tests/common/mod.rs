@@ -5,6 +5,7 @@
 pub mod fake;
 pub mod http;
 pub mod registry;
+pub mod s3;
 pub mod web;
 
 use std::collections::BTreeMap;
