@@ -158,6 +158,13 @@ impl Meta for MemoryMeta {
     }
 }
 
+/// The object name of record `key`: under `meta/`, with the `+` that stands
+/// for a repository name's `/` written `~` (neither is allowed in names),
+/// since some services read a `+` in a listing's prefix as a space.
+fn object_of(key: &str) -> String {
+    format!("meta/{}", key.replace('+', "~"))
+}
+
 /// Records as objects under `meta/` in a bucket. Content-addressed records
 /// (blob and manifest links, referrers) are written with `If-None-Match: *`
 /// where the service honours it; tags are written whole and the last writer
@@ -175,21 +182,21 @@ impl S3Meta {
 
 impl Meta for S3Meta {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.bucket.get(&format!("meta/{key}"))
+        self.bucket.get(&object_of(key))
     }
 
     fn put(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.bucket.put(&format!("meta/{key}"), value, false)?;
+        self.bucket.put(&object_of(key), value, false)?;
         Ok(())
     }
 
     fn put_new(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.bucket.put(&format!("meta/{key}"), value, true)?;
+        self.bucket.put(&object_of(key), value, true)?;
         Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
-        let name = format!("meta/{key}");
+        let name = object_of(key);
         if self.bucket.head(&name)?.is_none() {
             return Ok(false);
         }
@@ -198,8 +205,13 @@ impl Meta for S3Meta {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let (objects, folders) = self.bucket.list(&format!("meta/{prefix}"), false)?;
-        let mut names: Vec<String> = objects.into_iter().map(|o| o.name).chain(folders).collect();
+        let (objects, folders) = self.bucket.list(&object_of(prefix), false)?;
+        let mut names: Vec<String> = objects
+            .into_iter()
+            .map(|o| o.name)
+            .chain(folders)
+            .map(|n| n.replace('~', "+"))
+            .collect();
         names.sort();
         names.dedup();
         Ok(names)
