@@ -50,8 +50,6 @@ struct ErrorBody {
     message: String,
 }
 
-type Response = ureq::http::Response<ureq::Body>;
-
 enum Payload<'a> {
     Empty,
     Bytes(&'a [u8]),
@@ -134,7 +132,7 @@ impl Bucket {
         url: &url::Url,
         headers: &[(&str, &str)],
         body: Payload<'_>,
-    ) -> Result<Option<Response>> {
+    ) -> Result<Option<ureq::http::Response<ureq::Body>>> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 0;
         loop {
@@ -183,7 +181,7 @@ impl Bucket {
         url: &url::Url,
         headers: &[(&str, &str)],
         body: &Payload<'_>,
-    ) -> std::result::Result<Response, ureq::Error> {
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let url = url.as_str();
         macro_rules! with_headers {
             ($builder:expr) => {{
@@ -208,7 +206,7 @@ impl Bucket {
     }
 
     /// The error of a failed response, with the service's code and message.
-    fn error_of(&self, mut response: Response, method: &str) -> Error {
+    fn error_of(&self, mut response: ureq::http::Response<ureq::Body>, method: &str) -> Error {
         let status = response.status().as_u16();
         let text = response
             .body_mut()
@@ -280,7 +278,11 @@ impl Bucket {
         Ok(Some(bytes))
     }
 
-    fn get_response(&self, name: &str, offset: u64) -> Result<Option<Response>> {
+    fn get_response(
+        &self,
+        name: &str,
+        offset: u64,
+    ) -> Result<Option<ureq::http::Response<ureq::Body>>> {
         let key = self.key(name);
         let url = self.bucket.get_object(self.creds(), &key).sign(SIGNED_FOR);
         let range = format!("bytes={offset}-");

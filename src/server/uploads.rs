@@ -47,7 +47,7 @@ enum Place {
     File {
         path: PathBuf,
         file: File,
-        hasher: Hasher,
+        hasher: Box<Hasher>,
     },
     /// Chunk objects in a bucket (upload `id`).
     Bucket { bucket: Arc<Bucket>, id: String },
@@ -192,7 +192,7 @@ impl Session {
         match &mut self.place {
             Place::File { path, hasher, .. } => {
                 let actual = if digest.algorithm() == Algorithm::Sha256 {
-                    std::mem::replace(hasher, Hasher::new(Algorithm::Sha256)).finish()
+                    std::mem::replace(&mut **hasher, Hasher::new(Algorithm::Sha256)).finish()
                 } else {
                     hash_file(path, digest.algorithm())?
                 };
@@ -326,7 +326,7 @@ impl Uploads {
             place: Place::File {
                 path,
                 file,
-                hasher: Hasher::new(Algorithm::Sha256),
+                hasher: Box::new(Hasher::new(Algorithm::Sha256)),
             },
             offset: 0,
             touched: Instant::now(),
