@@ -31,8 +31,8 @@ serve() {
 }
 stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; }
 seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null; awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }'; }
-push() { "$ours" copy --quiet "oci:$work/fixtures/big:1" "docker://$1/bench/$2:1"; }
-pull() { rm -rf "$work/out-$2"; "$ours" copy --quiet "docker://$1/bench/$2:1" "oci:$work/out-$2:1"; }
+push() { "$ours" --tls-verify=false copy --quiet "oci:$work/fixtures/big:1" "docker://$1/bench/$2:1"; }
+pull() { rm -rf "$work/out-$2"; "$ours" --tls-verify=false copy --quiet "docker://$1/bench/$2:1" "oci:$work/out-$2:1"; }
 push_pull_three() {
   local i job=()
   for i in 0 1 2; do ( push "${addrs[$i]}" "three$i$1" ) & job+=("$!"); done
