@@ -511,7 +511,8 @@ stevedore_status stevedore_sbom(const stevedore_client *client,
 
 // Starts a registry server (the OCI distribution API) in this process.
 // `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
-// DIR or null (in memory), "htpasswd": FILE, "read_only": false,
+// DIR or null (in memory), "s3": {"url": "s3://BUCKET/PREFIX", …} (as
+// `stevedore_gc`) or null, "redirect": false, "htpasswd": FILE, "read_only": false,
 // "tls_cert": FILE, "tls_key": FILE, "upload_expiry_secs": 900,
 // "max_uploads": 1024, "max_connections": 256, "head_timeout_secs": 10,
 // "idle_timeout_secs": 60, "max_head_bytes": 65536, "max_blob_bytes":
@@ -538,6 +539,22 @@ const char *stevedore_server_address(const stevedore_server *server);
 // # Safety
 // `server` is NULL or a handle from `stevedore_server_start`, not yet stopped.
 void stevedore_server_stop(stevedore_server *server);
+
+// Collects the garbage of a registry's store (as `stevedore gc`): removes
+// the blobs no manifest reaches that were written before the grace period.
+// Safe while servers serve the store. `options_json`: `{"root": DIR}` or
+// `{"s3": {"url": "s3://BUCKET/PREFIX", "endpoint": URL, "region": R,
+// "path_style": BOOL, "access_key_id": K, "secret_access_key": S,
+// "session_token": T, "profile": P}}` (unset S3 fields come from the AWS
+// environment), with `"dry_run": false` and `"grace_secs": 3600`. On
+// success `*out_json` receives `{"dry_run", "marked", "kept_recent",
+// "removed", "removed_bytes", "removed_uploads"}`, freed with
+// `stevedore_string_free`.
+//
+// # Safety
+// `options_json` is NULL or NUL-terminated; `out_json` is NULL or valid
+// for a write.
+stevedore_status stevedore_gc(const char *options_json, char **out_json);
 
 // Signs the image `image_ref` names as cosign does, storing the signature
 // under its `sha256-<hex>.sig` tag (appended to those there).

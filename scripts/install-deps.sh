@@ -40,3 +40,10 @@ fi
 command -v cargo-auditable >/dev/null 2>&1 || cargo install --locked --quiet cargo-auditable
 python3 -c 'import spdx_tools, cyclonedx.validation.json, jsonschema' 2>/dev/null ||
   python3 -m pip install --quiet --disable-pip-version-check spdx-tools 'cyclonedx-python-lib[json-validation]'
+# The S3 store's tests run the registry against two S3 implementations on
+# loopback: moto's server mode (PyPI) and s3s-fs (crates.io; 0.14.1 is the
+# last release building on Rust 1.95, and the binary needs --features binary).
+command -v moto_server >/dev/null 2>&1 ||
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
+command -v s3s-fs >/dev/null 2>&1 ||
+  cargo install --locked --quiet s3s-fs@0.14.1 --features binary

@@ -52,6 +52,7 @@ pub mod reference;
 pub mod referrers;
 pub mod registry;
 pub mod resolve;
+pub mod s3;
 pub mod sbom;
 pub mod server;
 pub mod sign;

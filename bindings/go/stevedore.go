@@ -227,6 +227,61 @@ type ServerOptions struct {
 	// Fsync nil keeps the default (true: manifest PUTs are flushed to disk
 	// before they are answered).
 	Fsync *bool `json:"fsync,omitempty"`
+	// S3 stores in a bucket instead of Root.
+	S3 *S3Options `json:"s3,omitempty"`
+	// Redirect answers blob GETs on S3 with a presigned URL.
+	Redirect bool `json:"redirect,omitempty"`
+}
+
+// S3Options name a bucket (URL s3://BUCKET/PREFIX); unset fields come from
+// the standard AWS environment and ~/.aws files.
+type S3Options struct {
+	URL             string `json:"url"`
+	Endpoint        string `json:"endpoint,omitempty"`
+	Region          string `json:"region,omitempty"`
+	PathStyle       *bool  `json:"path_style,omitempty"`
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
+	SessionToken    string `json:"session_token,omitempty"`
+	Profile         string `json:"profile,omitempty"`
+}
+
+// GcOptions name a registry's store (Root or S3) and how to collect it.
+type GcOptions struct {
+	Root   string     `json:"root,omitempty"`
+	S3     *S3Options `json:"s3,omitempty"`
+	DryRun bool       `json:"dry_run,omitempty"`
+	// GraceSecs nil keeps the default (3600).
+	GraceSecs *float64 `json:"grace_secs,omitempty"`
+}
+
+// GcReport is what a collection found and removed.
+type GcReport struct {
+	DryRun         bool   `json:"dry_run"`
+	Marked         uint64 `json:"marked"`
+	KeptRecent     uint64 `json:"kept_recent"`
+	Removed        uint64 `json:"removed"`
+	RemovedBytes   uint64 `json:"removed_bytes"`
+	RemovedUploads uint64 `json:"removed_uploads"`
+}
+
+// Gc removes the blobs of a registry's store that no manifest reaches,
+// written before the grace period; safe while servers serve.
+func Gc(options GcOptions) (*GcReport, error) {
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var out *C.char
+	if err := call(func() C.stevedore_status { return C.stevedore_gc(opts, &out) }); err != nil {
+		return nil, err
+	}
+	var report GcReport
+	if err := json.Unmarshal([]byte(takeString(out)), &report); err != nil {
+		return nil, err
+	}
+	return &report, nil
 }
 
 // Server is a registry (the OCI distribution API) running in this process.

@@ -7,6 +7,7 @@ pub mod http;
 pub mod raw;
 pub mod registry;
 pub mod reset_proxy;
+pub mod s3;
 pub mod sbom_check;
 pub mod web;
 

@@ -317,7 +317,10 @@ class Server:
     `127.0.0.1:0`; `root`, default in memory; `htpasswd`, `read_only`,
     `tls_cert`, `tls_key`, `upload_expiry_secs`, `max_uploads`,
     `max_connections`, `head_timeout_secs`, `idle_timeout_secs`,
-    `max_head_bytes`, `max_blob_bytes`, `fsync`). Use it as a context
+    `max_head_bytes`, `max_blob_bytes`, `fsync`; `s3`, a dict with `url`
+    `s3://BUCKET/PREFIX` and optionally `endpoint`, `region`, `path_style`,
+    `access_key_id`, `secret_access_key`, `session_token`, `profile`, the
+    rest from the AWS environment; `redirect`). Use it as a context
     manager, or call `stop()`."""
 
     def __init__(self, **server_options):
@@ -347,6 +350,18 @@ class Server:
 
     def __del__(self):
         self.stop()
+
+
+def gc(root=None, s3: dict = None, dry_run: bool = False, grace_secs: float = None) -> dict:
+    """Removes the blobs of a registry's store (`root`, a directory, or `s3`,
+    as `Server`'s) that no manifest reaches, written before the grace period
+    (default 3600 s); safe while servers serve. Returns `{dry_run, marked,
+    kept_recent, removed, removed_bytes, removed_uploads}`."""
+    out = ctypes.c_void_p()
+    opts = options(root=None if root is None else str(root), s3=s3, dry_run=dry_run,
+                   grace_secs=grace_secs)
+    call("stevedore_gc", opts, ctypes.byref(out))
+    return json.loads(take_string(out))
 
 
 def generate_key_pair(password: str = None) -> tuple:

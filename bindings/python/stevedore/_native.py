@@ -77,6 +77,7 @@ _SIGNATURES = {
     "stevedore_layer_remove": ([ctypes.c_void_p, _str, ctypes.c_size_t, _str, _str, _out_str], _status),
     "stevedore_layer_replace": ([ctypes.c_void_p, _str, ctypes.c_size_t, _str, _str, _str, _out_str], _status),
     "stevedore_server_start": ([_str, _out_str], _status),
+    "stevedore_gc": ([_str, _out_str], _status),
     "stevedore_server_address": ([ctypes.c_void_p], ctypes.c_char_p),
     "stevedore_server_stop": ([ctypes.c_void_p], None),
 }

@@ -143,6 +143,26 @@ def test_a_server_in_process_takes_a_push_and_serves_it_back(layout, tmp_path):
         stevedore.Server(addr="127.0.0.1:0", threads=3)
 
 
+def test_gc_removes_what_no_manifest_reaches_and_s3_options_pass_through(layout, tmp_path):
+    store = tmp_path / "store"
+    with stevedore.Server(root=str(store)) as server:
+        with stevedore.Client(plain_http=[server.address]) as client:
+            pushed = client.copy(f"{layout}:1.0", f"docker://{server.address}/py/gc:1")
+            assert stevedore.gc(root=store, dry_run=True, grace_secs=0)["removed"] == 0
+            client.delete(f"docker://{server.address}/py/gc@{pushed['digest']}")
+            dry = stevedore.gc(root=store, dry_run=True, grace_secs=0)
+            assert dry["removed"] >= 3 and dry["dry_run"]
+            done = stevedore.gc(root=store, grace_secs=0)
+            assert (done["removed"], done["removed_bytes"]) == (dry["removed"], dry["removed_bytes"])
+            assert stevedore.gc(root=store, grace_secs=0)["removed"] == 0
+    # The "s3" options reach the library: nothing listens on port 1 of loopback.
+    with pytest.raises(stevedore.NetworkError):
+        stevedore.Server(s3={"url": "s3://bucket/p", "endpoint": "http://127.0.0.1:1",
+                             "access_key_id": "k", "secret_access_key": "s"})
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.gc(s3={"url": "s3://bucket", "colour": "blue"})
+
+
 def test_sign_and_verify_on_a_server_in_process(layout, tmp_path):
     key = tmp_path / "key.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",

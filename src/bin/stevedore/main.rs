@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{build, copy, files, inspect, layer, login, sbom, serve, sign, static_cmd};
+use commands::{build, copy, files, gc, inspect, layer, login, sbom, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -67,6 +67,9 @@ enum Command {
     GenerateKeyPair(sign::GenerateKeyPairArgs),
     /// Run a registry (the OCI distribution API) until interrupted.
     Serve(serve::ServeArgs),
+    /// Remove the blobs of a registry's store (--root or --s3) that no
+    /// manifest reaches, older than a grace period; safe while servers serve.
+    Gc(gc::GcArgs),
     /// Export an image into a static registry tree (DIR) that nginx, Caddy or
     /// any static host serves as /v2, and write the web-server configuration.
     Static(static_cmd::StaticArgs),
@@ -111,6 +114,7 @@ impl Command {
             Command::Referrers(a) => a.json,
             Command::Sbom(a) => a.json,
             Command::Verify(a) => a.json,
+            Command::Gc(a) => a.json,
             _ => false,
         }
     }
@@ -138,6 +142,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Verify(args) => sign::verify(args, &client, out),
         Command::GenerateKeyPair(args) => sign::generate_key_pair(args, out),
         Command::Serve(args) => serve::serve(args),
+        Command::Gc(args) => gc::gc(args, out),
         Command::Static(args) => static_cmd::export(args, &client, out),
         Command::Login(args) => login::login(args, &client, out),
         Command::Logout(args) => login::logout(args, &client, out),

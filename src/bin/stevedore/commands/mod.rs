@@ -3,6 +3,7 @@
 pub mod build;
 pub mod copy;
 pub mod files;
+pub mod gc;
 pub mod inspect;
 pub mod layer;
 pub mod login;
