@@ -46,6 +46,10 @@ pub struct CopyOptions {
     /// whose fallback indexes are rewritten at the destination. Defaults to
     /// false.
     pub referrers: bool,
+    /// The manifest format to write (skopeo's `--format`): the image is
+    /// converted when it is in the other one, and its new digest reported.
+    /// Defaults to none: kept as it is (unless the destination holds only OCI).
+    pub format: Option<convert::ManifestFormat>,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -64,6 +68,7 @@ impl Default for CopyOptions {
             jobs: DEFAULT_JOBS,
             preserve_digests: false,
             referrers: false,
+            format: None,
             progress: None,
             cancel: None,
         }
@@ -79,6 +84,7 @@ impl fmt::Debug for CopyOptions {
             .field("jobs", &self.jobs)
             .field("preserve_digests", &self.preserve_digests)
             .field("referrers", &self.referrers)
+            .field("format", &self.format)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -176,14 +182,34 @@ impl Plan {
         src: &dyn Transport,
         dst: &dyn Transport,
         preserve_digests: bool,
+        format: Option<convert::ManifestFormat>,
     ) -> Result<Option<String>> {
-        let needs_oci = dst.oci_only()
-            && (convert::is_docker(&self.root) || self.children.iter().any(convert::is_docker));
-        let note = if needs_oci {
+        use convert::ManifestFormat;
+        if format == Some(ManifestFormat::V2s2) && dst.oci_only() {
+            return Err(Error::unsupported(format!(
+                "{} holds OCI manifests only: it cannot take --format v2s2",
+                dst.name()
+            )));
+        }
+        let any = |f: fn(&Manifest) -> bool| f(&self.root) || self.children.iter().any(f);
+        let needs_docker = format == Some(ManifestFormat::V2s2) && any(convert::is_oci);
+        let needs_oci =
+            (dst.oci_only() || format == Some(ManifestFormat::Oci)) && any(convert::is_docker);
+        let note = if needs_docker {
             Some(format!(
-                "{} holds OCI manifests only: the Docker schema 2 manifests were converted \
+                "--format v2s2: the OCI manifests were converted to Docker schema 2 \
+                 (blobs unchanged), so the manifest digest changed from {}",
+                self.root.digest()
+            ))
+        } else if needs_oci {
+            let why = if dst.oci_only() {
+                format!("{} holds OCI manifests only", dst.name())
+            } else {
+                "--format oci".to_owned()
+            };
+            Some(format!(
+                "{why}: the Docker schema 2 manifests were converted \
                  to OCI (blobs unchanged), so the manifest digest changed from {}",
-                dst.name(),
                 self.root.digest()
             ))
         } else {
@@ -194,6 +220,11 @@ impl Plan {
                 return Err(Error::unsupported(format!(
                     "the digests cannot be preserved: {note}"
                 )))
+            }
+            (Some(_), false) if needs_docker => {
+                let (root, children) = convert::to_docker(&self.root, &self.children)?;
+                self.root = root;
+                self.children = children;
             }
             (Some(_), false) if needs_oci => {
                 let (root, children) = convert::to_oci(src, &self.root, &self.children)?;
@@ -311,7 +342,12 @@ fn copy_noting(
         Some(Selector::Digest(_)) | None => assumed_tag.as_deref(),
     };
     let mut plan = Plan::new(source, root)?;
-    let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
+    let converted = plan.adapt_to(
+        source,
+        dst.transport(),
+        options.preserve_digests,
+        options.format,
+    )?;
     let moved = transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs);
     let referrers_copied = match (&moved, options.referrers && converted.is_none()) {
         (Ok(_), true) => {

@@ -15,7 +15,7 @@ mod registry_args;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{build, copy, files, inspect, login, serve, sign, static_cmd};
+use commands::{build, copy, files, inspect, login, refs, serve, sign, static_cmd};
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -41,8 +41,20 @@ enum Command {
     Blob(inspect::BlobArgs),
     /// Delete an image: a layout's tag (and blobs only it used), or a registry's manifest.
     Delete(inspect::DeleteArgs),
-    /// List the tags of a repository or layout.
+    /// List the tags of a repository or layout (crane's `ls`; our `ls` lists files).
     Tags(inspect::TagsArgs),
+    /// List the tags as skopeo does: {"Repository": …, "Tags": […]}.
+    ListTags(refs::ListTagsArgs),
+    /// Give an image another tag in its repository or layout, without pulling it.
+    Tag(refs::TagArgs),
+    /// Print the digest of the manifest an image name points to.
+    Digest(refs::DigestArgs),
+    /// Print the digest of a manifest file.
+    ManifestDigest(refs::ManifestDigestArgs),
+    /// List the repositories of a registry.
+    Catalog(refs::CatalogArgs),
+    /// Print the version.
+    Version,
     /// List the files of an image's merged root (or of one directory), without unpacking it.
     Ls(files::LsArgs),
     /// Print one file of an image (symlinks followed inside the image only).
@@ -100,6 +112,7 @@ impl Command {
             Command::Sync(a) => a.json,
             Command::Inspect(a) => a.json,
             Command::Tags(a) => a.json,
+            Command::Catalog(a) => a.json,
             Command::Sign(a) => a.json,
             Command::Referrers(a) => a.json,
             Command::Verify(a) => a.json,
@@ -119,6 +132,12 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Blob(args) => inspect::blob(args, &client, out),
         Command::Delete(args) => inspect::delete(args, &client),
         Command::Tags(args) => inspect::tags(args, &client, out),
+        Command::ListTags(args) => refs::list_tags(args, &client, out),
+        Command::Tag(args) => refs::tag(args, &client, out),
+        Command::Digest(args) => refs::digest(args, &client, out),
+        Command::ManifestDigest(args) => refs::manifest_digest(args, out),
+        Command::Catalog(args) => refs::catalog(args, &client, out),
+        Command::Version => refs::version(out),
         Command::Ls(args) => files::ls(args, &client, out),
         Command::Cat(args) => files::cat(args, &client, out),
         Command::Export(args) => files::export(args, &client, out),

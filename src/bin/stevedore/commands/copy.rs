@@ -5,6 +5,7 @@ use std::io::Write;
 use clap::Args;
 use stevedore::platform::Platform;
 use stevedore::registry::Client;
+use stevedore::transport::Selector;
 use stevedore::{CopyOptions, CopyReport, Error, ErrorKind, SyncOutcome, SyncResult};
 
 use crate::output::{emit, human_size, progress_printer, to_json, ProgressMode};
@@ -12,18 +13,32 @@ use crate::registry_args::SideArgs;
 
 /// `stevedore copy SRC DST`.
 #[derive(Args)]
+#[command(after_help = COPY_EXAMPLES)]
 pub struct CopyArgs {
     /// The image to copy, as TRANSPORT:LOCATION.
     src: String,
     /// Where to copy it, as TRANSPORT:LOCATION.
     dst: String,
     /// Copy every image of an index, not just one platform's.
-    #[arg(long)]
+    #[arg(short = 'a', long)]
     all: bool,
+    /// skopeo's spelling of --all: system (one platform, the default), all;
+    /// index-only is refused (an index without its images is not copied).
+    #[arg(long, value_enum, conflicts_with = "all")]
+    multi_arch: Option<MultiArch>,
     /// The platform to choose from an index (os/arch[/variant]); repeat it
     /// to copy a subset of the index as a new index. Defaults to the host's.
     #[arg(long = "platform", conflicts_with = "all")]
     platforms: Vec<Platform>,
+    /// Choose the image for this OS instead of the host's (skopeo's flag).
+    #[arg(long, value_name = "OS", conflicts_with = "platforms")]
+    override_os: Option<String>,
+    /// Choose the image for this architecture instead of the host's.
+    #[arg(long, value_name = "ARCH", conflicts_with = "platforms")]
+    override_arch: Option<String>,
+    /// Choose the image for this architecture variant.
+    #[arg(long, value_name = "VARIANT", conflicts_with = "platforms")]
+    override_variant: Option<String>,
     /// How many blobs move at once.
     #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
     jobs: usize,
@@ -31,12 +46,31 @@ pub struct CopyArgs {
     /// image as it is (e.g. a Docker manifest into oci:).
     #[arg(long)]
     preserve_digests: bool,
+    /// Write the manifests in this format, converting them (new digests
+    /// reported): oci or v2s2.
+    #[arg(short = 'f', long, value_name = "oci|v2s2")]
+    format: Option<stevedore::convert::ManifestFormat>,
     /// Bring along signatures and attached artifacts (cosign's .sig,
     /// .att, .sbom tags and OCI 1.1 referrers).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "remove_signatures")]
     referrers: bool,
+    /// Leave signatures behind (skopeo's flag; without --referrers they
+    /// stay behind anyway).
+    #[arg(long)]
+    remove_signatures: bool,
+    /// Write the digest of the manifest written to FILE.
+    #[arg(long, value_name = "FILE")]
+    digestfile: Option<std::path::PathBuf>,
+    /// Also tag the copied manifest TAG at the destination (a [NAME:]TAG;
+    /// docker:// and oci: destinations).
+    #[arg(long, value_name = "[NAME:]TAG")]
+    additional_tag: Vec<String>,
+    /// Sign the copied image as cosign does with this private key (its
+    /// password from COSIGN_PASSWORD, else asked).
+    #[arg(long, value_name = "KEY")]
+    sign_by_sigstore_private_key: Option<std::path::PathBuf>,
     /// Print nothing but errors.
-    #[arg(long, conflicts_with = "json")]
+    #[arg(short = 'q', long, conflicts_with = "json")]
     quiet: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
@@ -47,6 +81,22 @@ pub struct CopyArgs {
     progress: ProgressMode,
     #[command(flatten)]
     sides: SideArgs,
+}
+
+const COPY_EXAMPLES: &str = "Examples:
+  stevedore copy docker://registry.example/app:1.0 oci:/images/app:1.0
+  stevedore copy --all --format oci docker://registry.example/app:1.0 docker://mirror.example/app:1.0
+  stevedore copy --multi-arch all --digestfile app.digest oci:/images/app:1.0 docker://registry.example/app:1.0";
+
+/// skopeo's `--multi-arch`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MultiArch {
+    /// The image of one platform (the host's, or --override-*).
+    System,
+    /// Every image of the index.
+    All,
+    /// The index alone (refused).
+    IndexOnly,
 }
 
 /// `stevedore sync FILE`.
@@ -76,40 +126,99 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         src,
         dst,
         all,
-        mut platforms,
+        multi_arch,
+        platforms,
+        override_os,
+        override_arch,
+        override_variant,
         jobs,
         preserve_digests,
+        format,
         referrers,
+        remove_signatures: _,
+        digestfile,
+        additional_tag,
+        sign_by_sigstore_private_key,
         quiet,
         json,
         progress,
         sides,
     } = args;
+    if multi_arch == Some(MultiArch::IndexOnly) {
+        return Err(Error::unsupported(
+            "--multi-arch index-only is not supported: copy every image (all) or one (system)",
+        ));
+    }
+    let key = sign_by_sigstore_private_key
+        .map(|path| crate::password::private_key(&super::sign::read_key_file(&path)?))
+        .transpose()?;
     let (src_client, dst_client) = sides.copy_clients(&src, &dst, client)?;
     let src = stevedore::transport::parse_with(&src, &src_client)?;
     let dst = stevedore::transport::parse_with(&dst, &dst_client)?;
-    let platform = if platforms.len() == 1 {
-        platforms.pop()
-    } else {
-        None
-    };
+    let (platform, platforms) = choose_platforms(
+        platforms,
+        override_os.as_deref(),
+        override_arch.as_deref(),
+        override_variant.as_deref(),
+    );
     let options = CopyOptions {
-        all,
+        all: all || multi_arch == Some(MultiArch::All),
         platform,
         platforms,
         jobs,
         preserve_digests,
         referrers,
+        format,
         progress: progress_printer(progress, quiet),
         cancel: Some(crate::interrupt::cancel_on_signals()?),
     };
     let report = stevedore::copy(&src, &dst, &options)?;
+    let copied = dst.with_selector(Some(Selector::Digest(report.digest.clone())));
+    for name in &additional_tag {
+        let tag = name.rsplit_once(':').map_or(name.as_str(), |(_, tag)| tag);
+        stevedore::tag(&copied, tag)?;
+    }
+    if let Some(key) = key {
+        stevedore::sign::sign(&copied, &key, &stevedore::sign::SignOptions::default())?;
+    }
+    if let Some(path) = digestfile {
+        std::fs::write(&path, report.digest.to_string())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
     if json {
         emit(out, to_json(&report)?.as_bytes())
     } else if quiet {
         Ok(())
     } else {
         emit(out, describe_copy(&report).as_bytes())
+    }
+}
+
+/// The one platform and the subset to copy: `--platform` as given, or the
+/// host's platform with skopeo's `--override-*` parts.
+fn choose_platforms(
+    mut platforms: Vec<Platform>,
+    os: Option<&str>,
+    arch: Option<&str>,
+    variant: Option<&str>,
+) -> (Option<Platform>, Vec<Platform>) {
+    if os.is_some() || arch.is_some() || variant.is_some() {
+        let host = Platform::host();
+        let chosen = Platform::new(
+            os.unwrap_or(&host.os),
+            arch.unwrap_or(&host.architecture),
+            variant.or(if arch.is_some() {
+                None
+            } else {
+                host.variant.as_deref()
+            }),
+        );
+        return (Some(chosen), Vec::new());
+    }
+    if platforms.len() == 1 {
+        (platforms.pop(), Vec::new())
+    } else {
+        (None, platforms)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod copy;
 pub mod files;
 pub mod inspect;
 pub mod login;
+pub mod refs;
 pub mod serve;
 pub mod sign;
 pub mod static_cmd;

@@ -98,7 +98,7 @@ pub struct GenerateKeyPairArgs {
     allow_empty_password: bool,
 }
 
-fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
