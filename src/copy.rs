@@ -50,6 +50,10 @@ pub struct CopyOptions {
     /// converted when it is in the other one, and its new digest reported.
     /// Defaults to none: kept as it is (unless the destination holds only OCI).
     pub format: Option<convert::ManifestFormat>,
+    /// A containers-policy.json(5) file the source must satisfy, as skopeo
+    /// enforces it (refused with [`ErrorKind::Policy`]). Defaults to none:
+    /// no check (the CLI uses [`crate::sign::policy_file::default_path`]).
+    pub policy: Option<std::path::PathBuf>,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -69,6 +73,7 @@ impl Default for CopyOptions {
             preserve_digests: false,
             referrers: false,
             format: None,
+            policy: None,
             progress: None,
             cancel: None,
         }
@@ -85,6 +90,7 @@ impl fmt::Debug for CopyOptions {
             .field("preserve_digests", &self.preserve_digests)
             .field("referrers", &self.referrers)
             .field("format", &self.format)
+            .field("policy", &self.policy)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -279,6 +285,9 @@ fn validate(options: &CopyOptions) -> Result<()> {
 /// cancelled, a destination it created is removed again, and re-running it
 /// sends only what is missing.
 pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<CopyReport> {
+    if let Some(path) = &options.policy {
+        crate::sign::policy_file::PolicyFile::load(path)?.enforce(src)?;
+    }
     let (root, source_digest) = select(src, options)?;
     copy_selected(src, dst, options, root, source_digest)
 }

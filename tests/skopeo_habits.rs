@@ -250,10 +250,7 @@ fn skopeo_command_lines_give_skopeo_answers() {
         };
         let theirs_out = theirs(&who(&skopeo_args, "skopeo"));
         let our_args = our_args.unwrap_or_else(|| skopeo_args.clone());
-        let our_args: Vec<String> = who(&our_args, "stevedore")
-            .into_iter()
-            .filter(|a| a != "--insecure-policy")
-            .collect();
+        let our_args = who(&our_args, "stevedore");
         let ours_out = ours(&our_args);
         check(name, compare, &theirs_out, &ours_out);
     }

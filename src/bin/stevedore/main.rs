@@ -10,12 +10,14 @@ mod exit;
 mod interrupt;
 mod output;
 mod password;
+mod policy_args;
 mod registry_args;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use commands::{build, copy, files, inspect, login, refs, serve, sign, static_cmd};
+use policy_args::PolicyArgs;
 use registry_args::RegistryArgs;
 use stevedore::Error;
 
@@ -25,6 +27,8 @@ use stevedore::Error;
 struct Cli {
     #[command(flatten)]
     registry: RegistryArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,7 +102,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.command.json();
-    match run(&cli.registry, cli.command) {
+    match run(&cli.registry, &cli.policy, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit::fail(&e, json),
     }
@@ -121,13 +125,13 @@ impl Command {
     }
 }
 
-fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
+fn run(registry: &RegistryArgs, policy: &PolicyArgs, command: Command) -> Result<(), Error> {
     let client = registry.client()?;
     let mut stdout = std::io::stdout().lock();
     let out = &mut stdout;
     match command {
-        Command::Copy(args) => copy::copy(args, &client, out),
-        Command::Sync(args) => copy::sync(args, &client, out),
+        Command::Copy(args) => copy::copy(args, policy.file(), &client, out),
+        Command::Sync(args) => copy::sync(args, policy.file(), &client, out),
         Command::Inspect(args) => inspect::inspect(args, &client, out),
         Command::Blob(args) => inspect::blob(args, &client, out),
         Command::Delete(args) => inspect::delete(args, &client),
@@ -145,7 +149,7 @@ fn run(registry: &RegistryArgs, command: Command) -> Result<(), Error> {
         Command::Sign(args) => sign::sign(args, &client, out),
         Command::Attach(args) => sign::attach(args, &client, out),
         Command::Referrers(args) => sign::referrers(args, &client, out),
-        Command::Verify(args) => sign::verify(args, &client, out),
+        Command::Verify(args) => sign::verify(args, policy.named(), &client, out),
         Command::GenerateKeyPair(args) => sign::generate_key_pair(args, out),
         Command::Serve(args) => serve::serve(args),
         Command::Static(args) => static_cmd::export(args, &client, out),

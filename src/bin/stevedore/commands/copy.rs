@@ -121,7 +121,12 @@ pub struct SyncArgs {
 }
 
 /// Runs `copy`.
-pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+pub fn copy(
+    args: CopyArgs,
+    policy: Option<std::path::PathBuf>,
+    client: &Client,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let CopyArgs {
         src,
         dst,
@@ -169,6 +174,7 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         preserve_digests,
         referrers,
         format,
+        policy,
         progress: progress_printer(progress, quiet),
         cancel: Some(crate::interrupt::cancel_on_signals()?),
     };
@@ -179,7 +185,17 @@ pub fn copy(args: CopyArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         stevedore::tag(&copied, tag)?;
     }
     if let Some(key) = key {
-        stevedore::sign::sign(&copied, &key, &stevedore::sign::SignOptions::default())?;
+        // Signed under the destination's name and tag, as skopeo signs.
+        let name = stevedore::inspect::docker_name(&dst);
+        let identity = match dst.selector() {
+            Some(Selector::Tag(tag)) if !name.is_empty() => Some(format!("{name}:{tag}")),
+            _ => None,
+        };
+        let options = stevedore::sign::SignOptions {
+            identity,
+            ..Default::default()
+        };
+        stevedore::sign::sign(&copied, &key, &options)?;
     }
     if let Some(path) = digestfile {
         std::fs::write(&path, report.digest.to_string())
@@ -223,7 +239,12 @@ fn choose_platforms(
 }
 
 /// Runs `sync`: every job is tried; the exit status reports the failures.
-pub fn sync(args: SyncArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+pub fn sync(
+    args: SyncArgs,
+    policy: Option<std::path::PathBuf>,
+    client: &Client,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| Error::io(format!("reading {}", args.file.display()), e))?;
     let jobs_list = stevedore::sync::parse_jobs(&text)?;
@@ -231,6 +252,7 @@ pub fn sync(args: SyncArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
         all: args.all,
         jobs: args.jobs,
         referrers: args.referrers,
+        policy,
         cancel: Some(crate::interrupt::cancel_on_signals()?),
         ..CopyOptions::default()
     };
