@@ -285,9 +285,6 @@ fn validate(options: &CopyOptions) -> Result<()> {
 /// cancelled, a destination it created is removed again, and re-running it
 /// sends only what is missing.
 pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<CopyReport> {
-    if let Some(path) = &options.policy {
-        crate::sign::policy_file::PolicyFile::load(path)?.enforce(src)?;
-    }
     let (root, source_digest) = select(src, options)?;
     copy_selected(src, dst, options, root, source_digest)
 }
@@ -295,6 +292,9 @@ pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<Cop
 /// The manifest a copy of `src` with `options` writes at the top, and the
 /// digest of the source's own top-level manifest.
 pub(crate) fn select(src: &ImageRef, options: &CopyOptions) -> Result<(Manifest, Digest)> {
+    if let Some(path) = &options.policy {
+        crate::sign::policy_file::PolicyFile::load(path)?.enforce(src)?;
+    }
     validate(options)?;
     let source = src.transport();
     let found = source.get_manifest(&src.resolve()?)?;

@@ -368,3 +368,35 @@ fn crane_verbs_and_copy_extras() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("index-only"));
 }
+
+#[test]
+fn completions_name_every_verb() {
+    let help = String::from_utf8(ours(&s(&["--help"]))).unwrap();
+    let verbs: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|v| *v != "help")
+        .collect();
+    for verb in [
+        "copy",
+        "list-tags",
+        "manifest-digest",
+        "digest",
+        "tag",
+        "catalog",
+        "version",
+    ] {
+        assert!(verbs.contains(&verb), "{verb} not in --help: {help}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let script = String::from_utf8(ours(&s(&["completion", shell]))).unwrap();
+        for verb in &verbs {
+            assert!(script.contains(verb), "{shell} completion lacks {verb}");
+        }
+    }
+}

@@ -59,6 +59,14 @@ enum Command {
     Catalog(refs::CatalogArgs),
     /// Print the version.
     Version,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  stevedore completion bash > /etc/bash_completion.d/stevedore\n  stevedore completion zsh > \"${fpath[1]}/_stevedore\""
+    )]
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// List the files of an image's merged root (or of one directory), without unpacking it.
     Ls(files::LsArgs),
     /// Print one file of an image (symlinks followed inside the image only).
@@ -142,6 +150,12 @@ fn run(registry: &RegistryArgs, policy: &PolicyArgs, command: Command) -> Result
         Command::ManifestDigest(args) => refs::manifest_digest(args, out),
         Command::Catalog(args) => refs::catalog(args, &client, out),
         Command::Version => refs::version(out),
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "stevedore", &mut script);
+            output::emit(out, &script)
+        }
         Command::Ls(args) => files::ls(args, &client, out),
         Command::Cat(args) => files::cat(args, &client, out),
         Command::Export(args) => files::export(args, &client, out),
