@@ -57,6 +57,7 @@ pub mod sign;
 pub mod static_registry;
 pub mod store;
 pub mod sync;
+pub mod sync_yaml;
 pub mod tag;
 pub mod transport;
 

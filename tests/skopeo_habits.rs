@@ -400,3 +400,80 @@ fn completions_name_every_verb() {
         }
     }
 }
+
+#[test]
+fn sync_from_a_skopeo_yaml_file() {
+    let registry = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    make_image(&layout, "1.0", b"sync yaml\n");
+    for tag in ["1.0", "1.1", "2.0", "latest"] {
+        ours(&s(&[
+            "--tls-verify=false",
+            "copy",
+            &oci(&layout, "1.0"),
+            &registry.image(&format!("up/app:{tag}")),
+        ]));
+    }
+    let host = registry
+        .image("")
+        .trim_start_matches("docker://")
+        .trim_end_matches('/')
+        .to_owned();
+    let yaml = format!(
+        "{host}:\n  tls-verify: false\n  images:\n    up/app: ['latest']\n  images-by-tag-regex:\n    up/app: '1\\.[0-9]'\n"
+    );
+    let file = tmp.path().join("sync.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    for who in ["skopeo", "stevedore"] {
+        let args = s(&[
+            "--insecure-policy",
+            "sync",
+            "--src",
+            "yaml",
+            "--dest",
+            "docker",
+            "--dest-tls-verify=false",
+            &file,
+            &format!("{host}/{who}"),
+        ]);
+        if who == "skopeo" {
+            theirs(&args);
+        } else {
+            let dry = ours(&[&args[..2], &s(&["--dry-run"]), &args[2..]].concat());
+            assert_eq!(String::from_utf8(dry).unwrap().lines().count(), 3);
+            ours(&args);
+        }
+    }
+    let tags = |who: &str| {
+        let mut list = json(&theirs(&s(&[
+            "list-tags",
+            "--tls-verify=false",
+            &registry.image(&format!("{who}/app")),
+        ])));
+        let mut tags: Vec<String> = serde_json::from_value(list["Tags"].take()).unwrap();
+        tags.sort();
+        tags
+    };
+    assert_eq!(tags("stevedore"), ["1.0", "1.1", "latest"]);
+    assert_eq!(tags("stevedore"), tags("skopeo"));
+    for tag in ["1.0", "1.1", "latest"] {
+        assert_eq!(
+            skopeo_raw(&registry.image(&format!("stevedore/app:{tag}"))),
+            skopeo_raw(&registry.image(&format!("skopeo/app:{tag}")))
+        );
+    }
+    // --src docker REPO: every tag.
+    ours(&s(&[
+        "--tls-verify=false",
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        &format!("{host}/up/app"),
+        &format!("{host}/every"),
+    ]));
+    assert_eq!(tags("every"), ["1.0", "1.1", "2.0", "latest"]);
+}

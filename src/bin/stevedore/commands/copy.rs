@@ -99,13 +99,34 @@ pub enum MultiArch {
     IndexOnly,
 }
 
-/// `stevedore sync FILE`.
+/// `stevedore sync FILE` or, as skopeo, `sync --src yaml|docker --dest docker SRC DEST`.
 #[derive(Args)]
+#[command(after_help = SYNC_EXAMPLES)]
 pub struct SyncArgs {
-    /// The list of copies.
-    file: std::path::PathBuf,
-    /// Copy every image of each index.
+    /// The list of copies (--src lines), a skopeo sync YAML file (--src
+    /// yaml) or a repository whose every tag is copied (--src docker).
+    file: String,
+    /// Where the copies go with --src yaml|docker: a registry namespace
+    /// (host[:port][/namespace]).
+    dest: Option<String>,
+    /// What SRC is: lines (`SRC DST` a line, ours), yaml or docker (skopeo's).
+    #[arg(short = 's', long = "src", value_enum, default_value_t = SyncSource::Lines)]
+    source: SyncSource,
+    /// Where DEST is (skopeo's --dest): only docker.
+    #[arg(short = 'd', long = "dest", value_name = "docker")]
+    dest_kind: Option<String>,
+    /// Put each image under DEST/HOST/REPO rather than DEST/LAST (skopeo's --scoped).
     #[arg(long)]
+    scoped: bool,
+    /// Print the copies that would be made, make none.
+    #[arg(long)]
+    dry_run: bool,
+    /// With --src yaml|docker, go on after a failed copy (our line format
+    /// always does); the exit status still reports failures.
+    #[arg(long)]
+    keep_going: bool,
+    /// Copy every image of each index.
+    #[arg(short = 'a', long)]
     all: bool,
     /// How many blobs move at once.
     #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
@@ -118,6 +139,22 @@ pub struct SyncArgs {
     pub json: bool,
     #[command(flatten)]
     sides: SideArgs,
+}
+
+const SYNC_EXAMPLES: &str = "Examples:
+  stevedore sync copies.txt                      # SRC DST a line
+  stevedore sync --src yaml --dest docker sync.yaml mirror.example:5000/mirror
+  stevedore sync --src docker --dest docker registry.example/team/app mirror.example/team";
+
+/// What `sync`'s first argument is.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncSource {
+    /// Our line format.
+    Lines,
+    /// skopeo's YAML.
+    Yaml,
+    /// A repository: every tag.
+    Docker,
 }
 
 /// Runs `copy`.
@@ -238,16 +275,66 @@ fn choose_platforms(
     }
 }
 
-/// Runs `sync`: every job is tried; the exit status reports the failures.
+/// `--src docker REPO`: one registry entry asking for every tag of REPO.
+fn docker_source(repo: &str) -> Result<stevedore::sync_yaml::SyncYaml, Error> {
+    let reference = stevedore::Reference::parse(repo.trim_start_matches("docker://"))?;
+    let mut yaml = stevedore::sync_yaml::SyncYaml::default();
+    yaml.registries
+        .entry(reference.domain().to_owned())
+        .or_default()
+        .images
+        .insert(reference.repository().to_owned(), Vec::new());
+    Ok(yaml)
+}
+
+/// Runs `sync`: with our line format every job is tried; with skopeo's
+/// sources the first failure stops it unless `--keep-going`. The exit
+/// status reports the failures.
 pub fn sync(
     args: SyncArgs,
     policy: Option<std::path::PathBuf>,
     client: &Client,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| Error::io(format!("reading {}", args.file.display()), e))?;
-    let jobs_list = stevedore::sync::parse_jobs(&text)?;
+    let read = |path: &str| {
+        std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))
+    };
+    let mut client = client.clone();
+    let jobs_list = match (args.source, args.dest.as_deref()) {
+        (SyncSource::Lines, None) => stevedore::sync::parse_jobs(&read(&args.file)?)?,
+        (SyncSource::Lines, Some(_)) => {
+            return Err(Error::invalid(
+                "sync FILE takes no DEST: name --src yaml or --src docker for SRC DEST",
+            ))
+        }
+        (_, None) => return Err(Error::invalid("sync --src yaml|docker needs SRC DEST")),
+        (source, Some(dest)) => {
+            if args.dest_kind.as_deref().is_some_and(|d| d != "docker") {
+                return Err(Error::unsupported(
+                    "sync --dest takes docker only (copy to a directory with SRC DST lines)",
+                ));
+            }
+            let yaml = match source {
+                SyncSource::Yaml => stevedore::sync_yaml::SyncYaml::parse(&read(&args.file)?)?,
+                _ => docker_source(&args.file)?,
+            };
+            client = Client::new(yaml.client_options(client.options())?)?;
+            let lister = |repo: &str| {
+                stevedore::tags(&stevedore::transport::parse_with(
+                    &format!("docker://{repo}"),
+                    &client,
+                )?)
+            };
+            yaml.jobs(dest, args.scoped, lister)?
+        }
+    };
+    if args.dry_run {
+        let text: String = jobs_list
+            .iter()
+            .map(|j| format!("would copy {} -> {}\n", j.src, j.dst))
+            .collect();
+        return emit(out, text.as_bytes());
+    }
     let options = CopyOptions {
         all: args.all,
         jobs: args.jobs,
@@ -257,10 +344,22 @@ pub fn sync(
         ..CopyOptions::default()
     };
     let pairs = jobs_list.iter().map(|j| (j.src.as_str(), j.dst.as_str()));
-    let client = args.sides.sync_client(pairs, client)?;
-    let results = stevedore::sync(&jobs_list, &options, |s| {
-        stevedore::transport::parse_with(s, &client)
-    });
+    let client = args.sides.sync_client(pairs, &client)?;
+    let parse = |s: &str| stevedore::transport::parse_with(s, &client);
+    let stop_early = args.source != SyncSource::Lines && !args.keep_going;
+    let results = if stop_early {
+        let mut results = Vec::new();
+        for job in &jobs_list {
+            results.extend(stevedore::sync(std::slice::from_ref(job), &options, parse));
+            if matches!(results.last(), Some(r) if matches!(r.outcome, SyncOutcome::Failed { .. }))
+            {
+                break;
+            }
+        }
+        results
+    } else {
+        stevedore::sync(&jobs_list, &options, parse)
+    };
     let output = if args.json {
         to_json(&results)?
     } else {
