@@ -370,7 +370,7 @@ fn crane_verbs_and_copy_extras() {
 }
 
 #[test]
-fn completions_name_every_verb() {
+fn completions_and_man_pages_name_every_verb() {
     let help = String::from_utf8(ours(&s(&["--help"]))).unwrap();
     let verbs: Vec<&str> = help
         .split("Commands:")
@@ -392,6 +392,19 @@ fn completions_name_every_verb() {
         "version",
     ] {
         assert!(verbs.contains(&verb), "{verb} not in --help: {help}");
+    }
+    // The man pages (what scripts/gen-man.sh writes): one a verb.
+    let dir = tempfile::tempdir().unwrap();
+    ours(&s(&["man", &dir.path().display().to_string()]));
+    let main_page = std::fs::read_to_string(dir.path().join("stevedore.1")).unwrap();
+    for verb in &verbs {
+        let page = std::fs::read_to_string(dir.path().join(format!("stevedore-{verb}.1")))
+            .unwrap_or_else(|e| panic!("no man page for {verb}: {e}"));
+        assert!(page.contains(".SH SYNOPSIS"), "{verb}");
+        assert!(
+            main_page.contains(&verb.replace('-', "\\-")),
+            "stevedore.1 lacks {verb}"
+        );
     }
     for shell in ["bash", "zsh", "fish"] {
         let script = String::from_utf8(ours(&s(&["completion", shell]))).unwrap();

@@ -8,6 +8,7 @@
 mod commands;
 mod exit;
 mod interrupt;
+mod man;
 mod output;
 mod password;
 mod policy_args;
@@ -66,6 +67,13 @@ enum Command {
     Completion {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Write the man pages (stevedore.1, stevedore-VERB.1) into DIR
+    /// (scripts/gen-man.sh runs it).
+    #[command(hide = true)]
+    Man {
+        /// The directory to write them to.
+        dir: std::path::PathBuf,
     },
     /// List the files of an image's merged root (or of one directory), without unpacking it.
     Ls(files::LsArgs),
@@ -155,6 +163,10 @@ fn run(registry: &RegistryArgs, policy: &PolicyArgs, command: Command) -> Result
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "stevedore", &mut script);
             output::emit(out, &script)
+        }
+        Command::Man { dir } => {
+            use clap::CommandFactory;
+            man::write_all(Cli::command(), &dir)
         }
         Command::Ls(args) => files::ls(args, &client, out),
         Command::Cat(args) => files::cat(args, &client, out),
