@@ -12,6 +12,7 @@ mod man;
 mod output;
 mod password;
 mod policy_args;
+mod progress_bars;
 mod registry_args;
 
 use std::process::ExitCode;

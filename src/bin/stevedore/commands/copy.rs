@@ -137,6 +137,10 @@ pub struct SyncArgs {
     /// Print the results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Progress on stderr: bars when stderr is a terminal (auto), JSON
+    /// lines (json), or none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
     #[command(flatten)]
     sides: SideArgs,
 }
@@ -340,6 +344,7 @@ pub fn sync(
         jobs: args.jobs,
         referrers: args.referrers,
         policy,
+        progress: progress_printer(args.progress, false),
         cancel: Some(crate::interrupt::cancel_on_signals()?),
         ..CopyOptions::default()
     };
