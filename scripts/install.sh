@@ -52,3 +52,5 @@ Cflags: -I\${includedir}
 Libs: \${libdir}/libstevedore.a $static_libs
 PC
 echo "installed libstevedore $version into $prefix (pkg-config: $prefix/lib/pkgconfig/stevedore.pc)"
+# The man pages, generated from the CLI's command table.
+PROFILE="$profile" scripts/gen-man.sh "$prefix/share/man/man1" >/dev/null

@@ -1,7 +1,8 @@
 //! Stevedore: a library-first, daemonless OCI container image toolkit.
 //!
 //! Everything you can do to an image except run it, as blocking functions over
-//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`],
+//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`list_tags`],
+//! [`manifest_digest`], [`tag()`], [`delete()`],
 //! [`export_static`] (a static registry tree and its web-server configuration),
 //! and over an image's merged root filesystem ([`layer`]): [`files()`],
 //! [`files_in`], [`read_file`], [`export()`], [`diff()`], and its software
@@ -59,6 +60,8 @@ pub mod sign;
 pub mod static_registry;
 pub mod store;
 pub mod sync;
+pub mod sync_yaml;
+pub mod tag;
 pub mod transport;
 
 pub use build::{
@@ -74,10 +77,14 @@ pub use files::{
     FilesOptions, ImageFs, Listing,
 };
 pub use image::Image;
-pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
+pub use inspect::{
+    digest as manifest_digest, inspect, list_tags, raw_config, raw_manifest, tags, InspectOptions,
+    InspectReport, TagList,
+};
 pub use login::{login, logout};
 pub use reference::Reference;
 pub use sbom::{sbom, SbomOptions, SbomReport};
 pub use static_registry::{export as export_static, StaticOptions, StaticReport};
 pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};
+pub use tag::tag;
 pub use transport::{parse as parse_image, ImageRef};

@@ -58,6 +58,14 @@ pub struct CopyOptions {
     /// Where that cache lives. Defaults to `$XDG_CACHE_HOME/stevedore`
     /// (or `~/.cache/stevedore`).
     pub blob_cache_dir: Option<PathBuf>,
+    /// The manifest format to write (skopeo's `--format`): the image is
+    /// converted when it is in the other one, and its new digest reported.
+    /// Defaults to none: kept as it is (unless the destination holds only OCI).
+    pub format: Option<convert::ManifestFormat>,
+    /// A containers-policy.json(5) file the source must satisfy, as skopeo
+    /// enforces it (refused with [`ErrorKind::Policy`]). Defaults to none:
+    /// no check (the CLI uses [`crate::sign::policy_file::default_path`]).
+    pub policy: Option<std::path::PathBuf>,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -78,6 +86,8 @@ impl Default for CopyOptions {
             referrers: false,
             blob_cache: true,
             blob_cache_dir: None,
+            format: None,
+            policy: None,
             progress: None,
             cancel: None,
         }
@@ -95,6 +105,8 @@ impl fmt::Debug for CopyOptions {
             .field("referrers", &self.referrers)
             .field("blob_cache", &self.blob_cache)
             .field("blob_cache_dir", &self.blob_cache_dir)
+            .field("format", &self.format)
+            .field("policy", &self.policy)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -192,14 +204,34 @@ impl Plan {
         src: &dyn Transport,
         dst: &dyn Transport,
         preserve_digests: bool,
+        format: Option<convert::ManifestFormat>,
     ) -> Result<Option<String>> {
-        let needs_oci = dst.oci_only()
-            && (convert::is_docker(&self.root) || self.children.iter().any(convert::is_docker));
-        let note = if needs_oci {
+        use convert::ManifestFormat;
+        if format == Some(ManifestFormat::V2s2) && dst.oci_only() {
+            return Err(Error::unsupported(format!(
+                "{} holds OCI manifests only: it cannot take --format v2s2",
+                dst.name()
+            )));
+        }
+        let any = |f: fn(&Manifest) -> bool| f(&self.root) || self.children.iter().any(f);
+        let needs_docker = format == Some(ManifestFormat::V2s2) && any(convert::is_oci);
+        let needs_oci =
+            (dst.oci_only() || format == Some(ManifestFormat::Oci)) && any(convert::is_docker);
+        let note = if needs_docker {
             Some(format!(
-                "{} holds OCI manifests only: the Docker schema 2 manifests were converted \
+                "--format v2s2: the OCI manifests were converted to Docker schema 2 \
+                 (blobs unchanged), so the manifest digest changed from {}",
+                self.root.digest()
+            ))
+        } else if needs_oci {
+            let why = if dst.oci_only() {
+                format!("{} holds OCI manifests only", dst.name())
+            } else {
+                "--format oci".to_owned()
+            };
+            Some(format!(
+                "{why}: the Docker schema 2 manifests were converted \
                  to OCI (blobs unchanged), so the manifest digest changed from {}",
-                dst.name(),
                 self.root.digest()
             ))
         } else {
@@ -210,6 +242,11 @@ impl Plan {
                 return Err(Error::unsupported(format!(
                     "the digests cannot be preserved: {note}"
                 )))
+            }
+            (Some(_), false) if needs_docker => {
+                let (root, children) = convert::to_docker(&self.root, &self.children)?;
+                self.root = root;
+                self.children = children;
             }
             (Some(_), false) if needs_oci => {
                 let (root, children) = convert::to_oci(src, &self.root, &self.children)?;
@@ -274,6 +311,9 @@ pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<Cop
 /// The manifest a copy of `src` with `options` writes at the top, and the
 /// digest of the source's own top-level manifest.
 pub(crate) fn select(src: &ImageRef, options: &CopyOptions) -> Result<(Manifest, Digest)> {
+    if let Some(path) = &options.policy {
+        crate::sign::policy_file::PolicyFile::load(path)?.enforce(src)?;
+    }
     validate(options)?;
     let source = src.transport();
     let found = source.get_manifest(&src.resolve()?)?;
@@ -334,7 +374,12 @@ fn copy_noting(
         Some(Selector::Digest(_)) | None => assumed_tag.as_deref(),
     };
     let mut plan = Plan::new(source, root)?;
-    let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
+    let converted = plan.adapt_to(
+        source,
+        dst.transport(),
+        options.preserve_digests,
+        options.format,
+    )?;
     let moved = transfer(
         &plan,
         source,

@@ -7,6 +7,7 @@ pub mod gc;
 pub mod inspect;
 pub mod layer;
 pub mod login;
+pub mod refs;
 pub mod sbom;
 pub mod serve;
 pub mod sign;
