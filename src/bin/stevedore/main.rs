@@ -207,3 +207,15 @@ fn run(registry: &RegistryArgs, policy: &PolicyArgs, command: Command) -> Result
         Command::Layer(args) => layer::layer(args, &client, out),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every verb (conflicting or
+    /// missing argument names panic at run time otherwise).
+    #[test]
+    fn the_command_table_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -14,7 +14,7 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "memory", value_name = "DIR")]
     root: Option<std::path::PathBuf>,
     /// Keep the store in memory: it is gone when the server stops.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "s3")]
     memory: bool,
     #[command(flatten)]
     s3: S3Args,
@@ -62,7 +62,7 @@ pub struct ServeArgs {
 #[derive(Args)]
 pub struct S3Args {
     /// Store in S3: s3://BUCKET/PREFIX (instead of --root or --memory).
-    #[arg(long, conflicts_with_all = ["root", "memory"], value_name = "URL")]
+    #[arg(long, conflicts_with = "root", value_name = "URL")]
     pub s3: Option<String>,
     /// The S3 endpoint URL (default: AWS's, or $AWS_ENDPOINT_URL).
     #[arg(long, requires = "s3", value_name = "URL")]
