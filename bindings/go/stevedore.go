@@ -433,6 +433,34 @@ type Report struct {
 	Env          []string          `json:"env"`
 	Cmd          []string          `json:"cmd"`
 	Labels       map[string]string `json:"labels"`
+	// The keys skopeo's inspect prints sit beside ours in the report; they
+	// are named here exactly, so that encoding/json's case-insensitive
+	// matching never pours skopeo's Layers (digests) into layers.
+	SkopeoFields
+}
+
+// SkopeoFields are the keys skopeo's inspect prints, with its names.
+type SkopeoFields struct {
+	SkopeoName    string            `json:"Name"`
+	SkopeoDigest  string            `json:"Digest"`
+	RepoTags      []string          `json:"RepoTags"`
+	SkopeoCreated *string           `json:"Created"`
+	DockerVersion string            `json:"DockerVersion"`
+	SkopeoLabels  map[string]string `json:"Labels"`
+	Architecture  string            `json:"Architecture"`
+	Variant       string            `json:"Variant,omitempty"`
+	Os            string            `json:"Os"`
+	SkopeoLayers  []string          `json:"Layers"`
+	LayersData    []SkopeoLayer     `json:"LayersData"`
+	SkopeoEnv     []string          `json:"Env"`
+}
+
+// SkopeoLayer is one layer of skopeo's LayersData.
+type SkopeoLayer struct {
+	MIMEType    string            `json:"MIMEType"`
+	Digest      string            `json:"Digest"`
+	Size        uint64            `json:"Size"`
+	Annotations map[string]string `json:"Annotations"`
 }
 
 // Manifest is a manifest as a runtime consumes it, with its exact bytes.
