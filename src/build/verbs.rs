@@ -134,7 +134,15 @@ pub fn build(spec: &BuildSpec, dir: &Path, client: &Client) -> Result<Image> {
                 "build spec field \"history\": each entry is an object such as {\"created_by\": \"…\"}",
             ));
         }
-        image.push_empty_history(entry.clone());
+        // Every history entry gets the build's `created` unless it names its
+        // own (umoci, among others, cannot read an entry without one).
+        let mut entry = entry.clone();
+        if let Some(fields) = entry.as_object_mut() {
+            fields
+                .entry("created")
+                .or_insert_with(|| Value::String(created.clone()));
+        }
+        image.push_empty_history(entry);
     }
     let changes = ConfigChanges {
         created: Some(created),
