@@ -340,6 +340,11 @@ fn mutate_changes_only_what_was_asked() {
         stevedore::mutate(&index, &bad, &parse(&oci(&layout, "multi3")).unwrap()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert_eq!(snapshot(&layout), before);
+    // A single image for another platform is not silently left unchanged.
+    let single = parse(&oci(&layout, "v1")).unwrap();
+    let err = stevedore::mutate(&single, &bad, &parse(&oci(&layout, "v9")).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(snapshot(&layout), before);
 }
 
 fn skopeo_all(src: &str, dir: &Path) {

@@ -220,12 +220,20 @@ fn mutate_image(image: &mut Image, mutation: &Mutation) -> Result<()> {
 /// changes: the index is rewritten with the other entries as they were.
 ///
 /// Errors: [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a
-/// platform the index lacks; [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+/// platform the index lacks (or a single image is not for); [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
 /// for an index without a platform, or a malformed change.
 pub fn mutate(src: &ImageRef, mutation: &Mutation, dst: &ImageRef) -> Result<BuildReport> {
     let top = src.transport().get_manifest(&src.resolve()?)?;
     let ManifestContent::Index(index) = top.content() else {
         let mut image = read(src, None)?;
+        if let Some(want) = &mutation.platform {
+            if !want.matches(&image.platform()) {
+                return Err(Error::not_found(format!(
+                    "{src} is one image for {}, not {want}",
+                    image.platform()
+                )));
+            }
+        }
         mutate_image(&mut image, mutation)?;
         return write(&image, dst);
     };
