@@ -178,7 +178,7 @@ impl ImageFs {
         match entry.kind {
             k if k.has_data() => Ok(entry),
             EntryKind::Dir => Err(Error::invalid(format!(
-                "{path} is a directory in {} (list it with files_in)",
+                "{path} is a directory in {} (a directory is listed, not read: `stevedore ls`, `files_in`)",
                 self.name
             ))),
             k => Err(Error::invalid(format!(
