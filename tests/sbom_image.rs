@@ -16,15 +16,12 @@ use std::process::Command;
 
 use common::registry::Registry;
 use common::sbom_check::{go_version_m, pairs, run, validate_documents};
-use stevedore::config::{ImageConfig, RootFs as ConfigRootFs};
-use stevedore::descriptor::Descriptor;
-use stevedore::manifest::{ImageManifest, Manifest, ManifestContent};
 use stevedore::media_types;
 use stevedore::registry::{Client, ClientOptions};
 use stevedore::sbom::{self, DirRootFs, Ecosystem, Format, RootFs, SbomOptions};
 use stevedore::server::{Server, ServerOptions};
-use stevedore::transport::{parse_with, OciLayout, Transport};
-use stevedore::{copy, CopyOptions, Digest};
+use stevedore::transport::parse_with;
+use stevedore::{copy, CopyOptions};
 
 /// A tar of `files` (path, mode, bytes), with their parent directories.
 fn tar_of(files: &[(String, u32, Vec<u8>)]) -> Vec<u8> {
@@ -84,45 +81,19 @@ fn files_under(dir: &Path, prefix: &str) -> Vec<(String, u32, Vec<u8>)> {
 /// Writes an image of gzip layers made of `tars` (base first) tagged `tag`
 /// into the layout `dir`; returns `oci:DIR:TAG`.
 fn image(dir: &Path, tag: &str, tars: &[Vec<u8>]) -> String {
-    let layout = OciLayout::new(dir);
-    let mut layers = Vec::new();
-    let mut diff_ids = Vec::new();
-    for tar in tars {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(tar).unwrap();
-        let bytes = gz.finish().unwrap();
-        let desc = Descriptor::for_bytes(media_types::OCI_LAYER_GZIP, &bytes);
-        layout.put_blob(&desc, &mut &bytes[..]).unwrap();
-        layers.push(desc);
-        diff_ids.push(Digest::sha256(tar).to_string());
-    }
-    let platform = stevedore::platform::Platform::host();
-    let config = ImageConfig {
-        architecture: platform.architecture.clone(),
-        os: platform.os.clone(),
-        rootfs: Some(ConfigRootFs {
-            kind: "layers".into(),
-            diff_ids,
-        }),
-        ..Default::default()
-    };
-    let config_bytes = config.to_bytes().unwrap();
-    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
-    layout
-        .put_blob(&config_desc, &mut &config_bytes[..])
-        .unwrap();
-    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
-        schema_version: 2,
-        media_type: Some(media_types::OCI_MANIFEST.into()),
-        artifact_type: None,
-        config: config_desc,
-        layers,
-        subject: None,
-        annotations: Default::default(),
-    })))
-    .unwrap();
-    layout.put_manifest(&manifest, Some(tag)).unwrap();
-    common::oci(dir, tag)
+    let layers: Vec<(Vec<u8>, &str, &[u8])> = tars
+        .iter()
+        .map(|tar| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(tar).unwrap();
+            (
+                gz.finish().unwrap(),
+                media_types::OCI_LAYER_GZIP,
+                tar.as_slice(),
+            )
+        })
+        .collect();
+    common::image_of_layers(dir, tag, &layers)
 }
 
 /// The layer of this machine's dpkg database and os-release.

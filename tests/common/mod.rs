@@ -309,3 +309,45 @@ pub fn tls_for_loopback(dir: &Path) -> (PathBuf, PathBuf) {
     );
     (dir.join("registry.key"), dir.join("registry.crt"))
 }
+
+/// Writes an OCI image for the host's platform into the layout `dir`, tagged
+/// `tag`, from layers given as `(blob, media type, uncompressed tar)`, base
+/// first; returns `oci:DIR:TAG`.
+pub fn image_of_layers(dir: &Path, tag: &str, layers: &[(Vec<u8>, &str, &[u8])]) -> String {
+    let layout = OciLayout::new(dir);
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (blob, media_type, tar) in layers {
+        let desc = Descriptor::for_bytes(media_type, blob);
+        layout.put_blob(&desc, &mut &blob[..]).unwrap();
+        descriptors.push(desc);
+        diff_ids.push(stevedore::Digest::sha256(tar).to_string());
+    }
+    let platform = Platform::host();
+    let config = ImageConfig {
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        rootfs: Some(RootFs {
+            kind: "layers".into(),
+            diff_ids,
+        }),
+        ..Default::default()
+    };
+    let config_bytes = config.to_bytes().unwrap();
+    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
+    layout
+        .put_blob(&config_desc, &mut &config_bytes[..])
+        .unwrap();
+    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
+        schema_version: 2,
+        media_type: Some(media_types::OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: config_desc,
+        layers: descriptors,
+        subject: None,
+        annotations: Default::default(),
+    })))
+    .unwrap();
+    layout.put_manifest(&manifest, Some(tag)).unwrap();
+    oci(dir, tag)
+}
