@@ -64,21 +64,7 @@ pub fn write_image(layout: &OciLayout, platform: &str, layers: &[LayerSpec]) -> 
         }),
         ..Default::default()
     };
-    let config_bytes = config.to_bytes().unwrap();
-    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
-    layout
-        .put_blob(&config_desc, &mut &config_bytes[..])
-        .unwrap();
-    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
-        schema_version: 2,
-        media_type: Some(media_types::OCI_MANIFEST.into()),
-        artifact_type: None,
-        config: config_desc,
-        layers: descriptors,
-        subject: None,
-        annotations: Default::default(),
-    })))
-    .unwrap();
+    let manifest = image_manifest(layout, &config, descriptors);
     layout.put_child_manifest(&manifest).unwrap();
     manifest
 }
@@ -333,21 +319,27 @@ pub fn image_of_layers(dir: &Path, tag: &str, layers: &[(Vec<u8>, &str, &[u8])])
         }),
         ..Default::default()
     };
+    let manifest = image_manifest(&layout, &config, descriptors);
+    layout.put_manifest(&manifest, Some(tag)).unwrap();
+    oci(dir, tag)
+}
+
+/// Stores `config` in `layout` and builds the OCI image manifest over it and
+/// `layers` (already stored); the caller puts the manifest.
+fn image_manifest(layout: &OciLayout, config: &ImageConfig, layers: Vec<Descriptor>) -> Manifest {
     let config_bytes = config.to_bytes().unwrap();
     let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
     layout
         .put_blob(&config_desc, &mut &config_bytes[..])
         .unwrap();
-    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
+    Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
         schema_version: 2,
         media_type: Some(media_types::OCI_MANIFEST.into()),
         artifact_type: None,
         config: config_desc,
-        layers: descriptors,
+        layers,
         subject: None,
         annotations: Default::default(),
     })))
-    .unwrap();
-    layout.put_manifest(&manifest, Some(tag)).unwrap();
-    oci(dir, tag)
+    .unwrap()
 }
