@@ -10,7 +10,7 @@ use std::process::Command;
 
 mod common;
 
-use common::sbom_check::{catalog_of, go_version_m, pairs, run, validate};
+use common::sbom_check::{catalog_of, go_version_m, pairs, pip_list, run, validate};
 use stevedore::sbom::{self, Ecosystem, Format};
 
 #[test]
@@ -84,30 +84,7 @@ fn pip_target_lists_its_distributions() {
         ])
         .arg(&site)
         .args(["six", "idna", "packaging"]));
-    let listed = run(Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "list",
-            "--disable-pip-version-check",
-            "--format",
-            "json",
-            "--path",
-        ])
-        .arg(&site));
-    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
-    let mut expected: Vec<(String, String)> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["name"].as_str().unwrap().into(),
-                d["version"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    expected.sort();
+    let expected = pip_list(&site);
     assert_eq!(expected.len(), 3, "{expected:?}");
 
     let catalog = catalog_of(dir.path());

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::registry::Registry;
-use common::sbom_check::{go_version_m, pairs, run, validate_documents};
+use common::sbom_check::{go_version_m, pairs, pip_list, run, validate_documents};
 use stevedore::media_types;
 use stevedore::registry::{Client, ClientOptions};
 use stevedore::sbom::{self, DirRootFs, Ecosystem, Format, RootFs, SbomOptions};
@@ -153,31 +153,7 @@ fn pip_install(site: &Path) -> Vec<(String, String)> {
         ])
         .arg(site)
         .args(&wheels));
-    let listed = run(Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "list",
-            "--disable-pip-version-check",
-            "--format",
-            "json",
-            "--path",
-        ])
-        .arg(site));
-    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
-    let mut out: Vec<(String, String)> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["name"].as_str().unwrap().into(),
-                d["version"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    pip_list(site)
 }
 
 const SITE: &str = "usr/lib/python3/site-packages";

@@ -111,3 +111,32 @@ pub fn go_version_m(binary: &Path) -> Vec<(String, String)> {
     modules.sort();
     modules
 }
+
+/// `(name, version)` of every distribution `pip list --path SITE` lists, sorted.
+pub fn pip_list(site: &Path) -> Vec<(String, String)> {
+    let listed = run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "list",
+            "--disable-pip-version-check",
+            "--format",
+            "json",
+            "--path",
+        ])
+        .arg(site));
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let mut out: Vec<(String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().into(),
+                d["version"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
