@@ -91,8 +91,9 @@ pub unsafe extern "C" fn stevedore_sign(
 /// containers-policy.json(5) file's requirements for its scope, and
 /// `*out_json` receives the decision — `{"image", "policy", "scope",
 /// "accepted", "reasons": [...]}` — both when accepted and when refused
-/// (status `STEVEDORE_ERROR_POLICY`). A file that cannot be read or parsed
-/// is `STEVEDORE_ERROR_IO` or `STEVEDORE_ERROR_INVALID_INPUT`.
+/// (status `STEVEDORE_ERROR_POLICY`). A missing file is
+/// `STEVEDORE_ERROR_NOT_FOUND`, one that is not a policy
+/// `STEVEDORE_ERROR_INVALID_INPUT`.
 ///
 /// # Safety
 /// `client` is NULL or a live handle; string arguments are NULL or
