@@ -484,6 +484,76 @@ void stevedore_string_free(char *s);
 // not yet freed.
 void stevedore_bytes_free(uint8_t *bytes, size_t len);
 
+// Gives the manifest `image_ref` names the tag `tag` too, in the same
+// repository or layout (crane's `tag`), without pulling it: the manifest's
+// bytes move unchanged, so its digest stays; a tag that pointed elsewhere
+// moves. `options_json` must be NULL or `{}`. On success `*out_json`
+// receives `{"digest"}` (free with `stevedore_string_free`). A tag outside
+// the distribution spec's grammar (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`) is
+// `STEVEDORE_ERROR_INVALID_INPUT`.
+//
+// # Safety
+// `client` is NULL or a live handle; string arguments are NULL or
+// NUL-terminated; `out_json` is NULL or valid for a write.
+stevedore_status stevedore_tag(const stevedore_client *client,
+                               const char *image_ref,
+                               const char *tag,
+                               const char *options_json,
+                               char **out_json);
+
+// The digest of the manifest `image_ref` names, as it is stored (crane's
+// `digest`; an index's own digest, not one of its images'). `options_json`
+// must be NULL or `{}`. On success `*out_json` receives `{"digest"}` (free
+// with `stevedore_string_free`).
+//
+// # Safety
+// As `stevedore_tag`.
+stevedore_status stevedore_digest(const stevedore_client *client,
+                                  const char *image_ref,
+                                  const char *options_json,
+                                  char **out_json);
+
+// The digest of a manifest's bytes (`manifest`, `manifest_len` bytes;
+// skopeo's `manifest-digest`): the sha256 of exactly those bytes, which is
+// the name a registry stores them under. `options_json` must be NULL or
+// `{}`. On success `*out_json` receives `{"digest"}` (free with
+// `stevedore_string_free`). Empty input is `STEVEDORE_ERROR_INVALID_INPUT`.
+//
+// # Safety
+// `manifest` points to `manifest_len` readable bytes (or is NULL with
+// length 0); `options_json` is NULL or NUL-terminated; `out_json` is NULL
+// or valid for a write.
+stevedore_status stevedore_manifest_digest(const uint8_t *manifest,
+                                           size_t manifest_len,
+                                           const char *options_json,
+                                           char **out_json);
+
+// The tags of the repository or layout `image_ref` names, in skopeo's
+// `list-tags` shape: `{"Repository": "registry/repo" (or the transport
+// string of a layout), "Tags": [...]}` in `*out_json` (free with
+// `stevedore_string_free`). `options_json` must be NULL or `{}`.
+// `stevedore_tags` gives the bare array.
+//
+// # Safety
+// As `stevedore_tag`.
+stevedore_status stevedore_list_tags(const stevedore_client *client,
+                                     const char *image_ref,
+                                     const char *options_json,
+                                     char **out_json);
+
+// The repositories of the registry `registry` (`host[:port]`, a
+// `docker://` prefix allowed), every page of `GET /v2/_catalog`, as a JSON
+// array of names in `*out_json` (free with `stevedore_string_free`).
+// `client` may be NULL for default options; its credentials for that host
+// are sent. `options_json` must be NULL or `{}`.
+//
+// # Safety
+// As `stevedore_tag`.
+stevedore_status stevedore_catalog(const stevedore_client *client,
+                                   const char *registry,
+                                   const char *options_json,
+                                   char **out_json);
+
 // Makes the SBOM of the image `image_ref` names (the host's platform from an
 // index unless `"platform"` says otherwise): its layers merged without
 // unpacking them, cataloged, rendered and, with `"attach": true`, pushed to the
@@ -581,6 +651,15 @@ stevedore_status stevedore_sign(const stevedore_client *client,
 // "signatures": [{"payload_digest", "identity", "key", "verdict",
 // "reason"}]}` — both on success and when no signature satisfies the
 // policy, in which case the status is `STEVEDORE_ERROR_POLICY`.
+//
+// Or, as `stevedore verify --policy FILE`, `policy_json` is `{"policy":
+// "/path/to/policy.json"}` alone: the image is judged by that
+// containers-policy.json(5) file's requirements for its scope, and
+// `*out_json` receives the decision — `{"image", "policy", "scope",
+// "accepted", "reasons": [...]}` — both when accepted and when refused
+// (status `STEVEDORE_ERROR_POLICY`). A missing file is
+// `STEVEDORE_ERROR_NOT_FOUND`, one that is not a policy
+// `STEVEDORE_ERROR_INVALID_INPUT`.
 //
 // # Safety
 // `client` is NULL or a live handle; string arguments are NULL or

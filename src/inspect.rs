@@ -11,6 +11,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::manifest::{Manifest, ManifestContent};
 use crate::platform::{self, Platform};
+use crate::registry::Client;
 use crate::resolve::{image_for_platform, small_blob};
 use crate::transport::ImageRef;
 
@@ -285,4 +286,22 @@ fn index_entry(d: &Descriptor) -> IndexEntry {
 /// The tags of the repository or layout the reference names.
 pub fn tags(image: &ImageRef) -> Result<Vec<String>> {
     image.transport().list_tags()
+}
+
+/// The repositories of the registry at `registry` (`host[:port]`; a
+/// `docker://` prefix and a trailing `/` are allowed), every page of the
+/// distribution spec's `GET /v2/_catalog`, through `client` (its
+/// credentials, TLS and plain-HTTP settings). A registry that does not list
+/// its catalog answers [`ErrorKind::Unsupported`](crate::ErrorKind) or
+/// `Unauthorized`/`Denied`.
+pub fn catalog(client: &Client, registry: &str) -> Result<Vec<String>> {
+    let host = registry
+        .trim_start_matches("docker://")
+        .trim_end_matches('/');
+    if host.is_empty() || host.contains('/') {
+        return Err(crate::Error::invalid(format!(
+            "{registry:?} is not a registry host (host[:port], such as registry.example:5000)"
+        )));
+    }
+    client.catalog(host, None)
 }

@@ -2,7 +2,7 @@
 //!
 //! Everything you can do to an image except run it, as blocking functions over
 //! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`list_tags`],
-//! [`manifest_digest`], [`tag()`], [`delete()`],
+//! [`manifest_digest`], [`tag()`], [`delete()`], [`catalog`],
 //! [`export_static`] (a static registry tree and its web-server configuration),
 //! and over an image's merged root filesystem ([`layer`]): [`files()`],
 //! [`files_in`], [`read_file`], [`export()`], [`diff()`], and its software
@@ -78,8 +78,8 @@ pub use files::{
 };
 pub use image::Image;
 pub use inspect::{
-    digest as manifest_digest, inspect, list_tags, raw_config, raw_manifest, tags, InspectOptions,
-    InspectReport, TagList,
+    catalog, digest as manifest_digest, inspect, list_tags, raw_config, raw_manifest, tags,
+    InspectOptions, InspectReport, TagList,
 };
 pub use login::{login, logout};
 pub use reference::Reference;

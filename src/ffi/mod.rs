@@ -12,6 +12,7 @@ mod image;
 mod login;
 mod memory;
 mod progress;
+mod refs;
 mod sbom;
 mod server;
 mod sign;
@@ -33,6 +34,10 @@ pub use image::{
 pub use login::{stevedore_login, stevedore_logout};
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use progress::stevedore_progress_fn;
+pub use refs::{
+    stevedore_catalog, stevedore_digest, stevedore_list_tags, stevedore_manifest_digest,
+    stevedore_tag,
+};
 pub use sbom::stevedore_sbom;
 pub use server::{
     stevedore_gc, stevedore_server, stevedore_server_address, stevedore_server_start,

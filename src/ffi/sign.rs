@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_char;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -13,7 +14,9 @@ use super::memory::{options, OutString};
 use crate::auth::Secret;
 use crate::error::{Error, ErrorKind, Result};
 use crate::referrers::{self, AttachOptions};
+use crate::sign::policy_file::PolicyFile;
 use crate::sign::{self, keys, IdentityRule, Policy, SignOptions};
+use crate::transport::ImageRef;
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -31,6 +34,7 @@ struct VerifyArguments {
     keys: Vec<String>,
     identity: Option<String>,
     annotations: BTreeMap<String, String>,
+    policy: Option<PathBuf>,
 }
 
 /// Signs the image `image_ref` names as cosign does, storing the signature
@@ -82,6 +86,15 @@ pub unsafe extern "C" fn stevedore_sign(
 /// "reason"}]}` — both on success and when no signature satisfies the
 /// policy, in which case the status is `STEVEDORE_ERROR_POLICY`.
 ///
+/// Or, as `stevedore verify --policy FILE`, `policy_json` is `{"policy":
+/// "/path/to/policy.json"}` alone: the image is judged by that
+/// containers-policy.json(5) file's requirements for its scope, and
+/// `*out_json` receives the decision — `{"image", "policy", "scope",
+/// "accepted", "reasons": [...]}` — both when accepted and when refused
+/// (status `STEVEDORE_ERROR_POLICY`). A missing file is
+/// `STEVEDORE_ERROR_NOT_FOUND`, one that is not a policy
+/// `STEVEDORE_ERROR_INVALID_INPUT`.
+///
 /// # Safety
 /// `client` is NULL or a live handle; string arguments are NULL or
 /// NUL-terminated; `out_json` is NULL or valid for a write.
@@ -96,6 +109,9 @@ pub unsafe extern "C" fn stevedore_verify(
         let out = OutString::new(out_json, "out_json")?;
         let image = image(client, image_ref, "image_ref")?;
         let args: VerifyArguments = options(policy_json)?;
+        if let Some(path) = &args.policy {
+            return verify_by_policy_file(&image, path, &args, out);
+        }
         let policy = Policy {
             keys: args
                 .keys
@@ -131,6 +147,28 @@ pub unsafe extern "C" fn stevedore_verify(
             ))
         }
     })
+}
+
+/// The body of `stevedore_verify` with `{"policy": FILE}`: the file's
+/// decision goes to `out`, and the status says whether it accepted.
+///
+/// # Safety
+/// `out`'s pointer is valid for a write.
+unsafe fn verify_by_policy_file(
+    image: &ImageRef,
+    path: &Path,
+    args: &VerifyArguments,
+    out: OutString,
+) -> Result<()> {
+    if !args.keys.is_empty() || args.identity.is_some() || !args.annotations.is_empty() {
+        return Err(Error::invalid(
+            "\"policy\" (a containers-policy.json file) decides alone: give it without \
+             \"keys\", \"identity\" or \"annotations\"",
+        ));
+    }
+    let decision = PolicyFile::load(path)?.evaluate(image)?;
+    out.set(to_json(&decision)?)?;
+    decision.check()
 }
 
 /// Attaches an artifact (`artifact`, `artifact_len` bytes) to the image

@@ -193,18 +193,25 @@ impl PolicyFile {
 
     /// Refuses `image` with [`ErrorKind::Policy`] unless it is accepted.
     pub fn enforce(&self, image: &ImageRef) -> Result<()> {
-        let decision = self.evaluate(image)?;
-        if decision.accepted {
+        self.evaluate(image)?.check()
+    }
+}
+
+impl PolicyDecision {
+    /// `Ok` when the image was accepted, else [`ErrorKind::Policy`] naming
+    /// the image, the policy file, the scope and every reason.
+    pub fn check(&self) -> Result<()> {
+        if self.accepted {
             return Ok(());
         }
         Err(Error::new(
             ErrorKind::Policy,
             format!(
                 "{} is refused by the policy {} ({}): {}",
-                decision.image,
-                decision.policy.display(),
-                decision.scope,
-                decision.reasons.join("; ")
+                self.image,
+                self.policy.display(),
+                self.scope,
+                self.reasons.join("; ")
             ),
         ))
     }

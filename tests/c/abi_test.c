@@ -87,6 +87,9 @@ static void copy_from_four_threads(const stevedore_client *client, const char *s
   for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
 }
 
+/* The directory of an `oci:DIR` layout string. */
+static const char *dir_of(const char *layout) { return strncmp(layout, "oci:", 4) == 0 ? layout + 4 : layout; }
+
 int main(int argc, char **argv) {
   if (argc != 6) {
     fprintf(stderr, "usage: %s SRC DST_LAYOUT EXPECTED_DIGEST LAYER_DIGEST EXPECTED_VERSION\n", argv[0]);
@@ -178,6 +181,14 @@ int main(int argc, char **argv) {
             strstr(json, digest) && strstr(json, "\"manifest\":{"),
         "manifest json %s", json ? json : "(null)");
   CHECK(raw && raw_len > 0 && memmem(raw, raw_len, layer, strlen(layer)) != NULL, "raw manifest lists the layer");
+  /* Those bytes' digest is the image's; no bytes is typed bad input. */
+  out = NULL;
+  st = stevedore_manifest_digest(raw, raw_len, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "manifest digest: %d %s", st, out ? out : last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_manifest_digest(NULL, 0, NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == NULL, "no manifest bytes: %d", st);
   stevedore_string_free(json);
   stevedore_bytes_free(raw, raw_len);
 
@@ -186,7 +197,7 @@ int main(int argc, char **argv) {
   st = stevedore_blob(client, dst, layer, NULL, &bytes, &len);
   CHECK(st == STEVEDORE_OK && len > 0, "blob: %d %s", st, last_message());
   char path[4300];
-  const char *dir = strncmp(layout, "oci:", 4) == 0 ? layout + 4 : layout;
+  const char *dir = dir_of(layout);
   snprintf(path, sizeof path, "%s-layer.tar.gz", dir);
   st = stevedore_blob_to_file(client, dst, layer, path, NULL);
   CHECK(st == STEVEDORE_OK, "blob to file: %d %s", st, last_message());
@@ -237,6 +248,63 @@ int main(int argc, char **argv) {
   st = stevedore_inspect(to_server, pushed, NULL, &out);
   CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "inspect on server: %d %s", st, last_message());
   stevedore_string_free(out);
+  /* Tag it there without pulling; its digest, its tags as skopeo lists them, the catalog. */
+  out = NULL;
+  st = stevedore_tag(to_server, pushed, "stable", NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "tag: %d %s", st, out ? out : last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_tag(to_server, pushed, "-not-a-tag", NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == NULL, "bad tag: %d", st);
+  char stable[300], repository[300];
+  snprintf(stable, sizeof stable, "docker://%s/c/app:stable", addr);
+  st = stevedore_digest(to_server, stable, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, digest), "digest: %d %s", st, out ? out : last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  snprintf(repository, sizeof repository, "{\"Repository\":\"%s/c/app\",\"Tags\":[\"1\",\"stable\"]}", addr);
+  snprintf(stable, sizeof stable, "docker://%s/c/app", addr);
+  st = stevedore_list_tags(to_server, stable, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strcmp(out, repository) == 0, "list tags: %d %s", st, out ? out : last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_catalog(to_server, addr, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "\"c/app\"") && strstr(out, "\"c/threads\""), "catalog: %d %s", st,
+        out ? out : last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  st = stevedore_catalog(to_server, "host/with/path", NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == NULL, "catalog of a path: %d", st);
+
+  /* A containers-policy.json file decides: this repository accepted, others refused. */
+  char policy_path[4300], policy_options[4400];
+  snprintf(policy_path, sizeof policy_path, "%s-policy.json", dir_of(layout));
+  FILE *pf = fopen(policy_path, "w");
+  CHECK(pf != NULL, "policy file %s", policy_path);
+  if (pf) {
+    fprintf(pf, "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"%s/c/app\": "
+                "[{\"type\": \"insecureAcceptAnything\"}]}}}", addr);
+    fclose(pf);
+  }
+  snprintf(policy_options, sizeof policy_options, "{\"policy\": \"%s\"}", policy_path);
+  out = NULL;
+  st = stevedore_verify(to_server, pushed, policy_options, &out);
+  CHECK(st == STEVEDORE_OK && out && strstr(out, "\"accepted\":true"), "policy accepts: %d %s", st,
+        out ? out : last_message());
+  stevedore_string_free(out);
+  char other_repo[300];
+  snprintf(other_repo, sizeof other_repo, "docker://%s/c/threads:t0", addr);
+  out = NULL;
+  st = stevedore_verify(to_server, other_repo, policy_options, &out);
+  CHECK(st == STEVEDORE_ERROR_POLICY && out && strstr(out, "\"accepted\":false"), "policy refuses: %d %s", st,
+        out ? out : "(null)");
+  CHECK(strstr(last_message(), "refused by the policy") != NULL, "message %s", last_message());
+  stevedore_string_free(out);
+  out = NULL;
+  snprintf(policy_options, sizeof policy_options, "{\"policy\": \"%s\", \"keys\": [\"k\"]}", policy_path);
+  st = stevedore_verify(to_server, pushed, policy_options, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == NULL, "policy with keys: %d", st);
+
   /* Sign it there, verify it, and see a wrong key refused with a report.
    * (A throwaway test key, made with openssl for this test only.) */
   const char *sign_options =

@@ -612,6 +612,65 @@ static ERL_NIF_TERM nif_sbom(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
   return enif_make_tuple2(env, atom(env, "ok"), pair);
 }
 
+/* tag(Client, Image, Tag, OptionsJson) */
+static ERL_NIF_TERM nif_tag(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_tag);
+}
+
+/* digest(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_digest(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_digest);
+}
+
+/* list_tags(Client, Image, OptionsJson) */
+static ERL_NIF_TERM nif_list_tags(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_list_tags);
+}
+
+/* catalog(Client, Registry, OptionsJson) */
+static ERL_NIF_TERM nif_catalog(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_catalog);
+}
+
+/* login(Client, Registry, OptionsJson) -> {ok, AuthFilePath} */
+static ERL_NIF_TERM nif_login(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_login);
+}
+
+/* logout(Client, Registry, OptionsJson) -> {ok, AuthFilePath} */
+static ERL_NIF_TERM nif_logout(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_logout);
+}
+
+/* manifest_digest(Manifest :: binary, OptionsJson) */
+static ERL_NIF_TERM nif_manifest_digest(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  ErlNifBinary manifest;
+  char *s[MAX_STRINGS];
+  if (!enif_inspect_binary(env, argv[0], &manifest) || !strings(env, argv, 1, 1, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_manifest_digest(manifest.data, manifest.size, s[0], &out);
+  free_strings(s, 1);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* gc(OptionsJson) */
+static ERL_NIF_TERM nif_gc(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  char *s[MAX_STRINGS];
+  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_gc(s[0], &out);
+  free_strings(s, 1);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
 #define IO ERL_NIF_DIRTY_JOB_IO_BOUND
 
 static ErlNifFunc functions[] = {
@@ -653,6 +712,14 @@ static ErlNifFunc functions[] = {
     {"export", 4, nif_export, IO},
     {"diff", 4, nif_diff, IO},
     {"sbom", 3, nif_sbom, IO},
+    {"tag", 4, nif_tag, IO},
+    {"digest", 3, nif_digest, IO},
+    {"list_tags", 3, nif_list_tags, IO},
+    {"catalog", 3, nif_catalog, IO},
+    {"login", 3, nif_login, IO},
+    {"logout", 3, nif_logout, IO},
+    {"manifest_digest", 2, nif_manifest_digest, IO},
+    {"gc", 1, nif_gc, IO},
 };
 
 ERL_NIF_INIT(Elixir.Stevedore.Native, functions, load, NULL, NULL, NULL)

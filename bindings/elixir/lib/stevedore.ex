@@ -286,6 +286,61 @@ defmodule Stevedore do
     end
   end
 
+  @doc """
+  Judges an image by the containers-policy.json(5) file at `policy_file`, as
+  `stevedore verify --policy`: `{:ok, decision}` (`%{"image", "policy",
+  "scope", "accepted", "reasons"}`) when it accepts the image, else
+  `{:error, %Stevedore.Error{kind: :policy, report: decision}}`.
+  """
+  def verify_policy(client, image, policy_file), do: verify(client, image, %{policy: policy_file})
+
+  @doc """
+  Gives the manifest `image` names the tag `tag` too, in the same repository
+  or layout, without pulling it: `{:ok, digest}`.
+  """
+  def tag(client, image, tag),
+    do: digest_of(decoded(Native.tag(ref(client), image, tag, nil)))
+
+  @doc "The digest of the manifest `image` names (an index's own): `{:ok, digest}`."
+  def digest(client, image), do: digest_of(decoded(Native.digest(ref(client), image, nil)))
+
+  @doc "The digest of a manifest's exact bytes (skopeo's `manifest-digest`): `{:ok, digest}`."
+  def manifest_digest(manifest), do: digest_of(decoded(Native.manifest_digest(manifest, nil)))
+
+  @doc """
+  The tags of a repository or layout as skopeo's `list-tags` prints them:
+  `{:ok, %{"Repository" => ..., "Tags" => [...]}}`.
+  """
+  def list_tags(client, image), do: decoded(Native.list_tags(ref(client), image, nil))
+
+  @doc "The repositories of the registry `registry` (`host[:port]`)."
+  def catalog(client, registry), do: decoded(Native.catalog(ref(client), registry, nil))
+
+  @doc """
+  Checks `username` and `password` with `registry` (`host[:port]`) and keeps
+  them in the client's `auth_file` (or the primary auth file of
+  containers-auth.json(5)): `{:ok, path}` of the file written. A refusal is
+  kind `:unauthorized` and writes nothing.
+  """
+  def login(client, registry, username, password),
+    do:
+      wrap(Native.login(ref(client), registry, encode(%{username: username, password: password})))
+
+  @doc "Removes the login for `registry` from the auth file: `{:ok, path}`; kind `:not_found` when it held none."
+  def logout(client, registry), do: wrap(Native.logout(ref(client), registry, nil))
+
+  @doc """
+  Removes the blobs of a registry's store that no manifest reaches, written
+  before the grace period; safe while servers serve. Options: `root` (a
+  directory) or `s3` (as `server_start/1`'s), `dry_run`, `grace_secs`
+  (default 3600). Returns `{:ok, %{"dry_run", "marked", "kept_recent",
+  "removed", "removed_bytes", "removed_uploads"}}`.
+  """
+  def gc(options), do: decoded(Native.gc(encode(options)))
+
+  defp digest_of({:ok, %{"digest" => digest}}), do: {:ok, digest}
+  defp digest_of(other), do: other
+
   defp ref(nil), do: nil
   defp ref(%Client{ref: ref}), do: ref
 

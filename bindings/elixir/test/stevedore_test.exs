@@ -396,4 +396,103 @@ defmodule StevedoreTest do
                "platform" => "linux/s390x"
              })
   end
+
+  test "login, logout, tag, digest, list_tags and catalog on a server with htpasswd", %{
+    tmp_dir: dir
+  } do
+    src = layout(dir)
+    htpasswd = Path.join(dir, "htpasswd")
+    File.write!(htpasswd, run!("htpasswd", ["-Bbn", "ex", "s3cret"]))
+    auth_file = Path.join(dir, "auth.json")
+    {:ok, server} = Stevedore.server_start(%{htpasswd: htpasswd})
+    addr = Stevedore.server_address(server)
+    options = %{plain_http: [addr], auth_file: auth_file}
+    {:ok, client} = Stevedore.client(options)
+    {:error, refused} = Stevedore.login(client, addr, "ex", "wrong")
+    assert refused.kind == :unauthorized and not String.contains?(refused.message, "wrong")
+    refute File.exists?(auth_file)
+    assert {:ok, ^auth_file} = Stevedore.login(client, addr, "ex", "s3cret")
+    {:ok, client} = Stevedore.client(options)
+    image = "docker://#{addr}/ex/app:1.0"
+    {:ok, %{"digest" => pushed}} = Stevedore.copy(client, src <> ":1.0", image)
+    assert {:ok, ^pushed} = Stevedore.tag(client, image, "stable")
+    {:error, bad} = Stevedore.tag(client, image, "-bad")
+    assert bad.kind == :invalid_input
+    assert {:ok, ^pushed} = Stevedore.digest(client, "docker://#{addr}/ex/app:stable")
+
+    assert {:ok, %{"Repository" => "#{addr}/ex/app", "Tags" => ["1.0", "stable"]}} ==
+             Stevedore.list_tags(client, "docker://#{addr}/ex/app")
+
+    assert {:ok, ["ex/app"]} == Stevedore.catalog(client, addr)
+    {:ok, raw} = Stevedore.raw_manifest(client, image)
+    assert {:ok, ^pushed} = Stevedore.manifest_digest(raw)
+    assert {:ok, ^auth_file} = Stevedore.logout(client, addr)
+    {:error, none} = Stevedore.logout(client, addr)
+    assert none.kind == :not_found
+    {:ok, anonymous} = Stevedore.client(options)
+    {:error, denied} = Stevedore.catalog(anonymous, addr)
+    assert denied.kind == :unauthorized
+    Stevedore.server_stop(server)
+  end
+
+  test "manifest_digest is the sha256 of the bytes" do
+    raw = ~s({"schemaVersion": 2})
+    digest = "sha256:" <> Base.encode16(:crypto.hash(:sha256, raw), case: :lower)
+    assert {:ok, digest} == Stevedore.manifest_digest(raw)
+    {:error, empty} = Stevedore.manifest_digest("")
+    assert empty.kind == :invalid_input
+  end
+
+  test "verify_policy accepts and refuses as the policy file says", %{tmp_dir: dir} do
+    src = layout(dir)
+    {:ok, server} = Stevedore.server_start()
+    addr = Stevedore.server_address(server)
+    {:ok, client} = Stevedore.client(%{plain_http: [addr]})
+    accepted = "docker://#{addr}/ex/ok:1"
+    refused = "docker://#{addr}/ex/no:1"
+    {:ok, _} = Stevedore.copy(client, src <> ":1.0", accepted)
+    {:ok, _} = Stevedore.copy(client, src <> ":1.0", refused)
+    policy = Path.join(dir, "policy.json")
+
+    File.write!(
+      policy,
+      :jiffy.encode(%{
+        default: [%{type: "reject"}],
+        transports: %{docker: %{"#{addr}/ex/ok" => [%{type: "insecureAcceptAnything"}]}}
+      })
+    )
+
+    {:ok, decision} = Stevedore.verify_policy(client, accepted, policy)
+    assert decision["accepted"] == true
+    {:error, no} = Stevedore.verify_policy(client, refused, policy)
+
+    assert no.kind == :policy and no.report["accepted"] == false and
+             no.report["scope"] == "default"
+
+    {:error, missing} = Stevedore.verify_policy(client, accepted, policy <> ".missing")
+    assert missing.kind == :not_found
+    Stevedore.server_stop(server)
+  end
+
+  test "gc removes what no manifest reaches", %{tmp_dir: dir} do
+    src = layout(dir)
+    store = Path.join(dir, "store")
+    {:ok, server} = Stevedore.server_start(%{root: store})
+    addr = Stevedore.server_address(server)
+    {:ok, client} = Stevedore.client(%{plain_http: [addr]})
+
+    {:ok, %{"digest" => pushed}} =
+      Stevedore.copy(client, src <> ":1.0", "docker://#{addr}/ex/gc:1")
+
+    assert {:ok, %{"removed" => 0}} = Stevedore.gc(%{root: store, dry_run: true, grace_secs: 0})
+    :ok = Stevedore.delete(client, "docker://#{addr}/ex/gc@#{pushed}")
+    {:ok, dry} = Stevedore.gc(%{root: store, dry_run: true, grace_secs: 0})
+    assert dry["removed"] > 0 and dry["dry_run"] == true
+    {:ok, done} = Stevedore.gc(%{root: store, grace_secs: 0})
+    assert done["removed"] == dry["removed"]
+    assert {:ok, %{"removed" => 0}} = Stevedore.gc(%{root: store, grace_secs: 0})
+    {:error, bad} = Stevedore.gc(%{root: store, colour: "blue"})
+    assert bad.kind == :invalid_input
+    Stevedore.server_stop(server)
+  end
 end

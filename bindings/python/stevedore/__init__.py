@@ -310,6 +310,54 @@ class Client:
         """A blob, verified and streamed, written to `path` only when complete."""
         call("stevedore_blob_to_file", self._live(), encode(image), encode(digest), encode(str(path)), None)
 
+    def verify_policy(self, image: str, policy) -> dict:
+        """Judges an image by a containers-policy.json(5) file (`policy`, a
+        path), as `stevedore verify --policy`: returns the decision `{image,
+        policy, scope, accepted, reasons}` when accepted, and raises
+        `PolicyError` (its `report` attribute holds the decision) when not."""
+        out = ctypes.c_void_p()
+        try:
+            call("stevedore_verify", self._live(), encode(image), options(policy=str(policy)), ctypes.byref(out))
+        except PolicyError as e:
+            e.report = json.loads(take_string(out)) if out.value else None
+            raise
+        return json.loads(take_string(out))
+
+    def tag(self, image: str, tag: str) -> str:
+        """Gives the manifest `image` names the tag `tag` too, in the same
+        repository or layout, without pulling it; returns its digest."""
+        return self._json("stevedore_tag", encode(image), encode(tag), None)["digest"]
+
+    def digest(self, image: str) -> str:
+        """The digest of the manifest `image` names (an index's own)."""
+        return self._json("stevedore_digest", encode(image), None)["digest"]
+
+    def list_tags(self, image: str) -> dict:
+        """The tags of a repository or layout as skopeo's `list-tags` prints
+        them: `{"Repository": ..., "Tags": [...]}`."""
+        return self._json("stevedore_list_tags", encode(image), None)
+
+    def catalog(self, registry: str) -> list:
+        """The repositories of the registry `registry` (`host[:port]`)."""
+        return self._json("stevedore_catalog", encode(registry), None)
+
+    def login(self, registry: str, username: str, password: str) -> str:
+        """Checks the credentials with `registry` (`host[:port]`) and keeps
+        them in the client's `auth_file` (or the primary auth file of
+        containers-auth.json(5)); returns the file written. A refusal raises
+        `UnauthorizedError` and writes nothing."""
+        out = ctypes.c_void_p()
+        call("stevedore_login", self._live(), encode(registry),
+             options(username=username, password=password), ctypes.byref(out))
+        return take_string(out)
+
+    def logout(self, registry: str) -> str:
+        """Removes the login for `registry` from the auth file; returns the
+        file written. `NotFoundError` when it held none."""
+        out = ctypes.c_void_p()
+        call("stevedore_logout", self._live(), encode(registry), None, ctypes.byref(out))
+        return take_string(out)
+
 
 class Server:
     """A registry server (the OCI distribution API) running in this process.
@@ -371,6 +419,14 @@ def generate_key_pair(password: str = None) -> tuple:
     call("stevedore_generate_key_pair", options(password=password), ctypes.byref(out))
     pair = json.loads(take_string(out))
     return pair["private_key"], pair["public_key"]
+
+
+def manifest_digest(manifest: bytes) -> str:
+    """The digest of a manifest's exact bytes (skopeo's `manifest-digest`)."""
+    out = ctypes.c_void_p()
+    data = bytes(manifest)
+    call("stevedore_manifest_digest", data, len(data), None, ctypes.byref(out))
+    return json.loads(take_string(out))["digest"]
 
 
 def _progress_trampoline(progress):

@@ -78,6 +78,13 @@ _SIGNATURES = {
     "stevedore_layer_replace": ([ctypes.c_void_p, _str, ctypes.c_size_t, _str, _str, _str, _out_str], _status),
     "stevedore_server_start": ([_str, _out_str], _status),
     "stevedore_gc": ([_str, _out_str], _status),
+    "stevedore_login": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_logout": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_tag": ([ctypes.c_void_p, _str, _str, _str, _out_str], _status),
+    "stevedore_digest": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_manifest_digest": ([ctypes.c_char_p, ctypes.c_size_t, _str, _out_str], _status),
+    "stevedore_list_tags": ([ctypes.c_void_p, _str, _str, _out_str], _status),
+    "stevedore_catalog": ([ctypes.c_void_p, _str, _str, _out_str], _status),
     "stevedore_server_address": ([ctypes.c_void_p], ctypes.c_char_p),
     "stevedore_server_stop": ([ctypes.c_void_p], None),
 }

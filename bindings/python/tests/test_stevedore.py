@@ -303,3 +303,64 @@ def test_flatten_layer_remove_replace_and_index(tmp_path):
     assert added["digest"] != removed["digest"]
     flat_index = client.flatten(f"{layout}:multi2", f"{layout}:multi-flat", platform="linux/arm64")
     assert flat_index["media_type"] == "application/vnd.oci.image.index.v1+json"
+
+
+def test_login_logout_tag_digest_list_tags_and_catalog_on_a_server_with_htpasswd(layout, tmp_path):
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_bytes(subprocess.run(["htpasswd", "-Bbn", "py", "s3cret"], check=True,
+                                        capture_output=True).stdout)
+    auth_file = tmp_path / "auth.json"
+    with stevedore.Server(htpasswd=str(htpasswd)) as server:
+        addr = server.address
+        with stevedore.Client(plain_http=[addr], auth_file=str(auth_file)) as client:
+            with pytest.raises(stevedore.UnauthorizedError) as refused:
+                client.login(addr, "py", "wrong")
+            assert "wrong" not in str(refused.value) and not auth_file.exists()
+            assert client.login(addr, "py", "s3cret") == str(auth_file)
+            assert addr in json.loads(auth_file.read_text())["auths"]
+        with stevedore.Client(plain_http=[addr], auth_file=str(auth_file)) as client:
+            image = f"docker://{addr}/py/app:1.0"
+            pushed = client.copy(f"{layout}:1.0", image)["digest"]
+            assert client.tag(image, "stable") == pushed
+            with pytest.raises(stevedore.InvalidInputError):
+                client.tag(image, "-bad")
+            assert client.digest(f"docker://{addr}/py/app:stable") == pushed
+            assert client.list_tags(f"docker://{addr}/py/app") == {
+                "Repository": f"{addr}/py/app", "Tags": ["1.0", "stable"]}
+            assert client.catalog(addr) == ["py/app"]
+            assert stevedore.manifest_digest(client.raw_manifest(image)) == pushed
+            assert client.logout(addr) == str(auth_file)
+            assert addr not in json.loads(auth_file.read_text()).get("auths", {})
+            with pytest.raises(stevedore.NotFoundError):
+                client.logout(addr)
+        with stevedore.Client(plain_http=[addr], auth_file=str(auth_file)) as client:
+            with pytest.raises(stevedore.UnauthorizedError):
+                client.catalog(addr)
+
+
+def test_manifest_digest_is_the_sha256_of_the_bytes():
+    raw = b'{"schemaVersion": 2}'
+    assert stevedore.manifest_digest(raw) == "sha256:" + hashlib.sha256(raw).hexdigest()
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.manifest_digest(b"")
+
+
+def test_verify_policy_accepts_and_refuses_as_the_policy_file_says(layout, tmp_path):
+    with stevedore.Server() as server, stevedore.Client(plain_http=[server.address]) as client:
+        accepted, refused = (f"docker://{server.address}/py/{name}:1" for name in ("ok", "no"))
+        client.copy(f"{layout}:1.0", accepted)
+        client.copy(f"{layout}:1.0", refused)
+        policy = tmp_path / "policy.json"
+        policy.write_text(json.dumps({
+            "default": [{"type": "reject"}],
+            "transports": {"docker": {f"{server.address}/py/ok": [{"type": "insecureAcceptAnything"}]}},
+        }))
+        assert client.verify_policy(accepted, policy)["accepted"]
+        with pytest.raises(stevedore.PolicyError) as no:
+            client.verify_policy(refused, policy)
+        assert no.value.report["accepted"] is False and no.value.report["scope"] == "default"
+        with pytest.raises(stevedore.NotFoundError):
+            client.verify_policy(accepted, tmp_path / "missing.json")
+        policy.write_text('{"default": []}')
+        with pytest.raises(stevedore.InvalidInputError):
+            client.verify_policy(accepted, policy)

@@ -49,4 +49,12 @@ defmodule Stevedore.Native do
   def export(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
   def diff(_client, _a, _b, _options), do: :erlang.nif_error(:not_loaded)
   def sbom(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def tag(_client, _image, _tag, _options), do: :erlang.nif_error(:not_loaded)
+  def digest(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def list_tags(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
+  def catalog(_client, _registry, _options), do: :erlang.nif_error(:not_loaded)
+  def login(_client, _registry, _options), do: :erlang.nif_error(:not_loaded)
+  def logout(_client, _registry, _options), do: :erlang.nif_error(:not_loaded)
+  def manifest_digest(_manifest, _options), do: :erlang.nif_error(:not_loaded)
+  def gc(_options), do: :erlang.nif_error(:not_loaded)
 end

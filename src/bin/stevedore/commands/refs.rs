@@ -82,9 +82,8 @@ pub fn manifest_digest(args: ManifestDigestArgs, out: &mut dyn Write) -> Result<
 /// Runs `catalog`: one repository a line, or a JSON array.
 pub fn catalog(args: CatalogArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
     let host = args.registry.trim_start_matches("docker://");
-    let host = host.trim_end_matches('/');
     let client = crate::registry_args::for_image(&format!("docker://{host}/x"), client)?;
-    let repositories = client.catalog(host, None)?;
+    let repositories = stevedore::catalog(&client, &args.registry)?;
     if args.json {
         emit(out, to_json(&repositories)?.as_bytes())
     } else {

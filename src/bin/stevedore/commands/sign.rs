@@ -191,18 +191,15 @@ fn verify_by_policy(
             "verify needs --key PUB (repeatable) or --policy FILE",
         ));
     };
-    let policy = stevedore::sign::policy_file::PolicyFile::load(&path)?;
     let image = super::image(&args.image, client)?;
-    let decision = policy.evaluate(&image)?;
+    let decision = stevedore::sign::policy_file::PolicyFile::load(&path)?.evaluate(&image)?;
     for reason in &decision.reasons {
         eprintln!("{reason}");
     }
     if args.json {
         emit(out, to_json(&decision)?.as_bytes())?;
     }
-    if !decision.accepted {
-        return policy.enforce(&image);
-    }
+    decision.check()?;
     if args.json {
         Ok(())
     } else {
