@@ -50,6 +50,17 @@ pub struct CopyArgs {
     /// reported): oci or v2s2.
     #[arg(short = 'f', long, value_name = "oci|v2s2")]
     format: Option<stevedore::convert::ManifestFormat>,
+    /// Recompress the layers to gzip or zstd (new layer and manifest
+    /// digests reported; zstd needs OCI manifests: add --format oci for a
+    /// Docker image).
+    #[arg(long, value_name = "gzip|zstd")]
+    dest_compress_format: Option<stevedore::copy::CompressFormat>,
+    /// The level for --dest-compress-format: gzip 1-9 (default 6), zstd
+    /// 1-22 (default 3); a layer already in the format is recompressed
+    /// only when a level is given.
+    #[arg(long, value_name = "N", requires = "dest_compress_format",
+          value_parser = clap::value_parser!(i32).range(1..=22))]
+    dest_compress_level: Option<i32>,
     /// Bring along signatures and attached artifacts (cosign's .sig,
     /// .att, .sbom tags and OCI 1.1 referrers).
     #[arg(long, conflicts_with = "remove_signatures")]
@@ -190,6 +201,8 @@ pub fn copy(
         jobs,
         preserve_digests,
         format,
+        dest_compress_format,
+        dest_compress_level,
         referrers,
         no_blob_cache,
         remove_signatures: _,
@@ -229,6 +242,8 @@ pub fn copy(
         blob_cache_dir: None,
         format,
         policy,
+        compress_format: dest_compress_format,
+        compress_level: dest_compress_level,
         progress: progress_printer(progress, quiet),
         cancel: Some(crate::interrupt::cancel_on_signals()?),
     };
@@ -437,6 +452,15 @@ fn describe_copy(r: &CopyReport) -> String {
     }
     if let Some(note) = &r.converted {
         out.push_str(&format!("Note:   {note}\n"));
+    }
+    for layer in &r.recompressed {
+        out.push_str(&format!(
+            "Layer:  {} recompressed to {} ({}, {})\n",
+            layer.from,
+            layer.digest,
+            layer.media_type,
+            human_size(layer.size)
+        ));
     }
     for note in &r.notes {
         out.push_str(&format!("Warning: {note}\n"));
