@@ -377,9 +377,11 @@ stevedore_status stevedore_copy(const stevedore_client *client,
                                 void *userdata,
                                 char **out_json);
 
-// Runs many copies: `jobs_json` is `[{"src": …, "dst": …}, …]`, and
-// `options_json`, `progress` and `userdata` are as for `stevedore_copy`,
-// applied to each job. One failure does not stop the others, and images
+// Runs many copies: `jobs_json` is `[{"src": …, "dst": …}, …]`, each job
+// optionally with its own `"all": bool`, `"platforms": ["os/arch", …]`
+// (one: that platform's image; several: a subset index) and
+// `"referrers": bool`; `options_json`, `progress` and `userdata` are as for
+// `stevedore_copy`, applied to each job where it names no choice of its own. One failure does not stop the others, and images
 // already identical at their destination are skipped. On success (which the
 // call is even when jobs failed) `*out_json` receives one result per job —
 // `[{"src", "dst", "outcome": {"status": "copied", …report} |

@@ -41,7 +41,7 @@ struct Cli {
 enum Command {
     /// Copy an image between two locations (e.g. oci:/a:1.0 docker://registry/a:1.0).
     Copy(copy::CopyArgs),
-    /// Copy many images: FILE holds one `SRC DST` pair a line (`#` comments).
+    /// Copy many images: FILE holds one `SRC DST [KEY=VALUE…]` job a line (`#` comments).
     Sync(copy::SyncArgs),
     /// Describe an image: digest, platform, layers, config.
     Inspect(inspect::InspectArgs),

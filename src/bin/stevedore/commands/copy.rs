@@ -119,8 +119,10 @@ pub enum MultiArch {
 #[derive(Args)]
 #[command(after_help = SYNC_EXAMPLES)]
 pub struct SyncArgs {
-    /// The list of copies (--src lines), a skopeo sync YAML file (--src
-    /// yaml) or a repository whose every tag is copied (--src docker).
+    /// The list of copies (--src lines: `SRC DST` a line, then the job's
+    /// own all=true|false, platform=P[,P…], referrers=true|false), a skopeo
+    /// sync YAML file (--src yaml) or a repository whose every tag is
+    /// copied (--src docker).
     file: String,
     /// Where the copies go with --src yaml|docker: a registry namespace
     /// (host[:port][/namespace]).
@@ -167,7 +169,7 @@ pub struct SyncArgs {
 }
 
 const SYNC_EXAMPLES: &str = "Examples:
-  stevedore sync copies.txt                      # SRC DST a line
+  stevedore sync copies.txt                      # SRC DST [all=… platform=… referrers=…] a line
   stevedore sync --src yaml --dest docker sync.yaml mirror.example:5000/mirror
   stevedore sync --src docker --dest docker registry.example/team/app mirror.example/team";
 
