@@ -102,7 +102,8 @@ pub struct CopyArgs {
 const COPY_EXAMPLES: &str = "Examples:
   stevedore copy docker://registry.example/app:1.0 oci:/images/app:1.0
   stevedore copy --all --format oci docker://registry.example/app:1.0 docker://mirror.example/app:1.0
-  stevedore copy --multi-arch all --digestfile app.digest oci:/images/app:1.0 docker://registry.example/app:1.0";
+  stevedore copy --multi-arch all --digestfile app.digest oci:/images/app:1.0 docker://registry.example/app:1.0
+  stevedore copy --all --dest-compress-format zstd docker://registry.example/app:1.0 docker://mirror.example/app:1.0-zstd";
 
 /// skopeo's `--multi-arch`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
