@@ -102,10 +102,10 @@ impl SyncYaml {
                 } else {
                     last.to_owned()
                 };
-                jobs.push(SyncJob {
-                    src: format!("docker://{host}/{repo}{sep}{reference}"),
-                    dst: format!("docker://{dest}/{target}{sep}{reference}"),
-                });
+                jobs.push(SyncJob::new(
+                    format!("docker://{host}/{repo}{sep}{reference}"),
+                    format!("docker://{dest}/{target}{sep}{reference}"),
+                ));
             };
             for (repo, tags) in &source.images {
                 let tags = if tags.is_empty() {

@@ -414,3 +414,83 @@ fn key_passwords_come_from_the_variable_or_are_refused_without_a_terminal() {
     let unencrypted = run_in(t, &["sign", "--key", "cosign.key", &image]);
     assert!(unencrypted.status.success(), "{}", stderr(&unencrypted));
 }
+
+#[test]
+fn registry_and_policy_flags_show_only_on_the_verbs_they_concern() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    let help = |verb: &str| {
+        let out = run_in(t, &[verb, "--help"]);
+        assert!(out.status.success(), "{verb}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let registry = [
+        "--creds",
+        "--tls-verify",
+        "--cert-dir",
+        "--authfile",
+        "--timeout",
+        "--retry-times",
+    ];
+    for verb in [
+        "copy",
+        "sync",
+        "inspect",
+        "ls",
+        "cat",
+        "digest",
+        "list-tags",
+        "sign",
+        "login",
+    ] {
+        let text = help(verb);
+        for flag in registry {
+            assert!(text.contains(flag), "{verb} --help lacks {flag}: {text}");
+        }
+    }
+    for verb in [
+        "manifest-digest",
+        "version",
+        "completion",
+        "generate-key-pair",
+        "serve",
+        "gc",
+    ] {
+        let text = help(verb);
+        for flag in registry {
+            assert!(!text.contains(flag), "{verb} --help shows {flag}: {text}");
+        }
+    }
+    for (verb, shown) in [
+        ("copy", true),
+        ("sync", true),
+        ("verify", true),
+        ("inspect", false),
+        ("gc", false),
+    ] {
+        assert_eq!(help(verb).contains("--insecure-policy"), shown, "{verb}");
+    }
+    let top = String::from_utf8(run_in(t, &["--help"]).stdout).unwrap();
+    assert!(
+        top.contains("--tls-verify") && top.contains("--policy"),
+        "{top}"
+    );
+
+    // Still accepted where they are hidden, before or after the verb.
+    let file = t.join("manifest.json");
+    std::fs::write(&file, b"{}").unwrap();
+    let file = file.display().to_string();
+    for args in [
+        vec!["--tls-verify=false", "manifest-digest", &file],
+        vec![
+            "manifest-digest",
+            "--tls-verify=false",
+            "--insecure-policy",
+            &file,
+        ],
+        vec!["version", "--retry-times", "2"],
+    ] {
+        let out = run_in(t, &args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}

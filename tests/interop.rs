@@ -544,10 +544,10 @@ fn sync_skips_foreign_layers_too() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     let manifest = image_with_foreign_layer(&src, "1", media_types::DOCKER_FOREIGN_LAYER, false);
-    let jobs = vec![stevedore::SyncJob {
-        src: oci(&src, "1"),
-        dst: oci(&tmp.path().join("dst"), "1"),
-    }];
+    let jobs = vec![stevedore::SyncJob::new(
+        oci(&src, "1"),
+        oci(&tmp.path().join("dst"), "1"),
+    )];
     let results = stevedore::sync(&jobs, &CopyOptions::default(), parse);
     match &results[0].outcome {
         stevedore::SyncOutcome::Copied(report) => {

@@ -186,15 +186,19 @@ fn a_sync_of_images_sharing_a_base_sends_each_shared_blob_once_and_a_second_send
     })
     .unwrap();
     let seed: Vec<SyncJob> = (0..8)
-        .map(|i| SyncJob {
-            src: oci(&t.join("src"), &i.to_string()),
-            dst: source.image(&format!("lib/app{i}:{i}")),
+        .map(|i| {
+            SyncJob::new(
+                oci(&t.join("src"), &i.to_string()),
+                source.image(&format!("lib/app{i}:{i}")),
+            )
         })
         .collect();
     let jobs: Vec<SyncJob> = (0..8)
-        .map(|i| SyncJob {
-            src: source.image(&format!("lib/app{i}:{i}")),
-            dst: dest.image(&format!("mirror/app{i}:{i}")),
+        .map(|i| {
+            SyncJob::new(
+                source.image(&format!("lib/app{i}:{i}")),
+                dest.image(&format!("mirror/app{i}:{i}")),
+            )
         })
         .collect();
     let options = CopyOptions {

@@ -564,10 +564,10 @@ fn copy_with_referrers_brings_signatures_and_attached_artifacts_along() {
     }
     // sync brings them along too.
     let results = stevedore::sync(
-        &[stevedore::sync::SyncJob {
-            src: first.clone(),
-            dst: registry.image("synced/app:1"),
-        }],
+        &[stevedore::sync::SyncJob::new(
+            first.clone(),
+            registry.image("synced/app:1"),
+        )],
         &CopyOptions {
             referrers: true,
             ..Default::default()

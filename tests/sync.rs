@@ -90,3 +90,109 @@ fn five_jobs_with_one_bad_source() {
         ["skipped", "skipped", "failed", "skipped", "skipped"]
     );
 }
+
+#[test]
+fn each_line_carries_its_own_platforms_all_and_referrers() {
+    let registry = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    make_index(&a, "multi", &["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+    make_image(&a, "1", b"signed\n");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+            .env("COSIGN_PASSWORD", "pw")
+            .current_dir(tmp.path())
+            .arg("--tls-verify=false")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let signed = registry.image("up/signed:1");
+    run(&["copy", &oci(&a, "1"), &signed]);
+    run(&["generate-key-pair"]);
+    run(&["sign", "--key", "cosign.key", &signed]);
+
+    let list = tmp.path().join("sync.list");
+    std::fs::write(
+        &list,
+        format!(
+            "{multi} {all} all=true\n\
+             {multi} {arm} platform=linux/arm64\n\
+             {multi} {two} platform=linux/amd64,linux/arm/v7\n\
+             {signed} {with} referrers=true\n\
+             {signed} {without}\n",
+            multi = oci(&a, "multi"),
+            all = registry.image("m/all:1"),
+            arm = registry.image("m/arm:1"),
+            two = registry.image("m/two:1"),
+            with = registry.image("m/with:1"),
+            without = registry.image("m/without:1"),
+        ),
+    )
+    .unwrap();
+    let results: serde_json::Value =
+        serde_json::from_slice(&run(&["sync", "--json", list.to_str().unwrap()])).unwrap();
+    let results = results.as_array().unwrap();
+    assert!(
+        results.iter().all(|r| r["outcome"]["status"] == "copied"),
+        "{results:#?}"
+    );
+    // The job's options are echoed back as it was read.
+    assert_eq!(
+        results[2]["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm/v7"])
+    );
+    assert_eq!(results[3]["referrers"], true);
+    assert!(results[4].get("referrers").is_none());
+
+    let raw = |image: &str| -> serde_json::Value {
+        serde_json::from_slice(&skopeo_raw(&registry.image(image))).unwrap()
+    };
+    let platforms = |image: &str| -> Vec<String> {
+        raw(image)["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let p = &m["platform"];
+                format!("{}/{}", p["os"], p["architecture"]).replace('"', "")
+            })
+            .collect()
+    };
+    assert_eq!(
+        platforms("m/all:1"),
+        ["linux/amd64", "linux/arm64", "linux/arm"]
+    );
+    assert_eq!(platforms("m/two:1"), ["linux/amd64", "linux/arm"]);
+    let arm = raw("m/arm:1");
+    assert!(arm["layers"].is_array(), "one image, not an index: {arm}");
+    let config: serde_json::Value = serde_json::from_slice(&tool_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--config",
+            "--tls-verify=false",
+            &registry.image("m/arm:1"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(config["architecture"], "arm64");
+
+    let tags = |repo: &str| -> Vec<String> {
+        let listed: serde_json::Value = serde_json::from_slice(&tool_ok(
+            "skopeo",
+            &["list-tags", "--tls-verify=false", &registry.image(repo)],
+        ))
+        .unwrap();
+        serde_json::from_value(listed["Tags"].clone()).unwrap()
+    };
+    let with = tags("m/with");
+    assert!(with.iter().any(|t| t.ends_with(".sig")), "{with:?}");
+    assert_eq!(tags("m/without"), ["1"]);
+}

@@ -332,6 +332,12 @@ type CopyOptions struct {
 	PreserveDigests bool `json:"preserve_digests,omitempty"`
 	// Referrers brings along signatures and attached artifacts.
 	Referrers bool `json:"referrers,omitempty"`
+	// CompressFormat recompresses the layers: "gzip" or "zstd" (new layer
+	// and manifest digests, listed in CopyResult.Recompressed); "" keeps them.
+	CompressFormat string `json:"compress_format,omitempty"`
+	// CompressLevel is the level for CompressFormat: gzip 1-9, zstd 1-22;
+	// 0 means the format's default.
+	CompressLevel int `json:"compress_level,omitempty"`
 	// Progress receives each event, from other threads; returning false
 	// cancels the copy.
 	Progress func(Event) bool `json:"-"`
@@ -407,8 +413,19 @@ type CopyResult struct {
 	// ForeignLayersSkipped lists the foreign (non-distributable) layers the
 	// source did not hold: left in the manifest, unchanged, not copied.
 	ForeignLayersSkipped []Descriptor `json:"foreign_layers_skipped"`
+	// Recompressed lists the layers CopyOptions.CompressFormat rewrote.
+	Recompressed []Recompressed `json:"recompressed"`
 	// Notes holds warnings about input read leniently.
 	Notes []string `json:"notes"`
+}
+
+// Recompressed is one layer a copy recompressed: the source's digest and
+// the layer as written.
+type Recompressed struct {
+	From      string `json:"from"`
+	Digest    string `json:"digest"`
+	Size      uint64 `json:"size"`
+	MediaType string `json:"media_type"`
 }
 
 // Layer is one layer of an inspected image.

@@ -110,6 +110,29 @@ func TestCopyInspectTagsDelete(t *testing.T) {
 	}
 }
 
+func TestCopyRecompressesLayers(t *testing.T) {
+	ctx := context.Background()
+	src := layout(t)
+	dst := "oci:" + filepath.Join(t.TempDir(), "zst")
+	c := client(t, ClientOptions{})
+	res, err := c.Copy(ctx, src+":1.0", dst+":z", CopyOptions{CompressFormat: "zstd", CompressLevel: 19})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Recompressed) != 1 || res.Recompressed[0].MediaType != "application/vnd.oci.image.layer.v1.tar+zstd" {
+		t.Fatalf("recompressed: %+v", res.Recompressed)
+	}
+	report, err := c.Inspect(ctx, dst+":z", "")
+	if err != nil || report.Layers[0].Digest != res.Recompressed[0].Digest {
+		t.Fatalf("inspect: %v %+v", err, report)
+	}
+	_, err = c.Copy(ctx, src+":1.0", dst+":bad", CopyOptions{CompressFormat: "gzip", CompressLevel: 99})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != "invalid_input" {
+		t.Fatalf("level 99: %v", err)
+	}
+}
+
 func TestManifestAndBlobs(t *testing.T) {
 	ctx := context.Background()
 	src := layout(t) + ":1.0"

@@ -3,9 +3,11 @@
 //! mounted where the destination registry holds them already.
 
 mod blobs;
+mod recompress;
 
 pub(crate) use blobs::Transfers;
 use blobs::{transfer_blobs, Counts};
+pub use recompress::{CompressFormat, Recompressed};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -66,6 +68,20 @@ pub struct CopyOptions {
     /// enforces it (refused with [`ErrorKind::Policy`]). Defaults to none:
     /// no check (the CLI uses [`crate::sign::policy_file::default_path`]).
     pub policy: Option<std::path::PathBuf>,
+    /// Recompress the layers to this format (skopeo's
+    /// `--dest-compress-format`): each tar layer is decompressed and
+    /// compressed again, so layer and manifest digests change (reported in
+    /// [`CopyReport::recompressed`]); configs and diff IDs do not. A layer
+    /// already in this format is kept unless `compress_level` is given.
+    /// zstd needs OCI manifests (Docker schema 2 has no zstd media type:
+    /// set `format` to `oci`), and excludes `referrers` (the source's
+    /// signatures would not sign the copy). Defaults to none: layers move
+    /// as they are.
+    pub compress_format: Option<CompressFormat>,
+    /// The compression level (skopeo's `--dest-compress-level`): gzip 1 to
+    /// 9, zstd 1 to 22. Needs `compress_format`. Defaults to none: gzip 6,
+    /// zstd 3.
+    pub compress_level: Option<i32>,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -88,6 +104,8 @@ impl Default for CopyOptions {
             blob_cache_dir: None,
             format: None,
             policy: None,
+            compress_format: None,
+            compress_level: None,
             progress: None,
             cancel: None,
         }
@@ -107,6 +125,8 @@ impl fmt::Debug for CopyOptions {
             .field("blob_cache_dir", &self.blob_cache_dir)
             .field("format", &self.format)
             .field("policy", &self.policy)
+            .field("compress_format", &self.compress_format)
+            .field("compress_level", &self.compress_level)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -148,6 +168,9 @@ pub struct CopyReport {
     /// when the destination cannot hold it as it is; `None` when every
     /// digest was kept.
     pub converted: Option<String>,
+    /// The layers recompressed for `compress_format`: each source digest
+    /// and the new digest, size and media type; empty without it.
+    pub recompressed: Vec<Recompressed>,
     /// The foreign (non-distributable) layers whose blobs the source does
     /// not hold, left out as skopeo leaves them: their descriptors (with the
     /// `urls` a client fetches them from) stay in the manifest, unchanged.
@@ -259,6 +282,37 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Recompresses the layers to `format` (see [`CopyOptions::compress_format`]),
+    /// rewriting the manifests and the blob list; the new layers' files.
+    fn recompress(
+        &mut self,
+        src: &dyn Transport,
+        format: CompressFormat,
+        options: &CopyOptions,
+        monitor: &Monitor,
+    ) -> Result<recompress::Layers> {
+        let (root, children, layers) = recompress::recompress(
+            src,
+            (&self.root, &self.children),
+            (format, options.compress_level),
+            options.jobs,
+            monitor,
+        )?;
+        self.root = root;
+        self.children = children;
+        self.blobs.clear();
+        for manifest in self.children.iter().chain(std::iter::once(&self.root)) {
+            for blob in manifest.blobs() {
+                if !self.blobs.iter().any(|b| b.digest == blob.digest) {
+                    self.blobs.push(blob.clone());
+                }
+            }
+        }
+        Ok(layers)
+    }
+}
+
 /// A new index holding only the entries of `root` for `platforms`.
 fn subset(root: &Manifest, platforms: &[Platform]) -> Result<Manifest> {
     let ManifestContent::Index(index) = root.content() else {
@@ -290,6 +344,14 @@ fn validate(options: &CopyOptions) -> Result<()> {
     }
     if options.jobs == 0 {
         return Err(Error::invalid("\"jobs\" must be at least 1"));
+    }
+    recompress::validate(options.compress_format, options.compress_level)?;
+    if options.compress_format.is_some() && options.referrers {
+        return Err(Error::invalid(
+            "recompressing layers (--dest-compress-format) changes the manifest digests, so \
+             the source's signatures would not sign the copy: leave them behind \
+             (drop --referrers, or pass --remove-signatures) or copy without recompressing",
+        ));
     }
     Ok(())
 }
@@ -380,9 +442,17 @@ fn copy_noting(
         options.preserve_digests,
         options.format,
     )?;
+    let layers = match options.compress_format {
+        Some(format) => Some(plan.recompress(source, format, options, &monitor)?),
+        None => None,
+    };
+    let with_layers = layers.as_ref().map(|layers| recompress::WithLayers {
+        inner: source,
+        layers,
+    });
     let moved = transfer(
         &plan,
-        source,
+        with_layers.as_ref().map_or(source, |s| s as &dyn Transport),
         dst.transport(),
         tag,
         &monitor,
@@ -414,6 +484,7 @@ fn copy_noting(
             bytes_copied: counts.bytes,
             referrers_copied,
             converted,
+            recompressed: layers.map(|l| l.done).unwrap_or_default(),
             foreign_layers_skipped: counts.foreign,
             notes: Vec::new(),
         }),

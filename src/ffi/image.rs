@@ -66,11 +66,15 @@ where
 /// `"oci:/images/app:1.0"` or `"docker://registry.example/app:1.0"`).
 /// `client` may be NULL for a client of default options. `options_json`
 /// (NULL for defaults): `{"all": bool, "platform": "os/arch[/variant]",
-/// "platforms": ["os/arch", …], "jobs": n}` — every image of an index, one,
-/// or a subset written as a new index; `jobs` blobs move at once (default 6).
-/// On success `*out_json` receives the result — `{"source", "destination",
-/// "digest", "media_type", "source_digest", "manifests", "blobs_copied",
-/// "blobs_mounted", "blobs_skipped", "bytes_copied"}` — to free with
+/// "platforms": ["os/arch", …], "jobs": n, "compress_format": "gzip" |
+/// "zstd", "compress_level": n}` — every image of an index, one, or a subset
+/// written as a new index; `jobs` blobs move at once (default 6); layers
+/// recompressed to `compress_format` at `compress_level` (gzip 1-9, zstd
+/// 1-22), as `CopyOptions` says. On success `*out_json` receives the result
+/// — `{"source", "destination", "digest", "media_type", "source_digest",
+/// "manifests", "blobs_copied", "blobs_mounted", "blobs_skipped",
+/// "bytes_copied", "recompressed": [{"from", "digest", "size",
+/// "media_type"}], …}` — to free with
 /// `stevedore_string_free`. `progress` (may be NULL) receives every event
 /// with `userdata`; its non-zero return cancels the copy. Safe to call from
 /// many threads at once, with one client.
@@ -99,9 +103,11 @@ pub unsafe extern "C" fn stevedore_copy(
     })
 }
 
-/// Runs many copies: `jobs_json` is `[{"src": …, "dst": …}, …]`, and
-/// `options_json`, `progress` and `userdata` are as for `stevedore_copy`,
-/// applied to each job. One failure does not stop the others, and images
+/// Runs many copies: `jobs_json` is `[{"src": …, "dst": …}, …]`, each job
+/// optionally with its own `"all": bool`, `"platforms": ["os/arch", …]`
+/// (one: that platform's image; several: a subset index) and
+/// `"referrers": bool`; `options_json`, `progress` and `userdata` are as for
+/// `stevedore_copy`, applied to each job where it names no choice of its own. One failure does not stop the others, and images
 /// already identical at their destination are skipped. On success (which the
 /// call is even when jobs failed) `*out_json` receives one result per job —
 /// `[{"src", "dst", "outcome": {"status": "copied", …report} |

@@ -64,7 +64,9 @@ defmodule Stevedore do
 
   @doc """
   Copies an image. Options: `all: true`, `platform: "linux/arm64"`,
-  `platforms: [...]` (a subset, written as a new index), `jobs: n`;
+  `platforms: [...]` (a subset, written as a new index), `jobs: n`,
+  `compress_format: "gzip" | "zstd"` and `compress_level: n` (recompress the
+  layers; the report's `"recompressed"` lists them);
   `progress: pid` sends `{:stevedore_progress, event_json}` messages to `pid`,
   and `cancel: token` (from `cancel_token/0`) lets any process cancel.
   """

@@ -85,6 +85,23 @@ defmodule StevedoreTest do
     assert {:ok, ["copied"]} = Stevedore.tags(nil, dst)
   end
 
+  test "copy recompresses layers", %{tmp_dir: dir} do
+    src = layout(dir) <> ":1.0"
+    dst = "oci:" <> Path.join(dir, "zst")
+
+    assert {:ok, %{"recompressed" => [%{"digest" => digest, "media_type" => media_type}]}} =
+             Stevedore.copy(nil, src, dst <> ":z", %{compress_format: "zstd", compress_level: 19})
+
+    assert media_type == "application/vnd.oci.image.layer.v1.tar+zstd"
+    assert {:ok, %{"layers" => [%{"digest" => ^digest}]}} = Stevedore.inspect(nil, dst <> ":z")
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.copy(nil, src, dst <> ":bad", %{
+               compress_format: "gzip",
+               compress_level: 99
+             })
+  end
+
   test "export_static writes a tree that reads back", %{tmp_dir: dir} do
     src = layout(dir) <> ":1.0"
     tree = Path.join(dir, "tree")

@@ -89,20 +89,24 @@ class Client:
 
     def copy(self, src: str, dst: str, all: bool = False, platform: str = None, platforms=None,
              jobs: int = None, progress=None, referrers: bool = False,
-             preserve_digests: bool = False) -> dict:
+             preserve_digests: bool = False, compress_format: str = None,
+             compress_level: int = None) -> dict:
         """Copies an image; returns what was done (digest, blobs copied, …).
 
         `platform` chooses one image from an index, `platforms` a subset
         written as a new index, `all` every image. `referrers` brings the
         image's signatures and attached artifacts along; `preserve_digests`
         fails rather than convert for a destination that cannot hold the
-        image as it is. `progress`, a callable, receives each event as a dict
+        image as it is. `compress_format` ("gzip" or "zstd") recompresses
+        the layers, at `compress_level` (gzip 1-9, zstd 1-22) when given; the
+        new layers are listed in the report's "recompressed". `progress`, a callable, receives each event as a dict
         (from worker threads); returning False (or raising) cancels the copy,
         which then raises CancelledError.
         """
         callback = _native.PROGRESS(_progress_trampoline(progress)) if progress else _native.PROGRESS()
         opts = options(all=all or None, platform=platform, platforms=platforms, jobs=jobs,
-                       referrers=referrers or None, preserve_digests=preserve_digests or None)
+                       referrers=referrers or None, preserve_digests=preserve_digests or None,
+                       compress_format=compress_format, compress_level=compress_level)
         out = ctypes.c_void_p()
         call("stevedore_copy", self._live(), encode(src), encode(dst), opts, callback, None, ctypes.byref(out))
         return json.loads(take_string(out))

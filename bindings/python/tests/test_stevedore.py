@@ -30,6 +30,18 @@ def test_copy_inspect_tags_and_delete_between_layouts(layout, tmp_path):
     assert stevedore.tags(dst) == ["copied"]
 
 
+def test_copy_recompresses_layers(layout, tmp_path):
+    dst = f"oci:{tmp_path / 'zst'}"
+    report = stevedore.Client().copy(f"{layout}:1.0", f"{dst}:z", compress_format="zstd",
+                                     compress_level=19)
+    [layer] = report["recompressed"]
+    assert layer["media_type"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+    assert stevedore.inspect(f"{dst}:z")["layers"][0]["digest"] == layer["digest"]
+    with pytest.raises(stevedore.InvalidInputError, match="out of range"):
+        stevedore.Client().copy(f"{layout}:1.0", f"{dst}:bad", compress_format="gzip",
+                                compress_level=99)
+
+
 def test_manifests_and_blobs_come_back_exact(layout, tmp_path):
     m = stevedore.manifest(f"{layout}:1.0")
     assert m.media_type == "application/vnd.oci.image.manifest.v1+json"

@@ -17,7 +17,7 @@ mod registry_args;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use commands::{
     build, copy, files, gc, inspect, layer, login, refs, sbom, serve, sign, static_cmd,
 };
@@ -41,7 +41,7 @@ struct Cli {
 enum Command {
     /// Copy an image between two locations (e.g. oci:/a:1.0 docker://registry/a:1.0).
     Copy(copy::CopyArgs),
-    /// Copy many images: FILE holds one `SRC DST` pair a line (`#` comments).
+    /// Copy many images: FILE holds one `SRC DST [KEY=VALUE…]` job a line (`#` comments).
     Sync(copy::SyncArgs),
     /// Describe an image: digest, platform, layers, config.
     Inspect(inspect::InspectArgs),
@@ -128,8 +128,54 @@ enum Command {
     Layer(layer::LayerArgs),
 }
 
+/// Verbs that never reach a registry: the registry flags are left out of
+/// their `--help` (and man pages), though still accepted after them.
+const LOCAL_VERBS: &[&str] = &[
+    "manifest-digest",
+    "version",
+    "completion",
+    "man",
+    "generate-key-pair",
+    "serve",
+    "gc",
+];
+
+/// Verbs that follow a signature policy: the policy flags are left out of
+/// every other verb's `--help`.
+const POLICY_VERBS: &[&str] = &["copy", "sync", "verify"];
+
+/// The command table, each global flag shown only on the verbs it concerns:
+/// a verb given a hidden copy of a global flag keeps that copy (clap does not
+/// propagate a global over an argument of the same id), which parses alike.
+fn command_table() -> clap::Command {
+    let flags = |args: clap::Command| -> Vec<clap::Arg> {
+        args.get_arguments()
+            .filter(|a| a.is_global_set())
+            .map(|a| a.clone().hide(true))
+            .collect()
+    };
+    let registry = flags(RegistryArgs::augment_args(clap::Command::new("registry")));
+    let policy = flags(PolicyArgs::augment_args(clap::Command::new("policy")));
+    let mut cli = Cli::command();
+    let verbs: Vec<String> = cli
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for verb in verbs {
+        let mut hidden = Vec::new();
+        if LOCAL_VERBS.contains(&verb.as_str()) {
+            hidden.extend(registry.iter().cloned());
+        }
+        if !POLICY_VERBS.contains(&verb.as_str()) {
+            hidden.extend(policy.iter().cloned());
+        }
+        cli = cli.mut_subcommand(verb, |sub| sub.args(hidden));
+    }
+    cli
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command_table().get_matches()).unwrap_or_else(|e| e.exit());
     let json = cli.command.json();
     match run(&cli.registry, &cli.policy, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -174,15 +220,11 @@ fn run(registry: &RegistryArgs, policy: &PolicyArgs, command: Command) -> Result
         Command::Catalog(args) => refs::catalog(args, &client, out),
         Command::Version => refs::version(out),
         Command::Completion { shell } => {
-            use clap::CommandFactory;
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "stevedore", &mut script);
+            clap_complete::generate(shell, &mut command_table(), "stevedore", &mut script);
             output::emit(out, &script)
         }
-        Command::Man { dir } => {
-            use clap::CommandFactory;
-            man::write_all(Cli::command(), &dir)
-        }
+        Command::Man { dir } => man::write_all(command_table(), &dir),
         Command::Ls(args) => files::ls(args, &client, out),
         Command::Cat(args) => files::cat(args, &client, out),
         Command::Export(args) => files::export(args, &client, out),
@@ -210,12 +252,10 @@ fn run(registry: &RegistryArgs, policy: &PolicyArgs, command: Command) -> Result
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     /// clap's own consistency checks over every verb (conflicting or
     /// missing argument names panic at run time otherwise).
     #[test]
     fn the_command_table_is_consistent() {
-        super::Cli::command().debug_assert();
+        super::command_table().debug_assert();
     }
 }

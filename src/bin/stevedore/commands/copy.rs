@@ -50,6 +50,17 @@ pub struct CopyArgs {
     /// reported): oci or v2s2.
     #[arg(short = 'f', long, value_name = "oci|v2s2")]
     format: Option<stevedore::convert::ManifestFormat>,
+    /// Recompress the layers to gzip or zstd (new layer and manifest
+    /// digests reported; zstd needs OCI manifests: add --format oci for a
+    /// Docker image).
+    #[arg(long, value_name = "gzip|zstd")]
+    dest_compress_format: Option<stevedore::copy::CompressFormat>,
+    /// The level for --dest-compress-format: gzip 1-9 (default 6), zstd
+    /// 1-22 (default 3); a layer already in the format is recompressed
+    /// only when a level is given.
+    #[arg(long, value_name = "N", requires = "dest_compress_format",
+          value_parser = clap::value_parser!(i32).range(1..=22))]
+    dest_compress_level: Option<i32>,
     /// Bring along signatures and attached artifacts (cosign's .sig,
     /// .att, .sbom tags and OCI 1.1 referrers).
     #[arg(long, conflicts_with = "remove_signatures")]
@@ -91,7 +102,8 @@ pub struct CopyArgs {
 const COPY_EXAMPLES: &str = "Examples:
   stevedore copy docker://registry.example/app:1.0 oci:/images/app:1.0
   stevedore copy --all --format oci docker://registry.example/app:1.0 docker://mirror.example/app:1.0
-  stevedore copy --multi-arch all --digestfile app.digest oci:/images/app:1.0 docker://registry.example/app:1.0";
+  stevedore copy --multi-arch all --digestfile app.digest oci:/images/app:1.0 docker://registry.example/app:1.0
+  stevedore copy --all --dest-compress-format zstd docker://registry.example/app:1.0 docker://mirror.example/app:1.0-zstd";
 
 /// skopeo's `--multi-arch`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,8 +120,10 @@ pub enum MultiArch {
 #[derive(Args)]
 #[command(after_help = SYNC_EXAMPLES)]
 pub struct SyncArgs {
-    /// The list of copies (--src lines), a skopeo sync YAML file (--src
-    /// yaml) or a repository whose every tag is copied (--src docker).
+    /// The list of copies (--src lines: `SRC DST` a line, then the job's
+    /// own all=true|false, platform=P[,P…], referrers=true|false), a skopeo
+    /// sync YAML file (--src yaml) or a repository whose every tag is
+    /// copied (--src docker).
     file: String,
     /// Where the copies go with --src yaml|docker: a registry namespace
     /// (host[:port][/namespace]).
@@ -156,7 +170,7 @@ pub struct SyncArgs {
 }
 
 const SYNC_EXAMPLES: &str = "Examples:
-  stevedore sync copies.txt                      # SRC DST a line
+  stevedore sync copies.txt                      # SRC DST [all=… platform=… referrers=…] a line
   stevedore sync --src yaml --dest docker sync.yaml mirror.example:5000/mirror
   stevedore sync --src docker --dest docker registry.example/team/app mirror.example/team";
 
@@ -190,6 +204,8 @@ pub fn copy(
         jobs,
         preserve_digests,
         format,
+        dest_compress_format,
+        dest_compress_level,
         referrers,
         no_blob_cache,
         remove_signatures: _,
@@ -229,6 +245,8 @@ pub fn copy(
         blob_cache_dir: None,
         format,
         policy,
+        compress_format: dest_compress_format,
+        compress_level: dest_compress_level,
         progress: progress_printer(progress, quiet),
         cancel: Some(crate::interrupt::cancel_on_signals()?),
     };
@@ -437,6 +455,15 @@ fn describe_copy(r: &CopyReport) -> String {
     }
     if let Some(note) = &r.converted {
         out.push_str(&format!("Note:   {note}\n"));
+    }
+    for layer in &r.recompressed {
+        out.push_str(&format!(
+            "Layer:  {} recompressed to {} ({}, {})\n",
+            layer.from,
+            layer.digest,
+            layer.media_type,
+            human_size(layer.size)
+        ));
     }
     for note in &r.notes {
         out.push_str(&format!("Warning: {note}\n"));
