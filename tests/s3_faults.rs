@@ -131,7 +131,12 @@ fn a_persistent_server_error_reaches_registry_clients_as_unavailable() {
         b"",
     );
     registry.stop();
-    assert_eq!(reply.status, 503, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let body: serde_json::Value = serde_json::from_slice(&reply.body)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&reply.body)));
     assert_eq!(body["errors"][0]["code"], "UNAVAILABLE", "{body}");
@@ -189,11 +194,8 @@ fn serve_s3_refused_credentials_and_a_missing_bucket_are_clear_at_start_up() {
             );
             assert!(!text.contains("not-the-secret"), "no secret: {text}");
         }
-        let (code, text) = serve_fails(
-            &service,
-            "s3://no-such-bucket/registry",
-            common::s3::SECRET,
-        );
+        let (code, text) =
+            serve_fails(&service, "s3://no-such-bucket/registry", common::s3::SECRET);
         assert_eq!(code, Some(3), "{kind:?}: {text}");
         assert!(
             text.contains("no-such-bucket") && text.contains("does not exist"),
