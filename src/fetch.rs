@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::digest::Digest;
 use crate::error::{from_io, Error, Result};
 use crate::manifest::Manifest;
-use crate::new_file::temp_file_in;
+use crate::new_file::{output_dir, temp_file_in};
 use crate::platform::Platform;
 use crate::resolve::image_for_platform;
 use crate::store::copy_stream;
@@ -54,10 +54,7 @@ pub fn blob_bytes(image: &ImageRef, digest: &Digest, limit: u64) -> Result<Vec<u
 /// beside it, renamed into place only when complete and verified. The file
 /// is created as `cat > path` would create it: mode `0o666` less the umask.
 pub fn blob_to_file(image: &ImageRef, digest: &Digest, path: &Path) -> Result<u64> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = output_dir(path)?;
     let mut temp = temp_file_in(dir, ".stevedore-blob-", 0o666)
         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
     let written = copy_stream(&mut blob(image, digest)?, temp.as_file_mut())

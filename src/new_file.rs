@@ -15,11 +15,37 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::append::Appender;
+use crate::error::{Error, ErrorKind, Result};
 
 /// The mode the files of a layout, a `dir:` and an archive are created
 /// with before the umask applies, as skopeo creates them: `0o644` under
 /// umask `022`, `0o600` under `077`.
 pub(crate) const FILE_MODE: u32 = 0o644;
+
+/// The directory an output file the caller named (`-o FILE`) is written in:
+/// `path`'s parent, `.` for a bare name. Errors: [`ErrorKind::Io`] naming the
+/// directory when it does not exist or is not a directory (a path the user
+/// gave that cannot be written, not a missing image or blob).
+pub(crate) fn output_dir(path: &Path) -> Result<&Path> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let why = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(dir),
+        Ok(_) => "is not a directory".to_string(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => "does not exist".to_string(),
+        Err(e) => format!("cannot be read: {e}"),
+    };
+    Err(Error::new(
+        ErrorKind::Io,
+        format!(
+            "cannot write {}: the directory {} {why} (create it first)",
+            path.display(),
+            dir.display()
+        ),
+    ))
+}
 
 /// A named temporary file in `dir`, starting with `prefix`, created with
 /// `mode` less the process umask (tempfile's default, `0o600`, would make

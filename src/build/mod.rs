@@ -17,7 +17,7 @@ mod verbs;
 pub use flatten::flatten;
 pub use index::{index_add, index_create, index_remove, IndexReport};
 pub use read::read;
-pub use spec::{rfc3339, BuildSpec, ConfigChanges, LayerSpec};
+pub use spec::{check_created, check_exposed_port, rfc3339, BuildSpec, ConfigChanges, LayerSpec};
 pub use staged::Staged;
 pub use verbs::{
     append, build, layer_of, mutate, rebase, remove_layer, replace_layer, write, BuildReport,

@@ -127,10 +127,17 @@ impl ConfigChanges {
 
     /// Applies the changes to `image`'s config.
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an
-    /// `env` entry without `=`.
+    /// `env` entry without `=`, a `created` that is not an RFC 3339 timestamp
+    /// ([`check_created`]) or a malformed exposed port ([`check_exposed_port`]).
     pub fn apply(&self, image: &mut Image) -> Result<()> {
         if self.is_empty() {
             return Ok(());
+        }
+        if let Some(created) = &self.created {
+            check_created(created)?;
+        }
+        for port in &self.exposed_ports {
+            check_exposed_port(port)?;
         }
         for e in &self.env {
             if !e.contains('=') || e.starts_with('=') {
@@ -222,6 +229,37 @@ impl ConfigChanges {
         }
         Ok(())
     }
+}
+
+/// Checks that `created` is an RFC 3339 timestamp, as the image config's
+/// `created` field requires (image-spec config.md), such as
+/// `2024-01-01T00:00:00Z` or `2024-01-01T02:00:00+02:00`. Errors:
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the value
+/// and the expected form.
+pub fn check_created(created: &str) -> Result<()> {
+    created.parse::<jiff::Timestamp>().map(|_| ()).map_err(|e| {
+        Error::invalid(format!(
+            "created {created:?} is not an RFC 3339 timestamp (such as \
+             2024-01-01T00:00:00Z): {e}"
+        ))
+    })
+}
+
+/// Checks that `port` is an exposed port as the image config's `ExposedPorts`
+/// keys name one (image-spec config.md): `PORT[/tcp|/udp|/sctp]`, PORT from 1
+/// to 65535. Errors: [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+/// naming the value and the expected form.
+pub fn check_exposed_port(port: &str) -> Result<()> {
+    let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
+    let number_ok = !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && matches!(number.parse::<u32>(), Ok(1..=65535));
+    if number_ok && matches!(protocol, "tcp" | "udp" | "sctp") {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "exposed port {port:?} is not PORT[/tcp|udp|sctp] with PORT from 1 to 65535"
+    )))
 }
 
 /// `seconds` since 1970 as an RFC 3339 UTC time, such as

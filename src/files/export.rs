@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{FilesOptions, ImageFs};
 use crate::error::{from_io, Error, Result};
 use crate::layer::{Entry, EntryKind};
+use crate::new_file::output_dir;
 use crate::transport::ImageRef;
 
 /// What an export wrote.
@@ -41,10 +42,7 @@ pub fn export_to_path(
     path: &Path,
     options: &FilesOptions,
 ) -> Result<ExportReport> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = output_dir(path)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".stevedore-export-")
         .tempfile_in(dir)

@@ -20,7 +20,8 @@ pub use source::ImageLayers;
 use crate::error::{from_io, Error, ErrorKind, Result};
 use crate::layer::LookupError;
 use crate::layer::{
-    read_entry_from, Entry, EntryKind, LayerInfo, LayerSource, Limits, MergedView, Spool,
+    read_entry_from, Entry, EntryKind, FileVisitor, LayerInfo, LayerSource, Limits, MergedView,
+    Spool,
 };
 use crate::platform::{self, Platform};
 use crate::resolve::image_for_platform;
@@ -91,10 +92,22 @@ impl ImageFs {
     /// [`inspect`](crate::inspect()) chooses) and every layer once, building
     /// the merged view; with `digests`, files' SHA-256 are computed too.
     pub fn open(image: &ImageRef, options: &FilesOptions, digests: bool) -> Result<ImageFs> {
+        ImageFs::open_visiting(image, options, digests, None)
+    }
+
+    /// [`open`](ImageFs::open), showing every regular file's bytes to
+    /// `visitor` while its layer streams (see [`FileVisitor`]), so that a
+    /// caller needing some files' bytes reads each layer once.
+    pub fn open_visiting(
+        image: &ImageRef,
+        options: &FilesOptions,
+        digests: bool,
+        visitor: Option<&mut dyn FileVisitor>,
+    ) -> Result<ImageFs> {
         let root = crate::inspect::raw_manifest(image)?;
         let (_, manifest) = image_for_platform(image.transport(), root, options.platform.as_ref())?;
         let source = ImageLayers::new(image.clone(), manifest.layers, options.store.clone());
-        let view = MergedView::build(&source, &options.limits, digests)?;
+        let view = MergedView::build_visiting(&source, &options.limits, digests, visitor)?;
         let count = source.layers().len();
         Ok(ImageFs {
             name: image.to_string(),

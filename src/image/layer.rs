@@ -24,6 +24,7 @@ use crate::archive::HashingWriter;
 use crate::descriptor::Descriptor;
 use crate::digest::{Algorithm, Hasher};
 use crate::error::{Error, Result};
+use crate::layer::{clean_path, BadPath};
 use crate::media_types;
 
 /// How a layer made from files is compressed.
@@ -518,6 +519,37 @@ pub fn from_tar(path: &Path) -> Result<Layer> {
     })
 }
 
+/// Refuses a tar entry whose name, or hard link target, is absolute or has a
+/// `..` component (it would leave the root where the layer is applied), as
+/// the layer reader refuses it in an image: [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+/// naming the file and the entry.
+fn check_entry_paths<R: Read>(entry: &tar::Entry<'_, R>, path: &Path) -> Result<()> {
+    let name = entry.path_bytes();
+    let shown = String::from_utf8_lossy(&name).into_owned();
+    let refuse = |what: &str, why: BadPath| {
+        let why = match why {
+            BadPath::Absolute => "is an absolute path",
+            BadPath::DotDot => "has a `..` component, leaving the root",
+            BadPath::NotUtf8 => "is not UTF-8",
+        };
+        Err(Error::invalid(format!(
+            "{}: entry {shown:?}: {what} {why}; a layer's paths are relative to its root",
+            path.display()
+        )))
+    };
+    if let Err(why) = clean_path(&name) {
+        return refuse("its name", why);
+    }
+    if entry.header().entry_type() == tar::EntryType::Link {
+        if let Some(target) = entry.link_name_bytes() {
+            if let Err(why) = clean_path(&target) {
+                return refuse("its hard link target", why);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the (compressed) tar `file` through, checking it is a tar of at
 /// least one entry; returns the digest of the uncompressed tar.
 fn check_tar(file: &mut dyn Read, media_type: &str, path: &Path) -> Result<crate::digest::Digest> {
@@ -537,6 +569,7 @@ fn check_tar(file: &mut dyn Read, media_type: &str, path: &Path) -> Result<crate
         let mut archive = tar::Archive::new(&mut tar_stream);
         for entry in archive.entries().map_err(not_tar)? {
             let mut entry = entry.map_err(not_tar)?;
+            check_entry_paths(&entry, path)?;
             io::copy(&mut entry, &mut io::sink()).map_err(not_tar)?;
             count += 1;
         }

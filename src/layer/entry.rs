@@ -48,7 +48,7 @@ impl EntryKind {
 }
 
 /// Where an entry's bytes are: in the uncompressed tar stream of one layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct DataLocation {
     /// The layer's index in the manifest, base first.
     pub layer: usize,

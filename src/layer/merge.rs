@@ -31,6 +31,19 @@ pub trait LayerSource: Send + Sync {
     fn open(&self, index: usize) -> Result<Box<dyn Read + Send>>;
 }
 
+/// Sees the bytes of each regular file while [`MergedView::build_visiting`]
+/// streams its layer, so that a caller who needs a few files' bytes (an SBOM's
+/// package databases) reads every layer once. Files a later layer hides are
+/// visited too: the final view's [`Entry::data`] says which bytes are live.
+pub trait FileVisitor {
+    /// Called once per regular file of a layer, in tar order: `path` is the
+    /// entry's cleaned tar path, `mode` its permission bits, `size` its length in
+    /// bytes, `at` where its bytes lie (as [`Entry::data`] will say), `bytes` a
+    /// stream of them, which may be read in part or not at all. An error reading
+    /// `bytes` is the layer's and surfaces again from the build.
+    fn visit(&mut self, path: &str, mode: u32, size: u64, at: DataLocation, bytes: &mut dyn Read);
+}
+
 /// Bounds on what a layer may make us read or hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -98,12 +111,30 @@ impl MergedView {
     /// [`Limits::max_layer_bytes`] or [`Limits::max_entries`]; a blob that
     /// does not match its digest is [`ErrorKind::DigestMismatch`].
     pub fn build(source: &dyn LayerSource, limits: &Limits, digests: bool) -> Result<MergedView> {
+        MergedView::build_visiting(source, limits, digests, None)
+    }
+
+    /// [`build`](MergedView::build), handing every regular file's bytes to
+    /// `visitor` on the way (see [`FileVisitor`]). Errors as `build`.
+    pub fn build_visiting(
+        source: &dyn LayerSource,
+        limits: &Limits,
+        digests: bool,
+        mut visitor: Option<&mut dyn FileVisitor>,
+    ) -> Result<MergedView> {
         let mut view = MergedView::default();
         let mut total_entries = 0u64;
         for (index, descriptor) in source.layers().iter().enumerate() {
             let blob = source.open(index)?;
-            let info =
-                view.apply_layer(index, descriptor, blob, limits, digests, &mut total_entries)?;
+            let read = Reading {
+                index,
+                descriptor,
+                limits,
+                digests,
+            };
+            let info = view
+                .apply_layer(&read, blob, visitor.as_deref_mut(), &mut total_entries)
+                .map_err(|e| blame_the_blob(source, index, e))?;
             view.layers.push(info);
         }
         Ok(view)
@@ -165,13 +196,17 @@ impl MergedView {
 
     fn apply_layer(
         &mut self,
-        index: usize,
-        descriptor: &Descriptor,
+        read_as: &Reading<'_>,
         blob: Box<dyn Read + Send>,
-        limits: &Limits,
-        digests: bool,
+        mut visitor: Option<&mut (dyn FileVisitor + '_)>,
         total_entries: &mut u64,
     ) -> Result<LayerInfo> {
+        let Reading {
+            index,
+            descriptor,
+            limits,
+            ..
+        } = *read_as;
         let digest = &descriptor.digest;
         let (stream, format) =
             decompress(blob, &descriptor.media_type, digest, limits.max_layer_bytes)?;
@@ -218,7 +253,8 @@ impl MergedView {
             let size = item.size();
             let offset = item.raw_file_position();
             data_end = data_end.max(offset + size);
-            if let Some(change) = read_change(&mut item, index, digests, digest, &shown)? {
+            let visit = visitor.as_deref_mut();
+            if let Some(change) = read_change(&mut item, read_as, visit, &shown)? {
                 changes.push(change);
             }
         }
@@ -362,15 +398,25 @@ impl MergedView {
     }
 }
 
+/// One layer being applied: its index, descriptor and how to read it.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    index: usize,
+    descriptor: &'a Descriptor,
+    limits: &'a Limits,
+    digests: bool,
+}
+
 /// Turns one tar entry into what it asks of the view (`None` for the root
-/// directory and for headers that carry no path of their own).
+/// directory and for headers that carry no path of their own), showing a
+/// regular file's bytes to `visitor` on the way.
 fn read_change(
     item: &mut tar::Entry<'_, Counted>,
-    layer: usize,
-    digests: bool,
-    digest: &Digest,
+    reading: &Reading<'_>,
+    visitor: Option<&mut (dyn FileVisitor + '_)>,
     shown: &str,
 ) -> Result<Option<Change>> {
+    let (layer, digests, digest) = (reading.index, reading.digests, &reading.descriptor.digest);
     let bad = |why: &str| Error::invalid(format!("layer {digest}: entry {shown:?} {why}"));
     let header = item.header();
     let kind = match header.entry_type() {
@@ -463,13 +509,22 @@ fn read_change(
         layer,
         offset: item.raw_file_position(),
     });
-    let content_digest = if digests && kind == EntryKind::File {
-        let mut hasher = HashWriter(Hasher::new(Algorithm::Sha256));
-        io::copy(item, &mut hasher)
-            .map_err(|e| tar_error(digest, &format!("reading entry {shown:?}"), e, false))?;
-        Some(hasher.0.finish())
-    } else {
-        None
+    let mut hasher = (digests && kind == EntryKind::File).then(|| Hasher::new(Algorithm::Sha256));
+    if let (Some(visitor), Some(at)) = (visitor, data) {
+        let mut tee = Tee {
+            inner: &mut *item,
+            hasher: hasher.as_mut(),
+        };
+        visitor.visit(&path, mode, size, at, &mut tee);
+    }
+    let content_digest = match hasher {
+        Some(hasher) => {
+            let mut rest = HashWriter(hasher);
+            io::copy(item, &mut rest)
+                .map_err(|e| tar_error(digest, &format!("reading entry {shown:?}"), e, false))?;
+            Some(rest.0.finish())
+        }
+        None => None,
     };
     Ok(Some(Change::Put(Entry {
         path,
@@ -486,6 +541,26 @@ fn read_change(
         data,
         digest: content_digest,
     })))
+}
+
+/// The error to report for a layer that failed to read: when its blob no
+/// longer matches its digest (a corrupted layer usually fails to decompress
+/// before its digest is checked), that [`ErrorKind::DigestMismatch`], naming
+/// the layer digest; otherwise `err` itself.
+fn blame_the_blob(source: &dyn LayerSource, index: usize, err: Error) -> Error {
+    if err.kind() == ErrorKind::DigestMismatch {
+        return err;
+    }
+    let checked = source
+        .open(index)
+        .and_then(|mut blob| io::copy(&mut blob, &mut io::sink()).map_err(|e| from_io("", e)));
+    match checked {
+        Err(mismatch) if mismatch.kind() == ErrorKind::DigestMismatch => {
+            let digest = &source.layers()[index].digest;
+            mismatch.context(format!("layer {digest} is corrupted ({err})"))
+        }
+        _ => err,
+    }
 }
 
 /// A tar reading error: a truncated stream is invalid input, naming the
@@ -506,6 +581,23 @@ impl io::Write for HashWriter {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Hands what is read through it to a hasher too (so that a visitor's partial
+/// read and the rest drained after it digest the whole entry).
+struct Tee<'a, R> {
+    inner: &'a mut R,
+    hasher: Option<&'a mut Hasher>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(hasher) = self.hasher.as_mut() {
+            hasher.update(&buf[..n]);
+        }
+        Ok(n)
     }
 }
 

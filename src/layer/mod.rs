@@ -18,6 +18,7 @@ mod read;
 
 pub use compression::{decompress, Compression, LayerFormat};
 pub use entry::{DataLocation, Entry, EntryKind};
-pub use merge::{LayerInfo, LayerSource, Limits, MergedView};
+pub use merge::{FileVisitor, LayerInfo, LayerSource, Limits, MergedView};
 pub use paths::LookupError;
+pub(crate) use paths::{clean as clean_path, BadPath};
 pub use read::{read_entry_from, Spool};

@@ -1,8 +1,9 @@
 //! A blocking client of one bucket (under a key prefix): the object calls a
 //! registry needs, each signed as a presigned URL by `rusty-s3` and sent with
-//! `ureq`. Throttling (503 `SlowDown`, 429) and server errors (500, 502,
-//! 503, 504) and dropped connections are retried with exponential backoff;
-//! every call's body is in memory, so a retry resends it whole.
+//! `ureq`. Throttling (503 `SlowDown`, 429), server errors (500, 502, 503,
+//! 504), 400 `RequestTimeout` and dropped connections are retried, at most
+//! [`ATTEMPTS`] tries, with jittered exponential backoff; every call's body is
+//! in memory, so a retry resends it whole.
 
 use std::io::Read;
 use std::time::{Duration, SystemTime};
@@ -55,8 +56,24 @@ enum Payload<'a> {
     Bytes(&'a [u8]),
 }
 
-fn retryable(status: u16) -> bool {
+/// Whether S3 asks for the request to be retried (the AWS SDKs' retry rules):
+/// throttling (429, 503 `SlowDown`), server errors (500 `InternalError`, 502,
+/// 503 `ServiceUnavailable`, 504) and 400 `RequestTimeout` (the connection sat
+/// idle too long).
+fn retryable(status: u16, code: &str) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
+        || matches!(code, "RequestTimeout" | "SlowDown" | "InternalError")
+}
+
+/// The pause before the next try: exponential (100 ms doubled per try, at
+/// most 5 s), with "equal jitter" (half of it fixed, half random) so that
+/// servers throttled together do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    use rand_core::RngCore;
+    let ceiling = (100u64 << attempt.min(6)).min(5_000);
+    let half = ceiling / 2;
+    let jitter = rand_core::OsRng.next_u64() % (half + 1);
+    Duration::from_millis(half + jitter)
 }
 
 impl Bucket {
@@ -133,7 +150,6 @@ impl Bucket {
         headers: &[(&str, &str)],
         body: Payload<'_>,
     ) -> Result<Option<ureq::http::Response<ureq::Body>>> {
-        let mut delay = Duration::from_millis(100);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -155,8 +171,9 @@ impl Bucket {
                     if status == 404 || status == 412 {
                         return Ok(None);
                     }
-                    if !retryable(status) || last {
-                        return Err(self.error_of(response, method));
+                    let (error, code) = self.failure(response, method);
+                    if !retryable(status, &code) || last {
+                        return Err(error);
                     }
                 }
                 Err(e) if last => {
@@ -170,8 +187,7 @@ impl Bucket {
                 }
                 Err(_) => {}
             }
-            std::thread::sleep(delay);
-            delay = (delay * 2).min(Duration::from_secs(5));
+            std::thread::sleep(backoff(attempt - 1));
         }
     }
 
@@ -206,7 +222,17 @@ impl Bucket {
     }
 
     /// The error of a failed response, with the service's code and message.
-    fn error_of(&self, mut response: ureq::http::Response<ureq::Body>, method: &str) -> Error {
+    fn error_of(&self, response: ureq::http::Response<ureq::Body>, method: &str) -> Error {
+        self.failure(response, method).0
+    }
+
+    /// The error of a failed response and the service's error code (empty
+    /// when the reply has no S3 error body, as a HEAD has none).
+    fn failure(
+        &self,
+        mut response: ureq::http::Response<ureq::Body>,
+        method: &str,
+    ) -> (Error, String) {
         let status = response.status().as_u16();
         let text = response
             .body_mut()
@@ -224,22 +250,28 @@ impl Bucket {
             (_, "NoSuchBucket") => ErrorKind::NotFound,
             (401 | 403, _) => ErrorKind::Unauthorized,
             (429, _) | (503, "SlowDown") => ErrorKind::RateLimited,
+            (_, "RequestTimeout") => ErrorKind::Network,
             (400..=499, _) => ErrorKind::InvalidInput,
             _ => ErrorKind::Network,
         };
         let what = match kind {
-            ErrorKind::Unauthorized => "refused the credentials",
-            ErrorKind::RateLimited => "is throttling requests",
+            ErrorKind::Unauthorized => {
+                "refused the credentials (check AWS_ACCESS_KEY_ID, \
+                                        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN or AWS_PROFILE)"
+            }
+            ErrorKind::RateLimited => "kept throttling requests",
+            ErrorKind::Network if status >= 500 => "kept failing",
             _ => "failed",
         };
-        Error::new(
+        let error = Error::new(
             kind,
             format!(
                 "the object store {} {what} on a {method}: {detail}",
                 self.description
             ),
         )
-        .with_http_status(status)
+        .with_http_status(status);
+        (error, body.code)
     }
 
     fn creds(&self) -> Option<&Credentials> {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::captured::Capture;
 use super::catalog::{catalog_with, CatalogOptions};
 use super::model::{Catalog, Ecosystem, OperatingSystem};
 use super::render::{render_with, Format, RenderOptions};
@@ -16,7 +17,7 @@ use super::rootfs::{Entry, RootFs};
 use crate::error::{from_io, Error, Result};
 use crate::files::{FilesOptions, ImageFs};
 use crate::layer::{LayerInfo, Limits};
-use crate::new_file::{temp_file_in, FILE_MODE};
+use crate::new_file::{output_dir, temp_file_in, FILE_MODE};
 use crate::platform::{self, Platform};
 use crate::referrers::{attach, AttachOptions, AttachReport};
 use crate::store::Store;
@@ -130,10 +131,7 @@ impl SbomReport {
     /// (written to a temporary file beside it, then renamed). Errors:
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) naming the path.
     pub fn write_document(&self, path: &Path) -> Result<()> {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let dir = output_dir(path)?;
         let what = || format!("writing the SBOM to {}", path.display());
         let mut temp =
             temp_file_in(dir, ".stevedore-sbom-", FILE_MODE).map_err(|e| Error::io(what(), e))?;
@@ -147,7 +145,9 @@ impl SbomReport {
 
 /// The software bill of materials of `image` (the platform's image from an
 /// index, as [`inspect`](crate::inspect()) chooses): its layers merged without
-/// unpacking them, cataloged (see the [module documentation](super)), rendered in
+/// unpacking them, cataloged (see the [module documentation](super)) from the
+/// files' bytes kept while each layer was read (so each layer is decompressed
+/// once), rendered in
 /// `options.format` (named after the image) and, with `options.attach`, pushed
 /// as a referrer of the image. Errors: those of reading the image
 /// ([`ImageFs::open`]) and of attaching; what cannot be cataloged is a warning.
@@ -157,7 +157,9 @@ pub fn sbom(image: &ImageRef, options: &SbomOptions) -> Result<SbomReport> {
         limits: options.limits.clone(),
         store: options.store.clone(),
     };
-    let fs = ImageFs::open(image, &files, false)?;
+    let mut capture = Capture::new(&options.catalog);
+    let fs = ImageFs::open_visiting(image, &files, false, Some(&mut capture))?;
+    let fs = capture.into_fs(fs);
     let catalog = catalog_with(&fs, &options.catalog);
     let name = image.to_string();
     let document = render_with(
@@ -168,7 +170,7 @@ pub fn sbom(image: &ImageRef, options: &SbomOptions) -> Result<SbomReport> {
             created: None,
         },
     );
-    let layers = fs.view().layers().to_vec();
+    let layers = fs.image().view().layers().to_vec();
     let mut warnings = catalog.warnings.clone();
     warnings.extend(layers.iter().filter_map(|l| {
         l.format

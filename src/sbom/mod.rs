@@ -28,6 +28,7 @@
 //! ```
 
 mod apk;
+mod captured;
 mod catalog;
 mod cyclonedx;
 mod dpkg;

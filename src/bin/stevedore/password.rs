@@ -44,9 +44,11 @@ pub fn private_key(pem: &[u8]) -> Result<SigningKey, Error> {
     }
 }
 
-/// The password for a new key pair: `COSIGN_PASSWORD` when set (an empty
-/// value is an explicit empty password), else asked twice on the terminal.
-/// An empty password is refused unless `allow_empty`.
+/// The password for a new key pair: `COSIGN_PASSWORD` when set, as cosign
+/// takes it (an empty value is an explicit empty password: no prompt, and
+/// `allow_empty` is not needed), else asked twice on the terminal, where an
+/// empty one is refused unless `allow_empty`; with neither, the empty password
+/// only with `allow_empty`.
 pub fn for_new_key(allow_empty: bool) -> Result<Secret, Error> {
     if let Some(password) = from_env() {
         return Ok(password);

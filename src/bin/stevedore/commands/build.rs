@@ -97,11 +97,11 @@ pub struct MutateArgs {
     /// Set a manifest annotation (repeatable).
     #[arg(short = 'a', long, value_parser = key_value)]
     annotation: Vec<(String, String)>,
-    /// Expose a port, such as 8080 or 53/udp (repeatable).
-    #[arg(long = "exposed-ports", value_delimiter = ',')]
+    /// Expose a port, as PORT[/tcp|udp|sctp] such as 8080 or 53/udp (repeatable).
+    #[arg(long = "exposed-ports", value_delimiter = ',', value_parser = exposed_port)]
     exposed_ports: Vec<String>,
-    /// Set the creation time (RFC 3339).
-    #[arg(long)]
+    /// Set the creation time (an RFC 3339 timestamp, such as 2024-01-01T00:00:00Z).
+    #[arg(long, value_parser = created)]
     created: Option<String>,
     /// For an index: the one platform whose image changes.
     #[arg(long)]
@@ -274,4 +274,18 @@ pub fn index(args: IndexArgs, client: &Client, out: &mut dyn Write) -> Result<()
             report.show(&stevedore::index_remove(&src, &platform, &dst)?, out)
         }
     }
+}
+
+/// `--exposed-ports`, checked by the library (a usage error naming the flag).
+fn exposed_port(s: &str) -> Result<String, String> {
+    stevedore::build::check_exposed_port(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// `--created`, checked by the library (a usage error naming the flag).
+fn created(s: &str) -> Result<String, String> {
+    stevedore::build::check_created(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
 }

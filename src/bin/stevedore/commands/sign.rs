@@ -149,7 +149,8 @@ pub fn verify(
         annotations: args.annotations.into_iter().collect(),
     };
     let report = stevedore::sign::verify(&super::image(&args.image, client)?, &policy)?;
-    for check in &report.signatures {
+    // With --json the verdicts are in the JSON report, and nothing else is printed.
+    for check in report.signatures.iter().filter(|_| !args.json) {
         let verdict = serde_json::to_value(check.verdict)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -193,7 +194,7 @@ fn verify_by_policy(
     };
     let image = super::image(&args.image, client)?;
     let decision = stevedore::sign::policy_file::PolicyFile::load(&path)?.evaluate(&image)?;
-    for reason in &decision.reasons {
+    for reason in decision.reasons.iter().filter(|_| !args.json) {
         eprintln!("{reason}");
     }
     if args.json {
