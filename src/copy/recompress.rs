@@ -3,7 +3,9 @@
 //! compressed again into a temporary file (its new digest and size computed
 //! on the way, its uncompressed digest checked against the config's
 //! `rootfs.diff_ids`), and sent from there. Configs and diff IDs do not
-//! change; layer descriptors and so manifest digests do.
+//! change; layer descriptors and so manifest digests do. A layer that decompresses to more than
+//! [`Limits::max_layer_bytes`](crate::layer::Limits) (64 GiB) is refused, as
+//! the layer reader refuses it.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -327,7 +329,7 @@ fn one_layer(
         src.get_blob(layer)?,
         &layer.media_type,
         &layer.digest,
-        u64::MAX,
+        crate::layer::Limits::default().max_layer_bytes,
     )?;
     let mut tar = Hashing {
         inner: io::sink(),
