@@ -74,7 +74,7 @@ pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use files::{
     diff, export, export_to_path, files, files_in, read_file, DiffReport, ExportReport,
-    FilesOptions, ImageFs, Listing,
+    FilesOptions, ImageFs, Listing, ListingRef,
 };
 pub use image::Image;
 pub use inspect::{

@@ -87,6 +87,19 @@ pub struct Listing {
     pub entries: Vec<Entry>,
 }
 
+/// A [`Listing`] of every entry that borrows them from an open [`ImageFs`]
+/// instead of copying them (a listing of a large image costs no second copy
+/// of its metadata); serializes to the same JSON as [`Listing`].
+#[derive(Debug, Serialize)]
+pub struct ListingRef<'a> {
+    /// The image, as given.
+    pub name: &'a str,
+    /// The layers, base first.
+    pub layers: &'a [LayerInfo],
+    /// The entries, in path order.
+    pub entries: Vec<&'a Entry>,
+}
+
 impl ImageFs {
     /// Reads the manifest of `image` (the platform's, from an index, as
     /// [`inspect`](crate::inspect()) chooses) and every layer once, building
@@ -126,6 +139,16 @@ impl ImageFs {
     /// Every entry, in path order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.view.entries()
+    }
+
+    /// Every entry with the image's name and layers, borrowed (see
+    /// [`ListingRef`]).
+    pub fn listing_ref(&self) -> ListingRef<'_> {
+        ListingRef {
+            name: &self.name,
+            layers: self.view.layers(),
+            entries: self.view.entries().collect(),
+        }
     }
 
     /// The entry `path` names (absolute or relative to the root), symlinks
@@ -256,8 +279,11 @@ impl ImageFs {
 /// Every entry of the merged root of `image`, in path order, with the layers.
 pub fn files(image: &ImageRef, options: &FilesOptions) -> Result<Listing> {
     let fs = ImageFs::open(image, options, false)?;
-    let entries = fs.entries().cloned().collect();
-    Ok(fs.listing(entries))
+    let listing = fs.listing(Vec::new());
+    Ok(Listing {
+        entries: fs.view.into_entries(),
+        ..listing
+    })
 }
 
 /// The entries directly inside the directory `path` of `image` (symlinks to

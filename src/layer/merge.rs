@@ -150,6 +150,14 @@ impl MergedView {
         self.entries.values()
     }
 
+    /// Every entry, in path order, moving them out of the view (no copy:
+    /// the view's own memory is released as the entries leave it).
+    pub fn into_entries(self) -> Vec<Entry> {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        entries.extend(self.entries.into_values());
+        entries
+    }
+
     /// How many entries the root holds.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -219,7 +227,6 @@ impl MergedView {
         });
         let fail =
             |what: &str, e: io::Error| tar_error(digest, what, e, ended.load(Ordering::Relaxed));
-        let mut changes = Vec::new();
         let mut entries = 0u64;
         let mut data_end = 0u64;
         for item in archive
@@ -254,8 +261,14 @@ impl MergedView {
             let offset = item.raw_file_position();
             data_end = data_end.max(offset + size);
             let visit = visitor.as_deref_mut();
-            if let Some(change) = read_change(&mut item, read_as, visit, &shown)? {
-                changes.push(change);
+            // Applied as they stream (nothing of a layer is held): a
+            // whiteout hides only what lower layers put there (OCI image
+            // spec, layer.md "Whiteouts"), whatever its place in the tar.
+            match read_change(&mut item, read_as, visit, &shown)? {
+                Some(Change::Opaque(dir)) => self.opaque(&dir, index),
+                Some(Change::Whiteout(path)) => self.whiteout(&path, index),
+                Some(Change::Put(entry)) => self.put(entry, index, digest, limits)?,
+                None => {}
             }
         }
         let mut counted = archive.into_inner();
@@ -269,18 +282,6 @@ impl MergedView {
         // Read to the end, so that the blob's digest and the compressed
         // stream's own checks are verified.
         io::copy(&mut counted, &mut io::sink()).map_err(|e| fail("reading the layer's end", e))?;
-        for change in &changes {
-            match change {
-                Change::Opaque(dir) => self.opaque(dir),
-                Change::Whiteout(path) => self.whiteout(path),
-                Change::Put(_) => {}
-            }
-        }
-        for change in changes {
-            if let Change::Put(entry) = change {
-                self.put(entry, index, digest, limits)?;
-            }
-        }
         Ok(LayerInfo {
             digest: digest.clone(),
             media_type: descriptor.media_type.clone(),
@@ -291,24 +292,30 @@ impl MergedView {
         })
     }
 
-    /// Hides what lower layers have inside `dir` (the directory stays).
-    fn opaque(&mut self, dir: &str) {
+    /// Hides what layers below `layer` have inside `dir` (the directory
+    /// stays).
+    fn opaque(&mut self, dir: &str, layer: usize) {
         if let Ok(resolved) = self.resolve(dir, true, 40) {
-            self.remove_children(&resolved);
+            self.remove_children(&resolved, layer);
         }
     }
 
-    /// Hides `path` (and, for a directory, all inside it).
-    fn whiteout(&mut self, path: &str) {
+    /// Hides `path` (and, for a directory, all inside it) as layers below
+    /// `layer` put it.
+    fn whiteout(&mut self, path: &str, layer: usize) {
         let (parent, name) = paths::split(path);
         if let Ok(parent) = self.resolve(parent, true, 40) {
             let target = paths::join(&parent, name);
-            self.remove_children(&target);
-            self.entries.remove(&target);
+            self.remove_children(&target, layer);
+            if self.entries.get(&target).is_some_and(|e| e.layer < layer) {
+                self.entries.remove(&target);
+            }
         }
     }
 
-    fn remove_children(&mut self, dir: &str) {
+    /// Removes what layers below `layer` put inside `dir` (`usize::MAX`:
+    /// everything inside it).
+    fn remove_children(&mut self, dir: &str, layer: usize) {
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -318,6 +325,7 @@ impl MergedView {
             .entries
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter(|(_, e)| e.layer < layer)
             .map(|(p, _)| p.clone())
             .collect();
         for p in doomed {
@@ -354,7 +362,7 @@ impl MergedView {
         }
         match self.entries.get(&path).map(|e| e.kind) {
             Some(EntryKind::Dir) if entry.kind == EntryKind::Dir => {}
-            Some(EntryKind::Dir) => self.remove_children(&path),
+            Some(EntryKind::Dir) => self.remove_children(&path, usize::MAX),
             _ => {}
         }
         entry.path = path.clone();

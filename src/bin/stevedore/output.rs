@@ -13,6 +13,27 @@ pub fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
         .map_err(|e| Error::io("writing to stdout", e))
 }
 
+/// Writes a command's output to stdout through a buffer, as `write`
+/// produces it (nothing held whole in memory), then flushes it; a reader
+/// that went away ends it quietly, as [`emit`] does.
+pub fn emit_with(
+    out: &mut dyn Write,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, out);
+    reader_gone_is_done(write(&mut buffered).and_then(|()| buffered.flush()))
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
+/// `value` as pretty JSON with a final newline, streamed to stdout as
+/// [`emit_with`] streams.
+pub fn emit_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), Error> {
+    emit_with(out, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::from)?;
+        w.write_all(b"\n")
+    })
+}
+
 /// `result` of writing to stdout, with a closed pipe (`EPIPE`) counted as
 /// success: the reader has all it wanted.
 pub fn reader_gone_is_done<T: Default>(result: std::io::Result<T>) -> std::io::Result<T> {

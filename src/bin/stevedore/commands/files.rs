@@ -9,7 +9,7 @@ use stevedore::platform::Platform;
 use stevedore::registry::Client;
 use stevedore::{Error, FilesOptions};
 
-use crate::output::{emit, to_json};
+use crate::output::{emit, emit_json, emit_with, to_json};
 
 /// `stevedore ls IMAGE [PATH]`.
 #[derive(Args)]
@@ -79,26 +79,38 @@ fn options(platform: Option<Platform>) -> FilesOptions {
 /// Runs `ls`.
 pub fn ls(args: LsArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
     let image = super::image(&args.image, client)?;
-    let options = options(args.platform);
-    let listing = match &args.path {
-        Some(path) => stevedore::files_in(&image, path, &options)?,
-        None => stevedore::files(&image, &options)?,
+    let options = options(args.platform.clone());
+    let Some(path) = &args.path else {
+        // The whole root: printed from the open view, not copied out of it.
+        let fs = stevedore::ImageFs::open(&image, &options, false)?;
+        let listing = fs.listing_ref();
+        return print_listing(&args, &listing, &listing.entries, out);
     };
+    let listing = stevedore::files_in(&image, path, &options)?;
+    let entries: Vec<&Entry> = listing.entries.iter().collect();
+    print_listing(&args, &listing, &entries, out)
+}
+
+/// Prints `listing` as JSON, or `entries` a line each (`-l`: long lines).
+fn print_listing(
+    args: &LsArgs,
+    listing: &impl serde::Serialize,
+    entries: &[&Entry],
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     if args.json {
-        return emit(out, to_json(&listing)?.as_bytes());
+        return emit_json(out, listing);
     }
-    let text: String = listing
-        .entries
-        .iter()
-        .map(|e| {
+    emit_with(out, |w| {
+        for e in entries {
             if args.long {
-                long_line(e)
+                w.write_all(long_line(e).as_bytes())?;
             } else {
-                format!("/{}\n", e.path)
+                writeln!(w, "/{}", e.path)?;
             }
-        })
-        .collect();
-    emit(out, text.as_bytes())
+        }
+        Ok(())
+    })
 }
 
 fn long_line(e: &Entry) -> String {
