@@ -14,7 +14,7 @@
 #
 # Every server listens on 127.0.0.1 and is stopped (by PID) on exit.
 source "$(dirname "$0")/common.sh"
-SIZES=${SIZES:-"1 10 100"}
+SIZES=${SIZES-"1 10 100"}
 TAGS=${TAGS:-"1 100 10000"}
 REPOS=${REPOS:-10000}
 BASE_MIB=${BASE_MIB:-8}
@@ -36,11 +36,14 @@ start_ours() {
 }
 stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/store-$2"; }
 
-# measure FILE CMD...: appends "wall_s peak_rss_kib cpu_s" of CMD to FILE.
+# measure FILE CMD...: appends "wall_s peak_rss_kib cpu_s" of CMD to FILE
+# (the wall time to the microsecond: GNU time's %e has 10 ms steps, too
+# coarse for the listings).
 measure() {
-  local file=$1; shift
-  /usr/bin/time -f "%e %M %U %S" -o "$work/time.out" "$@" >/dev/null 2>>"$work/measure.log"
-  awk '{ print $1, $2, $3 + $4 }' "$work/time.out" >> "$file"
+  local file=$1 start; shift
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M %U %S" -o "$work/time.out" "$@" >/dev/null 2>>"$work/measure.log"
+  awk -v s="$start" -v e="$(date +%s.%N)" '{ printf "%.6f %s %s\n", e - s, $1, $2 + $3 }' "$work/time.out" >> "$file"
 }
 col() { cut -d' ' -f"$1" "$2" | median; }
 # cpu_s PID: the CPU time (user + system, seconds) process PID has used.
@@ -70,7 +73,7 @@ done; done > "$work/seed.list"
 
 S=(skopeo --insecure-policy)
 rows=()
-row() { rows+=("$(printf "%-34s %8.2fs %8.2fs %6.2f | %7.1f %7.1f %6.2f" "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')" "$(awk -v a="$4" -v b="$5" 'BEGIN { print (b > 0 ? a / b : 0) }')")"); }
+row() { rows+=("$(printf "%-34s %8.3fs %8.3fs %6.2f | %7.1f %7.1f %6.2f" "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')" "$(awk -v a="$4" -v b="$5" 'BEGIN { print (b > 0 ? a / b : 0) }')")"); }
 
 # Registry -> registry copy of the big image (blobs streamed, nothing on disk).
 for run in $(seq "$RUNS"); do
