@@ -14,7 +14,7 @@
 #
 # Every server listens on 127.0.0.1 and is stopped (by PID) on exit.
 source "$(dirname "$0")/common.sh"
-SIZES=${SIZES:-"1 10 100"}
+SIZES=${SIZES-"1 10 100"}
 TAGS=${TAGS:-"1 100 10000"}
 REPOS=${REPOS:-10000}
 BASE_MIB=${BASE_MIB:-8}
@@ -36,13 +36,18 @@ start_ours() {
 }
 stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/store-$2"; }
 
-# measure FILE CMD...: appends "wall_s peak_rss_kib" of CMD to FILE.
+# measure FILE CMD...: appends "wall_s peak_rss_kib cpu_s" of CMD to FILE
+# (the wall time to the microsecond: GNU time's %e has 10 ms steps, too
+# coarse for the listings).
 measure() {
-  local file=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null 2>>"$work/measure.log"
-  cat "$work/time.out" >> "$file"
+  local file=$1 start; shift
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M %U %S" -o "$work/time.out" "$@" >/dev/null 2>>"$work/measure.log"
+  awk -v s="$start" -v e="$(date +%s.%N)" '{ printf "%.6f %s %s\n", e - s, $1, $2 + $3 }' "$work/time.out" >> "$file"
 }
 col() { cut -d' ' -f"$1" "$2" | median; }
+# cpu_s PID: the CPU time (user + system, seconds) process PID has used.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 echo "generating images (big: 4 x $BIG_MIB MiB; 100 images over a 3 x $BASE_MIB MiB base)..." >&2
 python3 bench/make_fixtures.py "$work/fixtures" "$BIG_MIB"
@@ -68,23 +73,32 @@ done; done > "$work/seed.list"
 
 S=(skopeo --insecure-policy)
 rows=()
-row() { rows+=("$(printf "%-34s %8.2fs %8.2fs %6.2f | %7.1f %7.1f %6.2f" "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')" "$(awk -v a="$4" -v b="$5" 'BEGIN { print (b > 0 ? a / b : 0) }')")"); }
+row() { rows+=("$(printf "%-34s %8.3fs %8.3fs %6.2f | %7.1f %7.1f %6.2f" "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')" "$(awk -v a="$4" -v b="$5" 'BEGIN { print (b > 0 ? a / b : 0) }')")"); }
 
 # Registry -> registry copy of the big image (blobs streamed, nothing on disk).
 for run in $(seq "$RUNS"); do
   for tool in ours skopeo; do
     start_docker "r2r-$tool-$run"
+    src_cpu=$(cpu_s "$src_pid")
     if [ $tool = ours ]; then
       measure "$work/r2r.ours" "$ours" --tls-verify=false copy --quiet --no-blob-cache "docker://$src/bench/big:1" "docker://$addr/bench/big:1"
     else
       measure "$work/r2r.skopeo" "${S[@]}" copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$src/bench/big:1" "docker://$addr/bench/big:1"
     fi
+    echo "$(cpu_s "$src_pid") $src_cpu $(cpu_s "$pid")" | awk '{ print $1 - $2, $3 }' >> "$work/r2r-registries.$tool"
     stop "$pid" "r2r-$tool-$run"
   done
 done
 row "copy big registry->registry" "$(col 1 "$work/r2r.ours")" "$(col 1 "$work/r2r.skopeo")" "$(col 2 "$work/r2r.ours")" "$(col 2 "$work/r2r.skopeo")"
+# Where the copy's CPU goes: the client, the source and the destination
+# docker-registry (medians), and the least wall time that leaves on 2 cores.
+r2r_cpu=$(for tool in ours skopeo; do
+  printf '%s: client %.2fs, source registry %.2fs, destination registry %.2fs; ' "$tool" \
+    "$(col 3 "$work/r2r.$tool")" "$(col 1 "$work/r2r-registries.$tool")" "$(col 2 "$work/r2r-registries.$tool")"
+done)
 
 # sync of N images (2 tags each) sharing a base.
+sync_cpu=()
 for n in $SIZES; do
   : > "$work/sync-$n.list"; : > "$work/sync-$n-oci.list"
   printf '%s:\n  tls-verify: false\n  images:\n' "$src" > "$work/sync-$n.yaml"
@@ -100,12 +114,14 @@ for n in $SIZES; do
       start_docker "sync-$n-$tool-$run"
       rm -rf "$XDG_CACHE_HOME"
       for pass in first again; do
+        src_cpu=$(cpu_s "$src_pid"); dst_cpu=$(cpu_s "$pid")
         if [ $tool = ours ]; then
           sed "s|DST|$addr|" "$work/sync-$n.list" > "$work/run.list"
           measure "$work/sync-$n-$pass.ours" "$ours" --tls-verify=false sync "$work/run.list"
         else
           measure "$work/sync-$n-$pass.skopeo" "${S[@]}" sync --src yaml --dest docker --dest-tls-verify=false "$work/sync-$n.yaml" "$addr/mirror"
         fi
+        echo "$(cpu_s "$src_pid") $src_cpu $(cpu_s "$pid") $dst_cpu" | awk '{ print $1 - $2 + $3 - $4 }' >> "$work/sync-$n-$pass-registries.$tool"
       done
       stop "$pid" "sync-$n-$tool-$run"
       # Registry -> local: our oci: layouts against skopeo's dir: (skopeo
@@ -120,6 +136,7 @@ for n in $SIZES; do
       fi
     done
   done
+  sync_cpu+=("sync $n images (first), CPU (median): ours $(col 3 "$work/sync-$n-first.ours")s + both registries $(col 1 "$work/sync-$n-first-registries.ours")s; skopeo $(col 3 "$work/sync-$n-first.skopeo")s + both registries $(col 1 "$work/sync-$n-first-registries.skopeo")s")
   for pass in first again local; do
     row "sync $n images ($pass)" "$(col 1 "$work/sync-$n-$pass.ours")" "$(col 1 "$work/sync-$n-$pass.skopeo")" "$(col 2 "$work/sync-$n-$pass.ours")" "$(col 2 "$work/sync-$n-$pass.skopeo")"
   done
@@ -128,25 +145,31 @@ done
 # tags: one repository tagged up to each count, in docker-registry and ours.
 start_ours tagsours; ours_addr=$addr; ours_pid=$pid
 "$ours" --tls-verify=false copy --quiet "docker://$src/bench/app0:a" "docker://$ours_addr/bench/tags:t0"
-# add_tags ADDR FROM TO: tags bench/tags t$FROM..t$((TO-1)) over one connection.
+# add_tags FROM TO: tags bench/tags t$FROM..t$((TO-1)) with t0's manifest in
+# both servers by writing the tag records straight into their stores (each
+# reads a tag list from its files on every request): benchmark setup, not the
+# thing measured (one PUT a tag took docker-registry longer than the run).
 add_tags() {
-  python3 - "$@" <<'PY'
-import http.client, sys
-addr, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-host, port = addr.split(":")
-c = http.client.HTTPConnection(host, int(port))
-c.request("GET", "/v2/bench/tags/manifests/t0", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
-r = c.getresponse(); body = r.read(); kind = r.getheader("Content-Type")
+  python3 - "$work/store-source/docker/registry/v2/repositories/bench/tags/_manifests/tags" \
+    "$work/store-tagsours/meta/repos/bench+tags/tags" "$@" <<'PY'
+import os, sys
+docker, ours, start, end = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+digest = open(os.path.join(docker, "t0", "current", "link")).read()
+assert digest == open(os.path.join(ours, "t0")).read().strip(), "t0 differs"
+algorithm, hex_ = digest.split(":")
 for i in range(start, end):
-    c.request("PUT", f"/v2/bench/tags/manifests/t{i}", body=body, headers={"Content-Type": kind})
-    r = c.getresponse(); r.read()
-    assert r.status == 201, (r.status, i)
+    for d in ("current", os.path.join("index", algorithm, hex_)):
+        os.makedirs(os.path.join(docker, f"t{i}", d), exist_ok=True)
+        with open(os.path.join(docker, f"t{i}", d, "link"), "w") as f:
+            f.write(digest)
+    with open(os.path.join(ours, f"t{i}"), "w") as f:
+        f.write(digest)
 PY
 }
 "$ours" --tls-verify=false copy --quiet "docker://$src/bench/app0:a" "docker://$src/bench/tags:t0"
 have=1
 for count in $TAGS; do
-  add_tags "$src" "$have" "$count"; add_tags "$ours_addr" "$have" "$count"; have=$count
+  add_tags "$have" "$count"; have=$count
   for run in $(seq "$RUNS"); do
     for server in docker ours; do
       a=$src; [ $server = ours ] && a=$ours_addr
@@ -161,21 +184,24 @@ done
 page_ms=$(for _ in $(seq 5); do curl -s -o /dev/null -w '%{time_total}\n' "http://$ours_addr/v2/bench/tags/tags/list?n=1000"; done | median | awk '{ printf "%.1f", $1 * 1000 }')
 
 # The catalog of $REPOS repositories in our server, every page followed.
-catalog=$(python3 - "$ours_addr" "$REPOS" <<'PY'
-import http.client, json, sys, time
-addr, n = sys.argv[1], int(sys.argv[2])
+# Repository cat/r0 is pushed; the others are copies of its records, written
+# straight into the store (setup, not the thing measured).
+catalog=$(python3 - "$ours_addr" "$REPOS" "$work/store-tagsours/meta/repos" <<'PY'
+import http.client, json, os, shutil, sys, time
+addr, n, repos_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 host, port = addr.split(":")
 c = http.client.HTTPConnection(host, int(port))
 accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
 c.request("GET", "/v2/bench/tags/manifests/t0", headers=accept)
 r = c.getresponse(); body = r.read(); kind = r.getheader("Content-Type")
 m = json.loads(body)
-for i in range(n):
-    for blob in [m["config"]] + m["layers"]:
-        c.request("POST", f"/v2/cat/r{i}/blobs/uploads/?mount={blob['digest']}&from=bench/tags")
-        r = c.getresponse(); r.read(); assert r.status == 201, r.status
-    c.request("PUT", f"/v2/cat/r{i}/manifests/1", body=body, headers={"Content-Type": kind})
+for blob in [m["config"]] + m["layers"]:
+    c.request("POST", f"/v2/cat/r0/blobs/uploads/?mount={blob['digest']}&from=bench/tags")
     r = c.getresponse(); r.read(); assert r.status == 201, r.status
+c.request("PUT", "/v2/cat/r0/manifests/1", body=body, headers={"Content-Type": kind})
+r = c.getresponse(); r.read(); assert r.status == 201, r.status
+for i in range(1, n):
+    shutil.copytree(os.path.join(repos_dir, "cat+r0"), os.path.join(repos_dir, f"cat+r{i}"))
 start = time.time(); url = "/v2/_catalog?n=1000"; repos = 0; first = None
 while url:
     t = time.time(); c.request("GET", url); r = c.getresponse(); repos += len(json.loads(r.read())["repositories"])
@@ -190,6 +216,8 @@ stop "$src_pid" source
 echo
 printf "%-34s %9s %9s %6s | %7s %7s %6s\n" case ours skopeo ratio "MiB ours" skopeo ratio
 printf '%s\n' "${rows[@]}"
+echo "copy big CPU (median) ${r2r_cpu%; }"
+printf '%s\n' "${sync_cpu[@]}"
 echo "our server, one page of 1,000 tags: $page_ms ms (median of 5, curl)"
 read -r repos secs first_ms <<< "$catalog"
 echo "our server, _catalog of $repos repositories, 1,000 a page: $secs s in all, first page $first_ms ms"

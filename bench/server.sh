@@ -13,6 +13,7 @@
 #   bench/server.sh                   # 3 runs a case, big image of 4 x 256 MiB
 #   RUNS=5 BIG_MIB=64 bench/server.sh
 #   ONLY=durability bench/server.sh   # the cost of durable pushes alone
+#   ONLY=push bench/server.sh         # the big push, Stevedore against curl
 #
 # Both servers keep blobs on disk under a fresh directory each run, written
 # through the page cache. Ours flushes (fsync) a pushed manifest, its blobs
@@ -128,7 +129,7 @@ PY
     'BEGIN { printf "%-28s %9.2fs %11.2fs %15.2fs\n", "100 small pushes (curl)", o, n, d }'
 }
 
-durability
+[ "${ONLY:-}" = push ] || durability
 [ "${ONLY:-}" = durability ] && exit 0
 
 echo "generating images (big: 4 x $BIG_MIB MiB, many: 200 x 50 KiB)..." >&2
@@ -150,6 +151,7 @@ for run in $(seq "$RUNS"); do
     start "$kind" "$kind-stevedore-$run"
     seconds "$ours" --tls-verify=false copy --quiet "oci:$work/fixtures/big:1" "docker://$addr/bench/ours-big:1" >> "$work/push-big-stevedore.$kind"
     stop "$pid" "$kind-stevedore-$run"
+    [ "${ONLY:-}" = push ] && continue
     start "$kind" "$kind-$run"
     for image in big many; do
       # skopeo's own CPU (user + system) on the push is kept too.
@@ -175,18 +177,25 @@ for run in $(seq "$RUNS"); do
   done
 done
 
+# push_ratios: Stevedore's client against curl into the same server
+# (targets: <= 1.3x into ours, <= 1.1x into docker-registry).
+push_ratios() {
+  for kind in ours docker; do
+    awk -v k="$kind" -v s="$(median < "$work/push-big-stevedore.$kind")" -v c="$(median < "$work/push-big-curl.$kind")" \
+      'BEGIN { printf "%-28s %9.2fs %9.2fs (curl) %6.2f\n", "push-big stevedore/curl " k, s, c, (c > 0 ? s / c : 0) }'
+  done
+}
+if [ "${ONLY:-}" = push ]; then
+  echo; push_ratios; exit 0
+fi
+
 printf "\n%-28s %10s %16s %6s\n" case "ours" "docker-registry" ratio
 for case in push-big-curl push-big-stevedore push-big push-many pull-big-first pull-big-again pull-many-first pull-many-again pull8; do
   o=$(median < "$work/$case.ours"); d=$(median < "$work/$case.docker")
   label=$case; [ "$case" = pull8 ] && label="8 concurrent pulls of big"
   awk -v n="$label" -v o="$o" -v d="$d" 'BEGIN { printf "%-28s %9.2fs %15.2fs %6.2f\n", n, o, d, (d > 0 ? o / d : 0) }'
 done
-# Stevedore's client against curl into the same server (targets: <= 1.3x
-# into ours, <= 1.1x into docker-registry).
-for kind in ours docker; do
-  awk -v k="$kind" -v s="$(median < "$work/push-big-stevedore.$kind")" -v c="$(median < "$work/push-big-curl.$kind")" \
-    'BEGIN { printf "%-28s %9.2fs %9.2fs (curl) %6.2f\n", "push-big stevedore/curl " k, s, c, (c > 0 ? s / c : 0) }'
-done
+push_ratios
 awk -v o="${peak[ours]}" -v d="${peak[docker]}" 'BEGIN { printf "%-28s %7.1fMiB %12.1fMiB %6.2f\n", "server peak RSS", o / 1024, d / 1024, o / d }'
 # skopeo's CPU on the big push bounds that push from below whatever the
 # server: spread over every core, it is the least wall time skopeo can take.

@@ -5,15 +5,16 @@
 //! where the file system refuses direct I/O, writes go through the page cache;
 //! for a file that will be flushed, the kernel is asked to start writing back
 //! as it grows, so that the flush has little left to wait for.
-// Two calls std does not offer: `fcntl(F_SETFL)` to turn direct I/O on and
-// off, and `sync_file_range`.
+// Calls std does not offer: `fcntl(F_SETFL)` to turn direct I/O on and
+// off, `sync_file_range`, and `mmap`/`munmap` for the buffer.
 #![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::ops::Range;
+use std::ops::{Deref, DerefMut, Range};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
+use std::ptr::NonNull;
 
 /// The alignment direct I/O needs, of memory, file offsets and lengths: a
 /// page, which covers every logical block size Linux supports.
@@ -26,13 +27,71 @@ const BUFFER: usize = 1 << 20;
 /// to start writeback (for a file that will be flushed).
 const WRITEBACK_EVERY: u64 = 8 << 20;
 
+/// Zeroed, page-aligned memory in a mapping of its own (anonymous `mmap`),
+/// given back to the system when dropped. A freed heap buffer of a MiB can
+/// stay in the allocator's arena of the thread that used it: a `sync`, whose
+/// jobs start threads image after image, grew its peak RSS with the images
+/// (50 MiB at 100 to local layouts, 22 MiB with this buffer).
+struct Pages {
+    start: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: `Pages` owns its mapping alone, as a `Vec<u8>` owns its memory.
+unsafe impl Send for Pages {}
+// SAFETY: shared access only reads, through `&[u8]`.
+unsafe impl Sync for Pages {}
+
+impl Pages {
+    /// Maps `len` bytes (more than 0); fails as `mmap` does (out of memory).
+    fn new(len: usize) -> io::Result<Pages> {
+        // SAFETY: a new private anonymous mapping, touching no memory of ours.
+        let start = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let start = NonNull::new(start.cast::<u8>()).ok_or_else(io::Error::last_os_error)?;
+        Ok(Pages { start, len })
+    }
+}
+
+impl Deref for Pages {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `len` mapped, readable bytes (zeroed at first), ours alone.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+    }
+}
+
+impl DerefMut for Pages {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.start.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // SAFETY: the mapping `new` made, which no slice outlives.
+        unsafe { libc::munmap(self.start.as_ptr().cast(), self.len) };
+    }
+}
+
 /// Appends to `file` from a position on. Dropping it without
 /// [`finish`](Appender::finish) loses what it still buffers.
 pub struct Appender<'f> {
     file: &'f File,
-    buf: Vec<u8>,
-    /// Where in `buf` the aligned region starts.
-    at: usize,
+    /// The aligned region the content passes through.
+    buf: Pages,
     /// The region's length (a multiple of `BLOCK`).
     region: usize,
     /// The file position of the region's first byte (a multiple of `BLOCK`).
@@ -59,30 +118,35 @@ impl<'f> Appender<'f> {
     /// Appends at `position` (the file's length) of `file` with direct I/O,
     /// or where the file system refuses it, as [`writing_back`]. `expected`
     /// is the length of the content to come, when known: small content gets
-    /// a small buffer.
+    /// a small buffer. Fails only when the buffer cannot be mapped.
     ///
     /// [`writing_back`]: Appender::writing_back
-    pub fn direct(file: &'f File, position: u64, expected: Option<u64>) -> Appender<'f> {
-        let mut appender = Appender::cached(file, position, expected).writing_back();
+    pub fn direct(
+        file: &'f File,
+        position: u64,
+        expected: Option<u64>,
+    ) -> io::Result<Appender<'f>> {
+        let mut appender = Appender::cached(file, position, expected)?.writing_back();
         appender.can_direct = true;
         appender.can_direct = appender.set_direct(true).is_ok();
-        appender
+        Ok(appender)
     }
 
     /// Appends at `position` (the file's length) of `file` through the page
     /// cache, where what is written stays for readers that come soon after.
-    /// `expected` as for [`direct`](Appender::direct).
-    pub fn cached(file: &'f File, position: u64, expected: Option<u64>) -> Appender<'f> {
+    /// `expected` and failure as for [`direct`](Appender::direct).
+    pub fn cached(
+        file: &'f File,
+        position: u64,
+        expected: Option<u64>,
+    ) -> io::Result<Appender<'f>> {
         let lead = (position % BLOCK as u64) as usize;
         // Room for the content and one byte more (a read that finds the end).
         let wanted = expected.map_or(BUFFER as u64, |n| n.saturating_add(lead as u64 + 1));
         let size = align_down(wanted.min(BUFFER as u64) as usize + BLOCK - 1).max(BLOCK);
-        let buf = vec![0u8; size + BLOCK];
-        let at = buf.as_ptr().align_offset(BLOCK);
-        Appender {
+        Ok(Appender {
             file,
-            buf,
-            at,
+            buf: Pages::new(size)?,
             region: size,
             base: position - lead as u64,
             start: lead,
@@ -91,7 +155,7 @@ impl<'f> Appender<'f> {
             direct_on: false,
             writes_back: false,
             written_back: position,
-        }
+        })
     }
 
     /// This appender, starting writeback as the page-cached file grows: for
@@ -109,7 +173,7 @@ impl<'f> Appender<'f> {
         if self.end == self.region {
             self.write_blocks()?;
         }
-        let region = &mut self.buf[self.at..self.at + self.region];
+        let region = &mut self.buf[..self.region];
         let n = loop {
             match reader.read(&mut region[self.end..]) {
                 Ok(n) => break n,
@@ -118,7 +182,7 @@ impl<'f> Appender<'f> {
             }
         };
         self.end += n;
-        Ok(&self.buf[self.at + self.end - n..self.at + self.end])
+        Ok(&self.buf[self.end - n..self.end])
     }
 
     /// Appends everything `reader` yields; returns the byte count.
@@ -156,8 +220,7 @@ impl<'f> Appender<'f> {
             self.write_direct(self.start..whole)?;
             self.start = whole;
         }
-        self.buf
-            .copy_within(self.at + whole..self.at + self.end, self.at);
+        self.buf.copy_within(whole..self.end, 0);
         self.base += whole as u64;
         self.start -= whole;
         self.end -= whole;
@@ -170,7 +233,7 @@ impl<'f> Appender<'f> {
         }
         self.set_direct(true)?;
         let position = self.base + range.start as u64;
-        let bytes = &self.buf[self.at + range.start..self.at + range.end];
+        let bytes = &self.buf[range.start..range.end];
         match self.file.write_all_at(bytes, position) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                 // The file system accepted the mode but not these writes.
@@ -187,10 +250,8 @@ impl<'f> Appender<'f> {
         }
         self.set_direct(false)?;
         let position = self.base + range.start as u64;
-        self.file.write_all_at(
-            &self.buf[self.at + range.start..self.at + range.end],
-            position,
-        )?;
+        self.file
+            .write_all_at(&self.buf[range.start..range.end], position)?;
         let written_to = position + range.len() as u64;
         if self.writes_back && !self.can_direct && written_to - self.written_back >= WRITEBACK_EVERY
         {
@@ -261,8 +322,10 @@ mod tests {
             // Announced lengths right, unknown, and short of the truth.
             let announced = [Some(len as u64), None, Some(len as u64 / 2)][i % 3];
             let mut appender = match i % 2 {
-                0 => Appender::direct(&file, expected.len() as u64, announced),
-                _ => Appender::cached(&file, expected.len() as u64, announced).writing_back(),
+                0 => Appender::direct(&file, expected.len() as u64, announced).unwrap(),
+                _ => Appender::cached(&file, expected.len() as u64, announced)
+                    .unwrap()
+                    .writing_back(),
             };
             let mut reader = SmallReads {
                 bytes: &content,
@@ -311,7 +374,7 @@ mod tests {
     fn an_absurd_announced_length_is_harmless() {
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
-        let mut appender = Appender::direct(&file, 0, Some(u64::MAX));
+        let mut appender = Appender::direct(&file, 0, Some(u64::MAX)).unwrap();
         assert_eq!(appender.read_all(&mut &b"tiny"[..]).unwrap(), 4);
         assert_eq!(appender.finish().unwrap(), 4);
     }
@@ -326,7 +389,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
-        let mut appender = Appender::direct(&file, 0, None);
+        let mut appender = Appender::direct(&file, 0, None).unwrap();
         let error = appender.read_all(&mut Failing).unwrap_err();
         assert_eq!(error.to_string(), "the network went away");
     }

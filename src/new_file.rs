@@ -120,8 +120,8 @@ impl NewFile {
         direct: bool,
     ) -> io::Result<u64> {
         let mut appender = match direct {
-            true => Appender::direct(self.file(), self.written, expected),
-            false => Appender::cached(self.file(), self.written, expected).writing_back(),
+            true => Appender::direct(self.file(), self.written, expected)?,
+            false => Appender::cached(self.file(), self.written, expected)?.writing_back(),
         };
         let read = appender.read_all(content)?;
         self.written = appender.finish()?;

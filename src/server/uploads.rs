@@ -114,7 +114,7 @@ impl Session {
                 return self.append_chunks(&bucket, &id, body, length, too_large());
             }
         };
-        let mut appender = Appender::cached(file, self.offset, length);
+        let mut appender = Appender::cached(file, self.offset, length)?;
         let mut total = 0u64;
         let read = loop {
             match appender.read_from(body) {
