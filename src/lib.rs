@@ -35,6 +35,7 @@ pub mod descriptor;
 pub mod digest;
 pub mod error;
 pub mod fetch;
+#[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
 pub mod image;
@@ -51,6 +52,7 @@ pub mod referrers;
 pub mod registry;
 pub mod resolve;
 pub mod sbom;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod sign;
 pub mod static_registry;

@@ -84,7 +84,7 @@ defmodule Stevedore do
     {progress, options} = Map.pop(options, :progress)
     {cancel, options} = Map.pop(options, :cancel)
     token = if cancel, do: cancel.ref
-    list = :jiffy.encode(Enum.map(jobs, fn {src, dst} -> %{src: src, dst: dst} end))
+    list = Stevedore.JSON.encode(Enum.map(jobs, fn {src, dst} -> %{src: src, dst: dst} end))
     decoded(Native.sync(ref(client), list, encode(options), progress, token))
   end
 
@@ -125,7 +125,7 @@ defmodule Stevedore do
   def verify(client, image, policy) do
     case Native.verify(ref(client), image, encode(policy)) do
       {:error, detail, report} ->
-        {:error, %{Error.from_json(detail) | report: :jiffy.decode(report, [:return_maps])}}
+        {:error, %{Error.from_json(detail) | report: Stevedore.JSON.decode(report)}}
 
       other ->
         decoded(other)
@@ -153,14 +153,14 @@ defmodule Stevedore do
   current directory). `{:ok, %{"digest" => …}}`.
   """
   def build(client, spec, base_dir, dst),
-    do: decoded(Native.build(ref(client), :jiffy.encode(spec), base_dir, dst))
+    do: decoded(Native.build(ref(client), Stevedore.JSON.encode(spec), base_dir, dst))
 
   @doc """
   Changes an image's config and annotations (`%{"config" => %{"env" =>
   […]}, "annotations" => …, "platform" => "os/arch"}`), written to `dst`.
   """
   def mutate(client, image, mutation, dst),
-    do: decoded(Native.mutate(ref(client), image, :jiffy.encode(mutation), dst))
+    do: decoded(Native.mutate(ref(client), image, Stevedore.JSON.encode(mutation), dst))
 
   @doc "Deletes an image (a layout's tag, or a registry's manifest)."
   def delete(client, image), do: wrap(Native.delete(ref(client), image, nil))
@@ -182,7 +182,7 @@ defmodule Stevedore do
 
     case Native.manifest(ref(client), image, encode(options)) do
       {:ok, json, raw} ->
-        shape = :jiffy.decode(json, [:return_maps])
+        shape = Stevedore.JSON.decode(json)
 
         {:ok,
          %{
@@ -229,11 +229,11 @@ defmodule Stevedore do
   defp ref(%Client{ref: ref}), do: ref
 
   defp encode(options) when map_size(options) == 0, do: nil
-  defp encode(options), do: :jiffy.encode(options)
+  defp encode(options), do: Stevedore.JSON.encode(options)
 
   defp wrap({:error, detail}), do: {:error, Error.from_json(detail)}
   defp wrap(other), do: other
 
-  defp decoded({:ok, json}), do: {:ok, :jiffy.decode(json, [:return_maps])}
+  defp decoded({:ok, json}), do: {:ok, Stevedore.JSON.decode(json)}
   defp decoded(other), do: wrap(other)
 end
