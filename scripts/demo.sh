@@ -2,7 +2,8 @@
 # The main job end to end, on embedded defaults and no outside registry:
 # makes a small image in an OCI layout (with umoci, as someone else's tool
 # would), starts Stevedore's own registry on a free loopback port, pushes the
-# image to it, inspects and lists it there, pulls it back into a second
+# image to it, inspects and lists it there, lists its files, makes its SBOM and
+# attaches it as a referrer, pulls it back into a second
 # layout, has skopeo confirm every digest, signs the image cosign's way,
 # verifies it, shows a verify with the wrong key refused, and stops the server.
 set -euo pipefail
@@ -70,6 +71,13 @@ echo "copy (stevedore):    $ours"
 echo "copy (skopeo reads): $in_layout"
 [ "$source" = "$in_registry" ] && [ "$source" = "$ours" ] && [ "$ours" = "$in_layout" ] &&
   echo "OK: the image went through our registry and back byte-identical"
+
+echo "== stevedore ls: the image's files, read from our registry without unpacking"
+"$stevedore" "${registry[@]}" ls --long "docker://$addr/demo/app:1.0"
+
+echo "== stevedore sbom --attach: its SBOM (CycloneDX), pushed as a referrer"
+"$stevedore" "${registry[@]}" sbom --format cyclonedx-json -o app.cdx.json --attach "docker://$addr/demo/app:1.0"
+"$stevedore" "${registry[@]}" referrers "docker://$addr/demo/app:1.0"
 
 echo "== stevedore generate-key-pair, sign, verify"
 export COSIGN_PASSWORD=demo

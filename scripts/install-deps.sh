@@ -7,12 +7,13 @@
 #     client is tested against) with htpasswd, openssl and GNU time, valgrind
 #     and a C compiler and pkg-config (the C ABI test), Go and Elixir (the
 #     bindings), curl (a light client in the server benchmark), nginx and
-#     caddy (serving static registry trees).
+#     caddy (serving static registry trees), buildah (reads the images we
+#     build, as someone else's tool).
 # Only what is missing is installed.
 set -euo pipefail
 case "${1:-all}" in
   demo) wanted="skopeo:skopeo umoci:umoci" ;;
-  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl /usr/sbin/nginx:nginx caddy:caddy" ;;
+  all) wanted="pkg-config:pkgconf skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils /usr/bin/time:time openssl:openssl go:golang-go mix:elixir valgrind:valgrind cc:gcc curl:curl /usr/sbin/nginx:nginx caddy:caddy buildah:buildah" ;;
   *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
 esac
 missing=()
@@ -45,3 +46,10 @@ fi
 command -v cargo-auditable >/dev/null 2>&1 || cargo install --locked --quiet cargo-auditable
 python3 -c 'import spdx_tools, cyclonedx.validation.json, jsonschema' 2>/dev/null ||
   python3 -m pip install --quiet --disable-pip-version-check spdx-tools 'cyclonedx-python-lib[json-validation]'
+# The S3 store's tests run the registry against two S3 implementations on
+# loopback: moto's server mode (PyPI) and s3s-fs (crates.io; 0.14.1 is the
+# last release building on Rust 1.95, and the binary needs --features binary).
+command -v moto_server >/dev/null 2>&1 ||
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
+command -v s3s-fs >/dev/null 2>&1 ||
+  cargo install --locked --quiet s3s-fs@0.14.1 --features binary

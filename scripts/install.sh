@@ -8,6 +8,7 @@
 #   PREFIX/include/stevedore.h         the header
 #   PREFIX/lib/pkgconfig/stevedore.pc, stevedore-static.pc
 #   PREFIX/bin/stevedore               the command-line tool
+#   PREFIX/share/man/man1/stevedore*.1 its man pages
 #
 # so that
 #
@@ -79,4 +80,8 @@ Version: $version
 Cflags: -I\${includedir}
 Libs: \${libdir}/libstevedore.a $static_libs
 PC
+if [ -z "${NO_CLI:-}" ]; then
+  # The man pages, generated from the CLI's command table by the CLI just installed.
+  "$prefix/bin/stevedore" man "$prefix/share/man/man1" >/dev/null
+fi
 echo "installed libstevedore $version ($soname) and stevedore into $prefix (pkg-config: $prefix/lib/pkgconfig/stevedore.pc)"

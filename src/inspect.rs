@@ -22,6 +22,59 @@ pub struct InspectOptions {
     /// `os/arch[/variant]`. Defaults to the host's platform.
     #[serde(deserialize_with = "platform::deserialize_optional")]
     pub platform: Option<Platform>,
+    /// Leave `RepoTags` empty instead of listing the repository's tags
+    /// (skopeo's `--no-tags`). Defaults to false.
+    pub no_tags: bool,
+}
+
+/// The keys skopeo's `inspect` prints, with its names and shapes, so that
+/// scripts written for skopeo read our report (they sit beside ours in
+/// [`InspectReport`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SkopeoFields {
+    /// The repository, as a docker reference without tag (`registry/repo`);
+    /// empty for transports that have none (`oci:`, `dir:`), as skopeo's.
+    pub name: String,
+    /// The digest of the manifest the reference names (as `digest`).
+    pub digest: Digest,
+    /// The repository's tags (`docker://` only; empty elsewhere or with
+    /// `no_tags`).
+    pub repo_tags: Vec<String>,
+    /// The config's `created`.
+    pub created: Option<String>,
+    /// The config's `docker_version`, empty when it has none.
+    pub docker_version: String,
+    /// The labels, `null` when there are none.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// The config's architecture.
+    pub architecture: String,
+    /// The config's variant, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The config's os.
+    pub os: String,
+    /// The layer digests, base first.
+    pub layers: Vec<Digest>,
+    /// The layers, as skopeo describes them.
+    pub layers_data: Vec<SkopeoLayer>,
+    /// The container environment, `null` when there is none.
+    pub env: Option<Vec<String>>,
+}
+
+/// One layer in skopeo's `LayersData`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SkopeoLayer {
+    /// The media type.
+    #[serde(rename = "MIMEType")]
+    pub mime_type: String,
+    /// The blob digest.
+    pub digest: Digest,
+    /// The size in bytes.
+    pub size: u64,
+    /// The annotations, `null` when there are none.
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// One entry of an index, as reported.
@@ -53,6 +106,9 @@ pub struct Layer {
 /// What `inspect` reports about an image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InspectReport {
+    /// skopeo's keys (`Name`, `Digest`, `RepoTags`, `Created`, …), first.
+    #[serde(flatten)]
+    pub skopeo: SkopeoFields,
     /// The image, as given.
     pub name: String,
     /// The digest of the manifest the reference names (an index's, for an index).
@@ -123,7 +179,39 @@ pub fn inspect(image: &ImageRef, options: &InspectOptions) -> Result<InspectRepo
             annotations: l.annotations.clone(),
         })
         .collect();
+    let skopeo = SkopeoFields {
+        name: docker_name(image),
+        digest: digest.clone(),
+        repo_tags: if options.no_tags || docker_name(image).is_empty() {
+            Vec::new()
+        } else {
+            image.transport().list_tags()?
+        },
+        created: config.created.clone(),
+        docker_version: config
+            .extra
+            .get("docker_version")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        labels: runtime.labels.clone().filter(|l| !l.is_empty()),
+        architecture: config.architecture.clone(),
+        variant: config.variant.clone(),
+        os: config.os.clone(),
+        layers: layers.iter().map(|l| l.digest.clone()).collect(),
+        layers_data: layers
+            .iter()
+            .map(|l| SkopeoLayer {
+                mime_type: l.media_type.clone(),
+                digest: l.digest.clone(),
+                size: l.size,
+                annotations: Some(l.annotations.clone()).filter(|a| !a.is_empty()),
+            })
+            .collect(),
+        env: runtime.env.clone(),
+    };
     Ok(InspectReport {
+        skopeo,
         name: image.to_string(),
         digest,
         media_type,
@@ -141,6 +229,47 @@ pub fn inspect(image: &ImageRef, options: &InspectOptions) -> Result<InspectRepo
         cmd: runtime.cmd.unwrap_or_default(),
         labels: runtime.labels.unwrap_or_default(),
         annotations: m.annotations.clone(),
+    })
+}
+
+/// The docker reference name (`registry/repo`) of a `docker://` image, as
+/// skopeo's `Name` and `Repository`; empty for other transports.
+pub fn docker_name(image: &ImageRef) -> String {
+    image
+        .transport()
+        .name()
+        .strip_prefix("docker://")
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// The digest of the manifest the reference names (crane's `digest`;
+/// skopeo's `inspect --format {{.Digest}}`).
+pub fn digest(image: &ImageRef) -> Result<Digest> {
+    Ok(raw_manifest(image)?.digest().clone())
+}
+
+/// The tags of a repository as skopeo's `list-tags` prints them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagList {
+    /// The repository (`registry/repo` for `docker://`; the transport
+    /// string for others).
+    pub repository: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+}
+
+/// The tags of the repository or layout, with its name (skopeo's `list-tags`).
+pub fn list_tags(image: &ImageRef) -> Result<TagList> {
+    let name = docker_name(image);
+    Ok(TagList {
+        repository: if name.is_empty() {
+            image.transport().name()
+        } else {
+            name
+        },
+        tags: tags(image)?,
     })
 }
 

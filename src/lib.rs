@@ -1,10 +1,12 @@
 //! Stevedore: a library-first, daemonless OCI container image toolkit.
 //!
 //! Everything you can do to an image except run it, as blocking functions over
-//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`delete()`],
+//! [`transport::Transport`]s: [`copy()`], [`inspect()`], [`tags`], [`list_tags`],
+//! [`manifest_digest`], [`tag()`], [`delete()`],
 //! [`export_static`] (a static registry tree and its web-server configuration),
 //! and over an image's merged root filesystem ([`layer`]): [`files()`],
-//! [`files_in`], [`read_file`], [`export()`], [`diff()`].
+//! [`files_in`], [`read_file`], [`export()`], [`diff()`], and its software
+//! bill of materials, [`sbom()`].
 //! Images are named the way skopeo names them ([`transport::parse`]:
 //! `oci:/images/app:1.0`, `docker://registry.example/app:1.0`).
 //! Every digest is preserved and every blob is verified as it streams.
@@ -26,6 +28,7 @@
 mod append;
 pub mod archive;
 pub mod auth;
+pub mod blob_cache;
 pub mod build;
 pub mod config;
 pub mod convert;
@@ -51,6 +54,7 @@ pub mod reference;
 pub mod referrers;
 pub mod registry;
 pub mod resolve;
+pub mod s3;
 pub mod sbom;
 #[cfg(feature = "server")]
 pub mod server;
@@ -58,11 +62,13 @@ pub mod sign;
 pub mod static_registry;
 pub mod store;
 pub mod sync;
+pub mod sync_yaml;
+pub mod tag;
 pub mod transport;
 
 pub use build::{
-    append, build, index_add, index_create, index_remove, mutate, rebase, remove_layer,
-    replace_layer, write as write_image, BuildReport, BuildSpec, Mutation,
+    append, build, flatten, index_add, index_create, index_remove, mutate, read as read_image,
+    rebase, remove_layer, replace_layer, write as write_image, BuildReport, BuildSpec, Mutation,
 };
 pub use copy::{copy, CopyOptions, CopyReport};
 pub use delete::delete;
@@ -73,9 +79,14 @@ pub use files::{
     FilesOptions, ImageFs, Listing,
 };
 pub use image::Image;
-pub use inspect::{inspect, raw_config, raw_manifest, tags, InspectOptions, InspectReport};
+pub use inspect::{
+    digest as manifest_digest, inspect, list_tags, raw_config, raw_manifest, tags, InspectOptions,
+    InspectReport, TagList,
+};
 pub use login::{login, logout};
 pub use reference::Reference;
+pub use sbom::{sbom, SbomOptions, SbomReport};
 pub use static_registry::{export as export_static, StaticOptions, StaticReport};
 pub use sync::{sync, SyncJob, SyncOutcome, SyncResult};
+pub use tag::tag;
 pub use transport::{parse as parse_image, ImageRef};

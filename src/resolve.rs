@@ -2,7 +2,6 @@
 
 use std::io::Read;
 
-use crate::config::CONFIG_SIZE_MAX;
 use crate::descriptor::Descriptor;
 use crate::error::{from_io, Error, ErrorKind, Result};
 use crate::manifest::{ImageManifest, Manifest, ManifestContent};
@@ -62,9 +61,11 @@ pub fn image_for_platform(
 
 /// Reads a config (or other small) blob whole, verified.
 pub fn small_blob(transport: &dyn Transport, descriptor: &Descriptor) -> Result<Vec<u8>> {
-    if descriptor.size > CONFIG_SIZE_MAX {
+    let max = transport.max_config_bytes();
+    if descriptor.size > max {
         return Err(Error::invalid(format!(
-            "blob {} is {} bytes, more than the {CONFIG_SIZE_MAX}-byte limit for configs",
+            "blob {} is {} bytes, more than the {max}-byte limit for configs \
+             (max_config_bytes)",
             descriptor.digest, descriptor.size
         )));
     }

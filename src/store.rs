@@ -83,11 +83,45 @@ pub trait Store: Send + Sync {
 /// file beside their place, are verified and flushed to disk, then named, so
 /// a blob is never seen partly written, even after a kill. They bypass the
 /// page cache (direct I/O) unless the store is [`cached`](FsStore::cached).
+/// Where the file system has no unnamed files, a named `.stevedore-blob-*`
+/// file stands in; the first write of a store removes those older than
+/// [`STALE_TEMP_AGE`] that killed writers left, and readers never look at
+/// them.
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
     flat: bool,
     direct: bool,
+    /// Whether this store's first write already removed stale temp files.
+    swept: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How old a `.stevedore-blob-*` temp file must be before a write to its
+/// store removes it: older than any write still going on.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Removes the `.stevedore-blob-*` files in `dir` last modified more than
+/// [`STALE_TEMP_AGE`] ago: what a writer killed mid-blob left (on file
+/// systems without unnamed files). Errors are ignored: this is tidying.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".stevedore-blob-")
+            && entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE);
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 impl FsStore {
@@ -97,6 +131,7 @@ impl FsStore {
             root: root.into(),
             flat: false,
             direct: true,
+            swept: Arc::default(),
         }
     }
 
@@ -106,6 +141,7 @@ impl FsStore {
             root: root.into(),
             flat: true,
             direct: true,
+            swept: Arc::default(),
         }
     }
 
@@ -137,6 +173,14 @@ impl FsStore {
         self.root.join(self.relative_path(digest))
     }
 
+    /// On this store's first write, removes the stale temp files in `dir`
+    /// (where its blobs go) that killed writers left.
+    fn sweep(&self, dir: &Path) {
+        if !self.swept.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            remove_stale_temps(dir);
+        }
+    }
+
     /// Writes `content` (which verifies itself) to a new file, checks its
     /// size, flushes it, and names it; a blob already present is kept and
     /// `content` is not read.
@@ -147,6 +191,7 @@ impl FsStore {
         let path = self.blob_path(digest);
         let dir = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        self.sweep(dir);
         let mut new = NewFile::create(&path)
             .map_err(|e| Error::io(format!("creating a new file in {}", dir.display()), e))?;
         let written = new

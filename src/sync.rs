@@ -1,11 +1,16 @@
 //! The sync verb: many copies from a list, each with its own result. One
 //! failure does not stop the rest; an image already identical at its
-//! destination is skipped; blobs the jobs share move once (later jobs find
-//! them at the destination, or mount them on one registry).
+//! destination is skipped after one manifest check. The jobs run in
+//! parallel and share one bounded pool of transfers; a blob the jobs share
+//! moves once into each destination store (a job needing a blob another is
+//! moving waits for it, then finds it there or mounts it).
 
 use serde::{Deserialize, Serialize};
 
-use crate::copy::{copy_selected, select, CopyOptions, CopyReport};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use crate::copy::{copy_selected, select, CopyOptions, CopyReport, Transfers};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::ImageRef;
@@ -77,27 +82,59 @@ pub fn parse_jobs(text: &str) -> Result<Vec<SyncJob>> {
     Ok(jobs)
 }
 
-/// Runs every job with `options`; `parse` turns the job's strings into image
-/// references (with the caller's registry client). Cancellation stops the
-/// jobs not yet started; they report `cancelled`.
+/// Runs every job with `options`, up to `options.jobs` images at once and
+/// up to `options.jobs` blob transfers at once across all of them; `parse`
+/// turns the job's strings into image references (with the caller's
+/// registry client). A job whose source is an earlier job's destination
+/// (the same string) waits for that job. Results come in the order of
+/// `jobs`. Cancellation stops
+/// the jobs not yet started; they report `cancelled`.
 pub fn sync(
     jobs: &[SyncJob],
     options: &CopyOptions,
-    parse: impl Fn(&str) -> Result<ImageRef>,
+    parse: impl Fn(&str) -> Result<ImageRef> + Sync,
 ) -> Vec<SyncResult> {
+    let transfers = Transfers::new(options);
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<SyncOutcome>>> = Mutex::new(vec![None; jobs.len()]);
+    let finished = Condvar::new();
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                // Earlier jobs were all taken already: waiting cannot deadlock.
+                let mut done = outcomes.lock().unwrap_or_else(|p| p.into_inner());
+                while jobs[..i]
+                    .iter()
+                    .zip(done.iter())
+                    .any(|(earlier, outcome)| earlier.dst == job.src && outcome.is_none())
+                {
+                    done = finished.wait(done).unwrap_or_else(|p| p.into_inner());
+                }
+                drop(done);
+                let outcome = match run_job(job, options, &transfers, &parse) {
+                    Ok(outcome) => outcome,
+                    Err(e) => SyncOutcome::Failed {
+                        kind: e.kind(),
+                        message: e.message().to_owned(),
+                    },
+                };
+                outcomes.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outcome);
+                finished.notify_all();
+            });
+        }
+    });
+    transfers.save();
+    let outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
     jobs.iter()
-        .map(|job| {
-            let outcome = match run_job(job, options, &parse) {
-                Ok(outcome) => outcome,
-                Err(e) => SyncOutcome::Failed {
-                    kind: e.kind(),
-                    message: e.message().to_owned(),
-                },
-            };
-            SyncResult {
-                job: job.clone(),
-                outcome,
-            }
+        .zip(outcomes)
+        .map(|(job, outcome)| SyncResult {
+            job: job.clone(),
+            outcome: outcome.unwrap_or_else(|| SyncOutcome::Failed {
+                kind: ErrorKind::Cancelled,
+                message: "the sync was cancelled".into(),
+            }),
         })
         .collect()
 }
@@ -105,6 +142,7 @@ pub fn sync(
 fn run_job(
     job: &SyncJob,
     options: &CopyOptions,
+    transfers: &Transfers,
     parse: &impl Fn(&str) -> Result<ImageRef>,
 ) -> Result<SyncOutcome> {
     if options.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
@@ -126,7 +164,7 @@ fn run_job(
             digest: root.digest().clone(),
         });
     }
-    copy_selected(&src, &dst, options, root, source_digest)
+    copy_selected(&src, &dst, options, transfers, root, source_digest)
         .map(|report| SyncOutcome::Copied(Box::new(report)))
 }
 

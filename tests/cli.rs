@@ -40,7 +40,7 @@ fn copy_inspect_and_tags() {
 
     let raw = ok(&["inspect", "--raw", &oci(&b, "copied")]);
     assert_eq!(raw.as_bytes(), manifest.raw());
-    let config = ok(&["inspect", "--config", &oci(&b, "copied")]);
+    let config = ok(&["inspect", "--raw", "--config", &oci(&b, "copied")]);
     assert_eq!(
         config.as_bytes(),
         tool_ok(

@@ -62,7 +62,7 @@ fn copy_inspect_tags_and_delete_on_a_registry() {
         manifest.raw()
     );
     assert_eq!(
-        ok(&["--tls-verify=false", "inspect", "--config", &image]).as_bytes(),
+        ok(&["--tls-verify=false", "inspect", "--raw", "--config", &image]).as_bytes(),
         tool_ok(
             "skopeo",
             &["inspect", "--config", "--raw", "--tls-verify=false", &image]

@@ -10,7 +10,6 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use stevedore::config::{ImageConfig, RootFs};
 use stevedore::descriptor::Descriptor;
 use stevedore::layer::EntryKind;
 use stevedore::manifest::{ImageManifest, Manifest, ManifestContent};
@@ -93,43 +92,14 @@ fn compress(tar: &[u8], z: Z) -> (Vec<u8>, &'static str) {
 /// Writes an image of `tars` (uncompressed, base first) into the layout at
 /// `dir` under `tag`, each layer compressed as `z`; returns `oci:DIR:TAG`.
 fn image(dir: &Path, tag: &str, tars: &[Vec<u8>], z: Z) -> String {
-    let layout = OciLayout::new(dir);
-    let mut layers = Vec::new();
-    let mut diff_ids = Vec::new();
-    for tar in tars {
-        let (bytes, media) = compress(tar, z);
-        let desc = Descriptor::for_bytes(media, &bytes);
-        layout.put_blob(&desc, &mut &bytes[..]).unwrap();
-        layers.push(desc);
-        diff_ids.push(Digest::sha256(tar).to_string());
-    }
-    let platform = stevedore::platform::Platform::host();
-    let config = ImageConfig {
-        architecture: platform.architecture.clone(),
-        os: platform.os.clone(),
-        rootfs: Some(RootFs {
-            kind: "layers".into(),
-            diff_ids,
-        }),
-        ..Default::default()
-    };
-    let config_bytes = config.to_bytes().unwrap();
-    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
-    layout
-        .put_blob(&config_desc, &mut &config_bytes[..])
-        .unwrap();
-    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
-        schema_version: 2,
-        media_type: Some(media_types::OCI_MANIFEST.into()),
-        artifact_type: None,
-        config: config_desc,
-        layers,
-        subject: None,
-        annotations: Default::default(),
-    })))
-    .unwrap();
-    layout.put_manifest(&manifest, Some(tag)).unwrap();
-    common::oci(dir, tag)
+    let layers: Vec<(Vec<u8>, &str, &[u8])> = tars
+        .iter()
+        .map(|tar| {
+            let (bytes, media) = compress(tar, z);
+            (bytes, media, tar.as_slice())
+        })
+        .collect();
+    common::image_of_layers(dir, tag, &layers)
 }
 
 /// (path, type, mode, size, link target, content digest) of one entry.

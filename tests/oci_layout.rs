@@ -200,6 +200,7 @@ fn copying_one_platform_from_an_index() {
         &parse(&oci(&a, "multi")).unwrap(),
         &InspectOptions {
             platform: Some("linux/s390x".parse().unwrap()),
+            ..InspectOptions::default()
         },
     )
     .unwrap();

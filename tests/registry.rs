@@ -276,7 +276,7 @@ fn basic_auth_with_htpasswd() {
     let err = push(options(None, "")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
     assert!(
-        err.message().contains("requires a user name and password"),
+        err.message().contains("needs credentials for private/app"),
         "{err}"
     );
     let err = push(options(Some("alice"), "wrong")).unwrap_err();

@@ -26,6 +26,61 @@ fn serve(root: &Path) -> Server {
     .unwrap()
 }
 
+/// Where the server of a test in the table keeps its store.
+#[derive(Clone, Copy)]
+enum Backend {
+    Fs,
+    S3(s3::Kind),
+}
+
+impl Backend {
+    /// A server on this backend (a directory under `root`, or a fresh
+    /// bucket in an S3 service started for the test, returned beside it).
+    fn serve(self, root: &Path) -> (Option<s3::S3Service>, Server) {
+        match self {
+            Backend::Fs => (None, serve(root)),
+            Backend::S3(kind) => {
+                let service = s3::S3Service::start(kind);
+                let server = Server::start(ServerOptions {
+                    s3: Some(service.bucket()),
+                    ..Default::default()
+                })
+                .unwrap();
+                (Some(service), server)
+            }
+        }
+    }
+}
+
+/// Runs the table test `$name(Backend)` on the file system and on both S3
+/// services: `$name::fs`, `$name::moto`, `$name::s3s_fs`.
+macro_rules! on_every_store {
+    ($($name:ident),*) => {$(
+        mod $name {
+            use super::*;
+            #[test]
+            fn fs() {
+                super::$name(Backend::Fs)
+            }
+            #[test]
+            fn moto() {
+                super::$name(Backend::S3(s3::Kind::Moto))
+            }
+            #[test]
+            fn s3s_fs() {
+                super::$name(Backend::S3(s3::Kind::S3sFs))
+            }
+        }
+    )*};
+}
+
+on_every_store!(
+    skopeo_copies_images_in_out_and_between_repositories,
+    our_client_pushes_chunked_and_whole_pulls_mounts_pages_refers_and_deletes,
+    every_error_answers_the_spec_status_and_code,
+    eight_concurrent_pushers_of_overlapping_images_all_succeed
+);
+
 fn client_for(server: &Server, chunk_size: u64) -> Client {
     Client::new(ClientOptions {
         plain_http: vec![server.host()],
@@ -42,11 +97,10 @@ fn repo(server: &Server, name: &str) -> Repository {
     }
 }
 
-#[test]
-fn skopeo_copies_images_in_out_and_between_repositories() {
+fn skopeo_copies_images_in_out_and_between_repositories(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let server = serve(&t.join("store"));
+    let (_s3, server) = backend.serve(&t.join("store"));
     let single = make_image(&t.join("src"), "1", b"served\n");
     let multi = make_index(&t.join("src"), "multi", &["linux/amd64", "linux/arm64"]);
     let at = |name: &str| format!("docker://{}/{name}", server.host());
@@ -86,11 +140,10 @@ fn skopeo_copies_images_in_out_and_between_repositories() {
     assert_eq!(tags["Tags"], serde_json::json!(["1"]));
 }
 
-#[test]
-fn our_client_pushes_chunked_and_whole_pulls_mounts_pages_refers_and_deletes() {
+fn our_client_pushes_chunked_and_whole_pulls_mounts_pages_refers_and_deletes(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let server = serve(&t.join("store"));
+    let (_s3, server) = backend.serve(&t.join("store"));
     // 256 KiB chunks: the 3 MiB layer goes up in a dozen PATCHes; small blobs whole.
     let client = client_for(&server, 256 * 1024);
     let data = incompressible(3 << 20, 7);
@@ -209,10 +262,9 @@ fn our_client_pushes_chunked_and_whole_pulls_mounts_pages_refers_and_deletes() {
     );
 }
 
-#[test]
-fn every_error_answers_the_spec_status_and_code() {
+fn every_error_answers_the_spec_status_and_code(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = serve(&tmp.path().join("store"));
+    let (_s3, server) = backend.serve(&tmp.path().join("store"));
     let host = server.host();
     let manifest = make_image(&tmp.path().join("src"), "1", b"errors\n");
     let missing = Digest::sha256(b"nothing");
@@ -428,11 +480,10 @@ fn an_abandoned_upload_is_removed_after_its_expiry() {
     assert_eq!(std::fs::read_dir(root.join("uploads")).unwrap().count(), 0);
 }
 
-#[test]
-fn eight_concurrent_pushers_of_overlapping_images_all_succeed() {
+fn eight_concurrent_pushers_of_overlapping_images_all_succeed(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let server = serve(&t.join("store"));
+    let (_s3, server) = backend.serve(&t.join("store"));
     // Eight images sharing a 2 MiB base layer and each with its own layer.
     let base = incompressible(2 << 20, 101);
     let mut images = Vec::new();
@@ -709,4 +760,53 @@ fn a_server_killed_mid_upload_restarts_consistent() {
     );
     drop(second);
     assert_eq!(&back.unwrap().digest, manifest.digest());
+}
+
+#[test]
+fn an_upload_of_a_blob_already_stored_is_dropped_not_renamed_over() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(&tmp.path().join("store"));
+    let client = client_for(&server, 1 << 20);
+    let data = incompressible(2 << 20, 21);
+    let digest = Digest::sha256(&data);
+    let blob = Descriptor::new(
+        media_types::OCI_LAYER_GZIP,
+        digest.clone(),
+        data.len() as u64,
+    );
+    client
+        .upload_blob(&repo(&server, "first"), &blob, &mut &data[..], None)
+        .unwrap();
+    let file = walkdir_find(&tmp.path().join("store"), digest.hex());
+    let inode = std::fs::metadata(&file).unwrap().ino();
+    // The same bytes uploaded again (not mounted) into another repository.
+    client
+        .upload_blob(&repo(&server, "second"), &blob, &mut &data[..], None)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().ino(),
+        inode,
+        "the stored file was replaced"
+    );
+    assert_eq!(
+        client.blob_size(&repo(&server, "second"), &digest).unwrap(),
+        Some(data.len() as u64)
+    );
+}
+
+/// The one file named `name` under `dir`.
+fn walkdir_find(dir: &Path, name: &str) -> std::path::PathBuf {
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == name) {
+                return path;
+            }
+        }
+    }
+    panic!("no {name} under {}", dir.display())
 }

@@ -236,6 +236,61 @@ type ServerOptions struct {
 	// Fsync nil keeps the default (true: manifest PUTs are flushed to disk
 	// before they are answered).
 	Fsync *bool `json:"fsync,omitempty"`
+	// S3 stores in a bucket instead of Root.
+	S3 *S3Options `json:"s3,omitempty"`
+	// Redirect answers blob GETs on S3 with a presigned URL.
+	Redirect bool `json:"redirect,omitempty"`
+}
+
+// S3Options name a bucket (URL s3://BUCKET/PREFIX); unset fields come from
+// the standard AWS environment and ~/.aws files.
+type S3Options struct {
+	URL             string `json:"url"`
+	Endpoint        string `json:"endpoint,omitempty"`
+	Region          string `json:"region,omitempty"`
+	PathStyle       *bool  `json:"path_style,omitempty"`
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
+	SessionToken    string `json:"session_token,omitempty"`
+	Profile         string `json:"profile,omitempty"`
+}
+
+// GcOptions name a registry's store (Root or S3) and how to collect it.
+type GcOptions struct {
+	Root   string     `json:"root,omitempty"`
+	S3     *S3Options `json:"s3,omitempty"`
+	DryRun bool       `json:"dry_run,omitempty"`
+	// GraceSecs nil keeps the default (3600).
+	GraceSecs *float64 `json:"grace_secs,omitempty"`
+}
+
+// GcReport is what a collection found and removed.
+type GcReport struct {
+	DryRun         bool   `json:"dry_run"`
+	Marked         uint64 `json:"marked"`
+	KeptRecent     uint64 `json:"kept_recent"`
+	Removed        uint64 `json:"removed"`
+	RemovedBytes   uint64 `json:"removed_bytes"`
+	RemovedUploads uint64 `json:"removed_uploads"`
+}
+
+// Gc removes the blobs of a registry's store that no manifest reaches,
+// written before the grace period; safe while servers serve.
+func Gc(options GcOptions) (*GcReport, error) {
+	opts, err := cOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer free(opts)
+	var out *C.char
+	if err := call(func() C.stevedore_status { return C.stevedore_gc(opts, &out) }); err != nil {
+		return nil, err
+	}
+	var report GcReport
+	if err := json.Unmarshal([]byte(takeString(out)), &report); err != nil {
+		return nil, err
+	}
+	return &report, nil
 }
 
 // Server is a registry (the OCI distribution API) running in this process.
@@ -387,6 +442,34 @@ type Report struct {
 	Env          []string          `json:"env"`
 	Cmd          []string          `json:"cmd"`
 	Labels       map[string]string `json:"labels"`
+	// The keys skopeo's inspect prints sit beside ours in the report; they
+	// are named here exactly, so that encoding/json's case-insensitive
+	// matching never pours skopeo's Layers (digests) into layers.
+	SkopeoFields
+}
+
+// SkopeoFields are the keys skopeo's inspect prints, with its names.
+type SkopeoFields struct {
+	SkopeoName    string            `json:"Name"`
+	SkopeoDigest  string            `json:"Digest"`
+	RepoTags      []string          `json:"RepoTags"`
+	SkopeoCreated *string           `json:"Created"`
+	DockerVersion string            `json:"DockerVersion"`
+	SkopeoLabels  map[string]string `json:"Labels"`
+	Architecture  string            `json:"Architecture"`
+	Variant       string            `json:"Variant,omitempty"`
+	Os            string            `json:"Os"`
+	SkopeoLayers  []string          `json:"Layers"`
+	LayersData    []SkopeoLayer     `json:"LayersData"`
+	SkopeoEnv     []string          `json:"Env"`
+}
+
+// SkopeoLayer is one layer of skopeo's LayersData.
+type SkopeoLayer struct {
+	MIMEType    string            `json:"MIMEType"`
+	Digest      string            `json:"Digest"`
+	Size        uint64            `json:"Size"`
+	Annotations map[string]string `json:"Annotations"`
 }
 
 // Manifest is a manifest as a runtime consumes it, with its exact bytes.

@@ -297,7 +297,8 @@ func TestSync(t *testing.T) {
 
 func TestServerInProcess(t *testing.T) {
 	ctx := context.Background()
-	server, err := StartServer(ServerOptions{Root: filepath.Join(t.TempDir(), "store")})
+	root := filepath.Join(t.TempDir(), "store")
+	server, err := StartServer(ServerOptions{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,6 +330,14 @@ func TestServerInProcess(t *testing.T) {
 	}
 	if _, err := StartServer(ServerOptions{Addr: "not an address"}); err == nil {
 		t.Fatal("a bad address starts a server")
+	}
+	zero := 0.0
+	gc, err := Gc(GcOptions{Root: root, DryRun: true, GraceSecs: &zero})
+	if err != nil || !gc.DryRun || gc.Marked < 3 || gc.Removed != 0 {
+		t.Fatalf("gc: %+v, %v", gc, err)
+	}
+	if _, err := Gc(GcOptions{S3: &S3Options{URL: "not s3"}}); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("gc of a bad S3 URL: %v", err)
 	}
 }
 

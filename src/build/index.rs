@@ -1,12 +1,14 @@
 //! Multi-platform indexes: made from images, a platform added or removed.
 
+use super::read::{from_manifest, read};
+use super::staged::Staged;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, Result};
-use crate::image::{Image, Staged};
+use crate::image::Image;
 use crate::manifest::{ImageIndex, Manifest, ManifestContent};
 use crate::platform::Platform;
 use crate::resolve::child_manifest;
-use crate::transport::ImageRef;
+use crate::transport::{ImageRef, Selector};
 
 use super::verbs::{write_staged, BuildReport};
 
@@ -47,19 +49,23 @@ pub(super) fn child_image(src: &ImageRef, entry: &Descriptor) -> Result<Image> {
         )));
     };
     let parsed = parsed.as_ref().clone();
-    Image::from_manifest(src, manifest, parsed)
+    from_manifest(src, manifest, parsed)
 }
 
 fn entry_of(image: &Image) -> Result<Descriptor> {
     image.index_entry()
 }
 
+/// Writes `index` (its entries replaced by `entries`, its other fields
+/// such as annotations kept) with `children` to `dst`.
 fn write_index(
+    mut index: ImageIndex,
     entries: Vec<Descriptor>,
     children: &[Image],
     dst: &ImageRef,
 ) -> Result<BuildReport> {
-    let manifest = Manifest::build(ManifestContent::Index(Box::new(ImageIndex::oci(entries))))?;
+    index.manifests = entries;
+    let manifest = Manifest::build(ManifestContent::Index(Box::new(index)))?;
     write_staged(Staged::index(manifest, children)?, dst)
 }
 
@@ -74,7 +80,7 @@ pub fn index_create(images: &[ImageRef], dst: &ImageRef) -> Result<IndexReport> 
     let mut children = Vec::new();
     let mut entries: Vec<Descriptor> = Vec::new();
     for src in images {
-        let image = Image::read(src, None)?;
+        let image = read(src, None)?;
         let entry = entry_of(&image)?;
         if entries.iter().any(|e| e.platform == entry.platform) {
             return Err(Error::invalid(format!(
@@ -85,20 +91,24 @@ pub fn index_create(images: &[ImageRef], dst: &ImageRef) -> Result<IndexReport> 
         entries.push(entry);
         children.push(image);
     }
-    write_index(entries, &children, dst)
+    write_index(ImageIndex::oci(Vec::new()), entries, &children, dst)
 }
 
+/// The index `src` names (its media type set from the manifest's) and its
+/// images.
 fn read_index(src: &ImageRef) -> Result<(ImageIndex, Vec<Image>)> {
     let top = src.transport().get_manifest(&src.resolve()?)?;
     let ManifestContent::Index(index) = top.content() else {
         return Err(Error::invalid(format!("{src} is an image, not an index")));
     };
+    let mut index = index.clone();
+    index.media_type = Some(top.media_type().to_owned());
     let children = index
         .manifests
         .iter()
         .map(|e| child_image(src, e))
         .collect::<Result<Vec<_>>>()?;
-    Ok((index.as_ref().clone(), children))
+    Ok((*index, children))
 }
 
 /// Writes to `dst` the index `src` names with the image `image` names added
@@ -106,9 +116,9 @@ fn read_index(src: &ImageRef) -> Result<(ImageIndex, Vec<Image>)> {
 /// their digests.
 pub fn index_add(src: &ImageRef, image: &ImageRef, dst: &ImageRef) -> Result<IndexReport> {
     let (index, mut children) = read_index(src)?;
-    let added = Image::read(image, None)?;
+    let added = read(image, None)?;
     let entry = entry_of(&added)?;
-    let mut entries = index.manifests;
+    let mut entries = index.manifests.clone();
     match find_platform(&entries, &added.platform()) {
         Ok(i) => {
             entries[i] = entry;
@@ -119,14 +129,14 @@ pub fn index_add(src: &ImageRef, image: &ImageRef, dst: &ImageRef) -> Result<Ind
             children.push(added);
         }
     }
-    write_index(entries, &children, dst)
+    write_index(index, entries, &children, dst)
 }
 
 /// Writes to `dst` the index `src` names without its image for `platform`.
 /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when it has none.
 pub fn index_remove(src: &ImageRef, platform: &Platform, dst: &ImageRef) -> Result<IndexReport> {
     let (index, mut children) = read_index(src)?;
-    let mut entries = index.manifests;
+    let mut entries = index.manifests.clone();
     let i = find_platform(&entries, platform)?;
     entries.remove(i);
     children.remove(i);
@@ -135,5 +145,44 @@ pub fn index_remove(src: &ImageRef, platform: &Platform, dst: &ImageRef) -> Resu
             "removing {platform} would leave the index empty"
         )));
     }
-    write_index(entries, &children, dst)
+    write_index(index, entries, &children, dst)
+}
+
+/// Writes to `dst` the index `top` (`src`'s; `index` is its parsed form)
+/// with the images of the entries for `which` (every entry when `None`)
+/// passed through `change` (given the image's own reference and the image);
+/// the other entries, the index's annotations and media type stay as they
+/// were. Errors: [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when
+/// no entry is for `which`; `change`'s.
+pub(super) fn rewrite_index(
+    src: &ImageRef,
+    top: &Manifest,
+    index: &ImageIndex,
+    which: Option<&Platform>,
+    dst: &ImageRef,
+    mut change: impl FnMut(&ImageRef, &mut Image) -> Result<()>,
+) -> Result<BuildReport> {
+    let chosen = which
+        .map(|want| find_platform(&index.manifests, want))
+        .transpose()?;
+    let mut children = Vec::new();
+    let mut entries = Vec::new();
+    for (i, entry) in index.manifests.iter().enumerate() {
+        let mut image = child_image(src, entry)?;
+        let mut entry = entry.clone();
+        if chosen.is_none_or(|c| c == i) {
+            let own = src.with_selector(Some(Selector::Digest(entry.digest.clone())));
+            change(&own, &mut image)?;
+            let new = image.manifest()?.descriptor();
+            entry.digest = new.digest;
+            entry.size = new.size;
+        }
+        entries.push(entry);
+        children.push(image);
+    }
+    let mut new_index = index.clone();
+    new_index.manifests = entries;
+    new_index.media_type = Some(top.media_type().to_owned());
+    let manifest = Manifest::build(ManifestContent::Index(Box::new(new_index)))?;
+    write_staged(Staged::index(manifest, &children)?, dst)
 }

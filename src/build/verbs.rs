@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::read::read;
 use super::spec::{rfc3339, BuildSpec, ConfigChanges};
-use crate::copy::{copy_selected, CopyOptions};
+use super::staged::Staged;
+use crate::copy::{copy_selected, CopyOptions, Transfers};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::layer::{self, source_date_epoch, Compression};
-use crate::image::{Image, Layer, Staged};
-use crate::manifest::{Manifest, ManifestContent};
+use crate::image::{Image, Layer};
+use crate::manifest::ManifestContent;
 use crate::media_types;
 use crate::platform::{self, Platform};
 use crate::registry::Client;
@@ -51,7 +53,10 @@ pub(super) fn write_staged(staged: Staged, dst: &ImageRef) -> Result<BuildReport
         all: true,
         ..CopyOptions::default()
     };
-    let report = copy_selected(&src, dst, &options, root, digest)?;
+    let transfers = Transfers::new(&options);
+    let report = copy_selected(&src, dst, &options, &transfers, root, digest);
+    transfers.save();
+    let report = report?;
     Ok(BuildReport {
         destination: report.destination,
         digest: report.digest,
@@ -64,7 +69,7 @@ pub(super) fn write_staged(staged: Staged, dst: &ImageRef) -> Result<BuildReport
 
 /// `layer` with the media type `image`'s manifest kind uses: Docker
 /// manifests take Docker's gzip layers and nothing else.
-fn fit(image: &Image, mut layer: Layer) -> Result<Layer> {
+pub(super) fn fit(image: &Image, mut layer: Layer) -> Result<Layer> {
     if image.is_docker() {
         if layer.descriptor.media_type != media_types::OCI_LAYER_GZIP {
             return Err(Error::unsupported(format!(
@@ -111,7 +116,7 @@ pub fn build(spec: &BuildSpec, dir: &Path, client: &Client) -> Result<Image> {
         Some(base) => {
             let base = transport::parse_with(base, client)
                 .map_err(|e| e.context("build spec field \"base\""))?;
-            Image::read(&base, platform.as_ref())?
+            read(&base, platform.as_ref())?
         }
     };
     let created = match &spec.config.created {
@@ -129,7 +134,15 @@ pub fn build(spec: &BuildSpec, dir: &Path, client: &Client) -> Result<Image> {
                 "build spec field \"history\": each entry is an object such as {\"created_by\": \"…\"}",
             ));
         }
-        image.push_empty_history(entry.clone());
+        // Every history entry gets the build's `created` unless it names its
+        // own (umoci, among others, cannot read an entry without one).
+        let mut entry = entry.clone();
+        if let Some(fields) = entry.as_object_mut() {
+            fields
+                .entry("created")
+                .or_insert_with(|| Value::String(created.clone()));
+        }
+        image.push_empty_history(entry);
     }
     let changes = ConfigChanges {
         created: Some(created),
@@ -171,7 +184,7 @@ pub fn append(
             "append needs at least one layer (a tar file or a directory)",
         ));
     }
-    let mut image = Image::read(base, platform)?;
+    let mut image = read(base, platform)?;
     let created = rfc3339(source_date_epoch()?);
     for path in paths {
         let layer = fit(&image, layer_of(path, compression)?)?;
@@ -207,12 +220,20 @@ fn mutate_image(image: &mut Image, mutation: &Mutation) -> Result<()> {
 /// changes: the index is rewritten with the other entries as they were.
 ///
 /// Errors: [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a
-/// platform the index lacks; [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+/// platform the index lacks (or a single image is not for); [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
 /// for an index without a platform, or a malformed change.
 pub fn mutate(src: &ImageRef, mutation: &Mutation, dst: &ImageRef) -> Result<BuildReport> {
     let top = src.transport().get_manifest(&src.resolve()?)?;
     let ManifestContent::Index(index) = top.content() else {
-        let mut image = Image::read(src, None)?;
+        let mut image = read(src, None)?;
+        if let Some(want) = &mutation.platform {
+            if !want.matches(&image.platform()) {
+                return Err(Error::not_found(format!(
+                    "{src} is one image for {}, not {want}",
+                    image.platform()
+                )));
+            }
+        }
         mutate_image(&mut image, mutation)?;
         return write(&image, dst);
     };
@@ -221,26 +242,9 @@ pub fn mutate(src: &ImageRef, mutation: &Mutation, dst: &ImageRef) -> Result<Bui
             "the image is an index: name the platform whose image to change",
         ));
     };
-    let chosen = super::index::find_platform(&index.manifests, want)?;
-    let mut children = Vec::new();
-    let mut entries = Vec::new();
-    for (i, entry) in index.manifests.iter().enumerate() {
-        let mut image = super::index::child_image(src, entry)?;
-        let mut entry = entry.clone();
-        if i == chosen {
-            mutate_image(&mut image, mutation)?;
-            let new = image.manifest()?.descriptor();
-            entry.digest = new.digest;
-            entry.size = new.size;
-        }
-        entries.push(entry);
-        children.push(image);
-    }
-    let mut new_index = index.as_ref().clone();
-    new_index.manifests = entries;
-    new_index.media_type = Some(top.media_type().to_owned());
-    let manifest = Manifest::build(ManifestContent::Index(Box::new(new_index)))?;
-    write_staged(Staged::index(manifest, &children)?, dst)
+    super::index::rewrite_index(src, &top, index, Some(want), dst, |_, image| {
+        mutate_image(image, mutation)
+    })
 }
 
 /// The image `src` names with `old_base`'s layers at its bottom replaced by
@@ -252,16 +256,16 @@ pub fn rebase(
     new_base: &ImageRef,
     platform: Option<&Platform>,
 ) -> Result<Image> {
-    let mut image = Image::read(src, platform)?;
-    let old = Image::read(old_base, platform)?;
-    let new = Image::read(new_base, platform)?;
+    let mut image = read(src, platform)?;
+    let old = read(old_base, platform)?;
+    let new = read(new_base, platform)?;
     image.rebase(&old, &new)?;
     Ok(image)
 }
 
 /// The image `src` names without its layer at `position` (0 is the bottom).
 pub fn remove_layer(src: &ImageRef, position: usize, platform: Option<&Platform>) -> Result<Image> {
-    let mut image = Image::read(src, platform)?;
+    let mut image = read(src, platform)?;
     image.remove_layer(position)?;
     Ok(image)
 }
@@ -275,7 +279,7 @@ pub fn replace_layer(
     compression: Compression,
     platform: Option<&Platform>,
 ) -> Result<Image> {
-    let mut image = Image::read(src, platform)?;
+    let mut image = read(src, platform)?;
     let layer = fit(&image, layer_of(path, compression)?)?;
     image.replace_layer(position, layer)?;
     Ok(image)

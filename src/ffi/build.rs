@@ -1,4 +1,5 @@
-//! Building and changing images: build, append, mutate, rebase, index.
+//! Building and changing images: build, append, mutate, rebase, index,
+//! flatten, layer remove and replace.
 //! Every result is `{"destination", "digest", "media_type", "blobs_copied",
 //! "blobs_mounted", "blobs_skipped"}`.
 
@@ -222,5 +223,110 @@ pub unsafe extern "C" fn stevedore_index_remove(
         let platform: Platform = input_str(platform, "platform")?.parse()?;
         let dst = image(client, dst, "dst")?;
         out.set(to_json(&crate::index_remove(&index, &platform, &dst)?)?)
+    })
+}
+
+/// Options of `stevedore_flatten` and `stevedore_layer_remove`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PlatformOptions {
+    #[serde(deserialize_with = "platform::deserialize_optional")]
+    platform: Option<Platform>,
+}
+
+/// Options of `stevedore_layer_replace`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ReplaceOptions {
+    compression: Option<String>,
+    level: Option<i32>,
+    #[serde(deserialize_with = "platform::deserialize_optional")]
+    platform: Option<Platform>,
+}
+
+/// Squashes the layers of the image `src` names into one (its merged
+/// root, reproducibly: see the README) and writes it to `dst`; the config
+/// then lists one diff_id and one history entry. For an index, every image
+/// is flattened, or only `platform`'s. `options_json` (NULL for defaults):
+/// `{"platform": "os/arch"}`. `STEVEDORE_ERROR_NOT_FOUND` for a platform the
+/// index lacks. Nothing is written at `dst` on failure.
+///
+/// # Safety
+/// As `stevedore_build`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_flatten(
+    client: *const stevedore_client,
+    src: *const c_char,
+    dst: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
+        let opts: PlatformOptions = options(options_json)?;
+        out.set(to_json(&crate::flatten(
+            &src,
+            opts.platform.as_ref(),
+            &dst,
+        )?)?)
+    })
+}
+
+/// Removes the layer at `position` (0 is the bottom) of the image `src`
+/// names, with its history entry, and writes the result to `dst`.
+/// `options_json` (NULL for defaults): `{"platform": "os/arch"}`, the image
+/// to choose from an index. `STEVEDORE_ERROR_INVALID_INPUT` when there is no
+/// such layer.
+///
+/// # Safety
+/// As `stevedore_build`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_layer_remove(
+    client: *const stevedore_client,
+    src: *const c_char,
+    position: usize,
+    dst: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
+        let opts: PlatformOptions = options(options_json)?;
+        let changed = crate::remove_layer(&src, position, opts.platform.as_ref())?;
+        out.set(to_json(&crate::write_image(&changed, &dst)?)?)
+    })
+}
+
+/// Replaces the layer at `position` (0 is the bottom) of the image `src`
+/// names by a layer of `layer_path` (a tar file, kept as it is, or a
+/// directory) and writes the result to `dst`; the history entry stays.
+/// `options_json` (NULL for defaults): `{"compression": "gzip"|"zstd"|"none",
+/// "level": n, "platform": "os/arch"}`. `STEVEDORE_ERROR_INVALID_INPUT` when
+/// there is no such layer or the file is not a tar.
+///
+/// # Safety
+/// As `stevedore_build`.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_layer_replace(
+    client: *const stevedore_client,
+    src: *const c_char,
+    position: usize,
+    layer_path: *const c_char,
+    dst: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
+        let path = PathBuf::from(input_str(layer_path, "layer_path")?);
+        let opts: ReplaceOptions = options(options_json)?;
+        let compression =
+            Compression::parse(opts.compression.as_deref().unwrap_or("gzip"), opts.level)?;
+        let changed =
+            crate::replace_layer(&src, position, &path, compression, opts.platform.as_ref())?;
+        out.set(to_json(&crate::write_image(&changed, &dst)?)?)
     })
 }

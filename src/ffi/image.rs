@@ -190,6 +190,7 @@ pub unsafe extern "C" fn stevedore_inspect_raw(
                 &image,
                 &InspectOptions {
                     platform: opts.platform,
+                    ..InspectOptions::default()
                 },
             )?
         } else if opts.platform.is_some() {

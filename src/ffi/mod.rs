@@ -12,6 +12,7 @@ mod image;
 mod login;
 mod memory;
 mod progress;
+mod sbom;
 mod server;
 mod sign;
 mod static_registry;
@@ -32,8 +33,10 @@ pub use image::{
 pub use login::{stevedore_login, stevedore_logout};
 pub use memory::{stevedore_bytes_free, stevedore_string_free};
 pub use progress::stevedore_progress_fn;
+pub use sbom::stevedore_sbom;
 pub use server::{
-    stevedore_server, stevedore_server_address, stevedore_server_start, stevedore_server_stop,
+    stevedore_gc, stevedore_server, stevedore_server_address, stevedore_server_start,
+    stevedore_server_stop,
 };
 pub use sign::{
     stevedore_attach, stevedore_generate_key_pair, stevedore_referrers, stevedore_sign,

@@ -3,8 +3,9 @@
 use std::ffi::{c_char, CString};
 
 use super::boundary::{boundary, stevedore_status};
-use super::memory::{null_argument, options};
-use crate::server::{Server, ServerOptions};
+use super::image::to_json;
+use super::memory::{null_argument, options, OutString};
+use crate::server::{GcOptions, Server, ServerOptions};
 
 /// A running registry server. Create with `stevedore_server_start`; stop and
 /// release with `stevedore_server_stop`.
@@ -16,7 +17,8 @@ pub struct stevedore_server {
 
 /// Starts a registry server (the OCI distribution API) in this process.
 /// `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
-/// DIR or null (in memory), "htpasswd": FILE, "read_only": false,
+/// DIR or null (in memory), "s3": {"url": "s3://BUCKET/PREFIX", …} (as
+/// `stevedore_gc`) or null, "redirect": false, "htpasswd": FILE, "read_only": false,
 /// "tls_cert": FILE, "tls_key": FILE, "upload_expiry_secs": 900,
 /// "max_uploads": 1024, "max_connections": 256, "head_timeout_secs": 10,
 /// "idle_timeout_secs": 60, "max_head_bytes": 65536, "max_blob_bytes":
@@ -70,4 +72,30 @@ pub unsafe extern "C" fn stevedore_server_stop(server: *mut stevedore_server) {
         let handle = Box::from_raw(server);
         handle.server.stop();
     }
+}
+
+/// Collects the garbage of a registry's store (as `stevedore gc`): removes
+/// the blobs no manifest reaches that were written before the grace period.
+/// Safe while servers serve the store. `options_json`: `{"root": DIR}` or
+/// `{"s3": {"url": "s3://BUCKET/PREFIX", "endpoint": URL, "region": R,
+/// "path_style": BOOL, "access_key_id": K, "secret_access_key": S,
+/// "session_token": T, "profile": P}}` (unset S3 fields come from the AWS
+/// environment), with `"dry_run": false` and `"grace_secs": 3600`. On
+/// success `*out_json` receives `{"dry_run", "marked", "kept_recent",
+/// "removed", "removed_bytes", "removed_uploads"}`, freed with
+/// `stevedore_string_free`.
+///
+/// # Safety
+/// `options_json` is NULL or NUL-terminated; `out_json` is NULL or valid
+/// for a write.
+#[no_mangle]
+pub unsafe extern "C" fn stevedore_gc(
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> stevedore_status {
+    boundary(|| {
+        let out = OutString::new(out_json, "out_json")?;
+        let report = crate::server::gc(&options::<GcOptions>(options_json)?)?;
+        out.set(to_json(&report)?)
+    })
 }

@@ -30,7 +30,7 @@ pub fn export(
     options: &FilesOptions,
 ) -> Result<ExportReport> {
     let fs = ImageFs::open(image, options, false)?;
-    write_tar(&fs, out)
+    write_tar(&fs, out, None)
 }
 
 /// Exports like [`export()`] into the file `path`: written to a temporary
@@ -66,7 +66,13 @@ pub fn export_to_path(
     Ok(report)
 }
 
-fn write_tar(fs: &ImageFs, out: &mut dyn Write) -> Result<ExportReport> {
+/// Writes the merged root of `fs` to `out` as [`export()`] does; with
+/// `clamp`, no entry's mtime is later than `clamp` (seconds since 1970).
+pub(crate) fn write_tar(
+    fs: &ImageFs,
+    out: &mut dyn Write,
+    clamp: Option<u64>,
+) -> Result<ExportReport> {
     let fail = |what: &str, e: io::Error| from_io(format!("exporting {what}"), e);
     let mut builder = tar::Builder::new(out);
     let mut report = ExportReport {
@@ -78,7 +84,7 @@ fn write_tar(fs: &ImageFs, out: &mut dyn Write) -> Result<ExportReport> {
         header.set_mode(entry.mode);
         header.set_uid(entry.uid);
         header.set_gid(entry.gid);
-        header.set_mtime(entry.mtime);
+        header.set_mtime(clamp.map_or(entry.mtime, |c| entry.mtime.min(c)));
         header.set_size(0);
         if !entry.xattrs.is_empty() {
             let records: Vec<(String, &[u8])> = entry

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 pub use diff::{diff, Changed, DiffReport};
+pub(crate) use export::write_tar;
 pub use export::{export, export_to_path, ExportReport};
 pub use source::ImageLayers;
 
@@ -147,6 +148,24 @@ impl ImageFs {
     /// symlinks inside the root. Errors as [`lookup`](ImageFs::lookup), and
     /// [`ErrorKind::InvalidInput`] for a directory or a device.
     pub fn open_file(&self, path: &str) -> Result<Box<dyn Read + Send>> {
+        self.open_entry(self.file_entry(path)?)
+    }
+
+    /// Up to `len` bytes of the regular file `path` names from byte `offset`
+    /// on (fewer at its end), following symlinks inside the root. The
+    /// file's layer is unpacked once into an unnamed temporary file and read
+    /// there in place, so a ranged read of a large file holds only the bytes
+    /// asked for. Errors as [`open_file`](ImageFs::open_file).
+    pub fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let entry = self.file_entry(path)?;
+        let Some(data) = entry.data else {
+            return Err(Error::invalid(format!("{path} has no bytes to read")));
+        };
+        self.spool(data.layer)?.read_range(entry, offset, len)
+    }
+
+    /// The regular file (or hard link) `path` names, symlinks followed.
+    fn file_entry(&self, path: &str) -> Result<&Entry> {
         let entry = match self.lookup(path, true)? {
             Some(e) => e,
             None => {
@@ -157,9 +176,9 @@ impl ImageFs {
             }
         };
         match entry.kind {
-            k if k.has_data() => self.open_entry(entry),
+            k if k.has_data() => Ok(entry),
             EntryKind::Dir => Err(Error::invalid(format!(
-                "{path} is a directory in {} (list it with files_in)",
+                "{path} is a directory in {} (a directory is listed, not read: `stevedore ls`, `files_in`)",
                 self.name
             ))),
             k => Err(Error::invalid(format!(

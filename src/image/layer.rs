@@ -78,13 +78,20 @@ impl Compression {
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when it is
 /// set but not a number.
 pub fn source_date_epoch() -> Result<u64> {
+    Ok(source_date_epoch_if_set()?.unwrap_or(0))
+}
+
+/// `SOURCE_DATE_EPOCH` (seconds since 1970) when it is set.
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when it is
+/// set but not a number.
+pub fn source_date_epoch_if_set() -> Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v.trim().parse().map_err(|_| {
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
             Error::invalid(format!(
                 "SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970"
             ))
         }),
-        Err(_) => Ok(0),
+        Err(_) => Ok(None),
     }
 }
 
@@ -320,15 +327,15 @@ fn walk(dir: &Path, prefix: &str, entries: &mut Vec<Entry>) -> Result<()> {
 }
 
 /// A compressor whose output is hashed and counted.
-enum Compressor {
-    Gzip(GzEncoder<HashingWriter<Vec<u8>>>),
-    Zstd(zstd::Encoder<'static, HashingWriter<Vec<u8>>>),
-    Plain(HashingWriter<Vec<u8>>),
+enum Compressor<W: Write> {
+    Gzip(GzEncoder<HashingWriter<W>>),
+    Zstd(zstd::Encoder<'static, HashingWriter<W>>),
+    Plain(HashingWriter<W>),
 }
 
-impl Compressor {
-    fn new(compression: Compression) -> Result<Compressor> {
-        let out = HashingWriter::new(Vec::new());
+impl<W: Write> Compressor<W> {
+    fn new(compression: Compression, out: W) -> Result<Compressor<W>> {
+        let out = HashingWriter::new(out);
         Ok(match compression {
             Compression::Gzip(level) => Compressor::Gzip(
                 flate2::GzBuilder::new().write(out, flate2::Compression::new(level)),
@@ -341,7 +348,7 @@ impl Compressor {
         })
     }
 
-    fn finish(self) -> io::Result<HashingWriter<Vec<u8>>> {
+    fn finish(self) -> io::Result<HashingWriter<W>> {
         match self {
             Compressor::Gzip(w) => w.finish(),
             Compressor::Zstd(w) => w.finish(),
@@ -350,7 +357,7 @@ impl Compressor {
     }
 }
 
-impl Write for Compressor {
+impl<W: Write> Write for Compressor<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Compressor::Gzip(w) => w.write(buf),
@@ -368,6 +375,38 @@ impl Write for Compressor {
     }
 }
 
+/// A layer of the uncompressed tar stream `write` produces (into the writer
+/// it is given), compressed with `compression` (gzip with a fixed header)
+/// into a temporary file that lives as long as the layer. Its reproducibility
+/// is `write`'s: the same tar bytes give the same digests.
+///
+/// Errors: `write`'s; [`ErrorKind::Io`](crate::ErrorKind::Io) when the
+/// temporary file cannot be made or written.
+pub fn from_tar_writer(
+    compression: Compression,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<Layer> {
+    let fail = |e: io::Error| Error::io("writing a layer to a temporary file", e);
+    let temp = tempfile::Builder::new()
+        .prefix("stevedore-layer-")
+        .tempfile()
+        .map_err(fail)?;
+    let (file, path) = temp.into_parts();
+    let mut tar = HashingWriter::new(Compressor::new(
+        compression,
+        io::BufWriter::with_capacity(1 << 20, file),
+    )?);
+    write(&mut tar)?;
+    let (compressor, diff_id, _) = tar.finish();
+    let (out, digest, size) = compressor.finish().map_err(fail)?.finish();
+    out.into_inner().map_err(|e| fail(e.into_error()))?;
+    Ok(Layer {
+        descriptor: Descriptor::new(compression.media_type(), digest, size),
+        diff_id,
+        blob: Blob::Temp(Arc::new(path)),
+    })
+}
+
 /// The longest prefix of `s` of at most `max` bytes, on a character boundary.
 fn truncated(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
@@ -380,7 +419,10 @@ fn truncated(s: &str, max: usize) -> &str {
 fn write_layer(entries: Vec<Entry>, compression: Compression) -> Result<Layer> {
     let epoch = source_date_epoch()?;
     let fail = |e: io::Error| Error::io("writing a layer", e);
-    let mut tar = tar::Builder::new(HashingWriter::new(Compressor::new(compression)?));
+    let mut tar = tar::Builder::new(HashingWriter::new(Compressor::new(
+        compression,
+        Vec::new(),
+    )?));
     for entry in &entries {
         let mut header = tar::Header::new_ustar();
         header.set_uid(0);

@@ -1,7 +1,6 @@
 //! The [`Image`] itself and its [`Layer`]s.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -13,8 +12,6 @@ use crate::error::{Error, Result};
 use crate::manifest::{ImageManifest, Manifest, ManifestContent};
 use crate::media_types;
 use crate::platform::Platform;
-use crate::resolve::{image_for_platform, small_blob};
-use crate::transport::ImageRef;
 
 /// One layer of an [`Image`]: its descriptor (compressed digest and size,
 /// media type), its `diff_id` (the digest of the uncompressed tar) and what
@@ -29,9 +26,9 @@ pub struct Layer {
     pub blob: Blob,
 }
 
-/// An image assembled in memory. Read one with [`Image::read`] or start
-/// from [`Image::scratch`]; change it with the methods below; write it with
-/// [`crate::build::write`]. Unchanged, it keeps its source's manifest and
+/// An image assembled in memory. Read one with [`crate::build::read`] (or
+/// make one with [`Image::from_parts`]) or start from [`Image::scratch`];
+/// change it with the methods below; write it with [`crate::build::write`]. Unchanged, it keeps its source's manifest and
 /// config bytes exactly.
 #[derive(Debug, Clone)]
 pub struct Image {
@@ -86,32 +83,22 @@ impl Image {
         }
     }
 
-    /// Reads the image `src` names (from an index, the one for `platform`,
-    /// the host's when `None`): the manifest and config are fetched, the
-    /// layers stay where they are until a write needs them.
+    /// The image of `manifest` (`parsed` is its parsed form) with the config
+    /// `config_raw`, every layer's bytes in `layers` (such as the transport
+    /// it was read from). `name` names the image in errors. Unchanged, the
+    /// image keeps `manifest`'s and `config_raw`'s exact bytes.
     ///
-    /// Errors: those of the transport; [`ErrorKind::NotFound`] for a
-    /// platform the index does not list; [`ErrorKind::InvalidInput`] when
-    /// the config's `rootfs.diff_ids` do not match the layers.
-    ///
-    /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
-    /// [`ErrorKind::InvalidInput`]: crate::ErrorKind::InvalidInput
-    pub fn read(src: &ImageRef, platform: Option<&Platform>) -> Result<Image> {
-        let transport = src.transport();
-        let top = transport.get_manifest(&src.resolve()?)?;
-        let (manifest, parsed) = image_for_platform(transport, top, platform)?;
-        Image::from_manifest(src, manifest, parsed)
-    }
-
-    /// The image of `manifest` (an image manifest `src`'s transport holds).
-    pub(crate) fn from_manifest(
-        src: &ImageRef,
+    /// Errors: [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// for a config that does not parse, or whose `rootfs.diff_ids` do not
+    /// match the layers.
+    pub fn from_parts(
+        name: &str,
         manifest: Manifest,
         parsed: ImageManifest,
+        config_raw: Vec<u8>,
+        layers: Blob,
     ) -> Result<Image> {
-        let transport = src.shared_transport();
-        let raw = small_blob(transport.as_ref(), &parsed.config)?;
-        let config = ImageConfig::from_bytes(&raw)?;
+        let config = ImageConfig::from_bytes(&config_raw)?;
         let diff_ids = config
             .rootfs
             .as_ref()
@@ -119,7 +106,7 @@ impl Image {
             .unwrap_or_default();
         if diff_ids.len() != parsed.layers.len() {
             return Err(Error::invalid(format!(
-                "{src}: the config lists {} diff_ids for {} layers",
+                "{name}: the config lists {} diff_ids for {} layers",
                 diff_ids.len(),
                 parsed.layers.len()
             )));
@@ -132,7 +119,7 @@ impl Image {
                 Ok(Layer {
                     descriptor: descriptor.clone(),
                     diff_id: diff_id.parse()?,
-                    blob: Blob::Transport(Arc::clone(&transport)),
+                    blob: layers.clone(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -140,7 +127,7 @@ impl Image {
             manifest: parsed,
             config,
             layers,
-            config_raw: Some(raw),
+            config_raw: Some(config_raw),
             original: Some(manifest),
         })
     }
@@ -249,6 +236,14 @@ impl Image {
         let old = std::mem::replace(&mut self.layers[position], layer);
         self.sync_diff_ids();
         Ok(old)
+    }
+
+    /// Replaces every layer by `layer` and the whole history by `history`
+    /// (what flattening does); the rest of the config stays.
+    pub fn set_single_layer(&mut self, layer: Layer, history: Value) {
+        self.layers = vec![layer];
+        self.config.history = vec![history];
+        self.sync_diff_ids();
     }
 
     fn check_position(&self, position: usize) -> Result<()> {

@@ -106,6 +106,29 @@ impl Spool {
     }
 }
 
+impl Spool {
+    /// Up to `len` bytes of `entry`'s bytes from byte `offset` on (fewer at
+    /// the end of the entry, none past it), read in place from this spool
+    /// (which must be the entry's layer's): a ranged read holds only the
+    /// bytes asked for, however large the entry.
+    pub fn read_range(&self, entry: &Entry, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let start = offset.min(entry.size);
+        let len = len.min(entry.size - start);
+        // Checks the entry lies inside this spool.
+        self.read(entry)?;
+        let from = entry.data.map_or(0, |d| d.offset) + start;
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        At {
+            file: Arc::clone(&self.file),
+            pos: from,
+            end: from + len,
+        }
+        .read_to_end(&mut bytes)
+        .map_err(|e| from_io(format!("reading {}", entry.path), e))?;
+        Ok(bytes)
+    }
+}
+
 struct At {
     file: Arc<File>,
     pos: u64,

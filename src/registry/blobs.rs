@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ureq::http::{header, Method};
 
 use super::http::{answered_by, header_str, resolve, status_error, with_query, Call, Endpoint};
+use super::rate::MinRate;
 use super::{Client, Repository};
 use crate::auth::Scope;
 use crate::descriptor::Descriptor;
@@ -41,7 +42,7 @@ pub struct BlobReader {
     endpoint: Arc<Endpoint>,
     url: String,
     scopes: Vec<Scope>,
-    body: Option<ureq::BodyReader<'static>>,
+    body: Option<MinRate<ureq::BodyReader<'static>>>,
     offset: u64,
     size: u64,
     resumes_left: u32,
@@ -73,7 +74,7 @@ impl BlobReader {
                 ));
             }
         }
-        self.body = Some(body);
+        self.body = Some(self.client.guarded(body));
         Ok(())
     }
 }
@@ -95,7 +96,17 @@ impl Read for BlobReader {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) if self.offset < self.size && self.resumes_left > 0 => {}
-                Err(e) => return Err(e),
+                // The registry failed us, not the disk: a network error.
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Network,
+                        format!(
+                            "GET {}: the download stopped at byte {} of {}: {e}",
+                            self.url, self.offset, self.size
+                        ),
+                    )
+                    .into())
+                }
             }
             // The connection dropped mid-blob: ask for the rest.
             self.resumes_left -= 1;

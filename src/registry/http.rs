@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ureq::http::{self as h, header, Method, Response};
 use ureq::Body;
 
+use super::rate::MinRate;
 use super::{api_host, Client, ClientOptions};
 use crate::auth::{parse_challenges, Credentials, Scope, Secret};
 use crate::error::{from_io, Error, ErrorKind, RegistryError, Result};
@@ -18,8 +19,6 @@ use crate::progress::report_retry;
 
 /// The longest wait honoured from a `Retry-After`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
-/// How many redirects one request may follow.
-const REDIRECTS_MAX: u32 = 10;
 /// How much of an error reply is read.
 const ERROR_BODY_MAX: u64 = 64 * 1024;
 
@@ -40,6 +39,9 @@ pub(super) fn agent(options: &ClientOptions, verify: bool) -> Result<ureq::Agent
         .timeout_connect(Some(Duration::from_secs(options.connect_timeout_secs)))
         .timeout_recv_response(Some(Duration::from_secs(options.read_timeout_secs)))
         .timeout_per_read(Some(Duration::from_secs(options.read_timeout_secs)))
+        .max_response_header_size(
+            usize::try_from(options.max_response_header_bytes).unwrap_or(usize::MAX),
+        )
         .tls_config(tls.build())
         .build();
     Ok(config.into())
@@ -260,12 +262,14 @@ pub(crate) fn status_error(method: &Method, url: &str, mut response: Response<Bo
         400..=499 => ErrorKind::InvalidInput,
         _ => ErrorKind::Network,
     };
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(ERROR_BODY_MAX)
-        .read_to_vec()
-        .unwrap_or_default();
+    // An error body is only a message: a slow one is cut short, not waited for.
+    let mut body = Vec::new();
+    let _ = MinRate::new(
+        response.body_mut().as_reader().take(ERROR_BODY_MAX),
+        1024,
+        Duration::from_secs(10),
+    )
+    .read_to_end(&mut body);
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<RegistryError>,
@@ -330,7 +334,7 @@ impl Client {
     }
 
     /// The delay before retry number `attempt` (0-based): exponential with jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let base = self.retry_delay() * 2u32.saturating_pow(attempt.min(10));
         base + jitter(self.retry_delay())
     }
@@ -390,7 +394,7 @@ impl Client {
         let max_retries = self.inner.options.max_retries;
         let home = origin(&endpoint.base);
         let (mut url, mut method, mut body) = (call.url.clone(), call.method.clone(), call.body);
-        let (mut attempt, mut redirects, mut challenged) = (0, 0, false);
+        let (mut attempt, mut redirects, mut challenges) = (0, 0, 0);
         loop {
             let at_home = origin(&url) == home;
             let authorization = if at_home {
@@ -413,12 +417,16 @@ impl Client {
             };
             let status = response.status().as_u16();
             // A request without scopes (the ping) only learns the scheme.
-            if status == 401 && at_home && !challenged && !call.scopes.is_empty() {
+            if status == 401
+                && at_home
+                && challenges < self.inner.options.max_auth_challenges
+                && !call.scopes.is_empty()
+            {
                 let challenge = header_str(&response, "www-authenticate")
                     .unwrap_or("")
                     .to_owned();
                 if self.answer_challenge(endpoint, &call.scopes, &challenge, &url, sent.as_ref())? {
-                    challenged = true;
+                    challenges += 1;
                     continue;
                 }
             }
@@ -428,11 +436,12 @@ impl Client {
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(location) = header_str(&response, "location") {
                     redirects += 1;
-                    if redirects > REDIRECTS_MAX {
+                    let max = self.inner.options.max_redirects;
+                    if redirects > max {
                         return Err(Error::new(
                             ErrorKind::Network,
                             format!(
-                                "{method} {}: more than {REDIRECTS_MAX} redirects",
+                                "{method} {}: more than {max} redirects (the limit max_redirects)",
                                 shown(&call.url)
                             ),
                         ));
@@ -695,10 +704,7 @@ impl Client {
             expires_in: Option<u64>,
         }
         let mut text = Vec::new();
-        response
-            .body_mut()
-            .as_reader()
-            .take(ERROR_BODY_MAX)
+        self.guarded(response.body_mut().as_reader().take(ERROR_BODY_MAX))
             .read_to_end(&mut text)
             .map_err(|e| {
                 Error::new(
@@ -759,6 +765,16 @@ impl Client {
         })
     }
 
+    /// `body` failing when slower than the options' minimum body rate.
+    pub(crate) fn guarded<R: Read>(&self, body: R) -> MinRate<R> {
+        let options = &self.inner.options;
+        MinRate::new(
+            body,
+            options.min_body_bytes_per_sec,
+            Duration::from_secs(options.body_rate_window_secs),
+        )
+    }
+
     /// Reads a successful reply's body whole, up to `limit` bytes.
     pub(crate) fn read_body(
         &self,
@@ -766,11 +782,17 @@ impl Client {
         mut response: Response<Body>,
         limit: u64,
     ) -> Result<Vec<u8>> {
+        let declared = header_str(&response, "content-length").and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(Error::invalid(format!(
+                "{} {}: the reply is {} bytes, larger than the {limit}-byte limit",
+                call.method,
+                shown(&call.url),
+                declared.unwrap_or(0)
+            )));
+        }
         let mut bytes = Vec::new();
-        response
-            .body_mut()
-            .as_reader()
-            .take(limit + 1)
+        self.guarded(response.body_mut().as_reader().take(limit + 1))
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 Error::new(

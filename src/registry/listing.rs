@@ -12,8 +12,6 @@ use super::{Client, Repository};
 use crate::auth::Scope;
 use crate::error::{Error, ErrorKind, Result};
 
-/// The most pages one listing follows.
-const PAGES_MAX: usize = 100_000;
 /// The largest page read.
 const PAGE_SIZE_MAX: u64 = 16 * 1024 * 1024;
 
@@ -30,7 +28,8 @@ impl Client {
         let mut items = Vec::new();
         let mut seen = HashSet::new();
         let mut url = first;
-        for _ in 0..PAGES_MAX {
+        let max = self.options().max_list_pages;
+        for _ in 0..max {
             if !seen.insert(url.clone()) {
                 return Err(Error::new(
                     ErrorKind::Network,
@@ -60,7 +59,7 @@ impl Client {
         }
         Err(Error::new(
             ErrorKind::Network,
-            format!("registry {registry} sent more than {PAGES_MAX} pages"),
+            format!("registry {registry} sent more than {max} pages (the limit max_list_pages)"),
         ))
     }
 

@@ -8,8 +8,9 @@ use crate::auth::Scope;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::{Manifest, MANIFEST_SIZE_MAX};
+use crate::manifest::Manifest;
 use crate::media_types;
+use crate::progress::report_retry;
 
 /// The media type a reply declares, when it is one of the manifest types.
 fn declared_type(content_type: Option<&str>) -> Option<String> {
@@ -56,9 +57,25 @@ impl Client {
     pub fn get_manifest(&self, repo: &Repository, reference: &str) -> Result<Manifest> {
         let endpoint = self.endpoint(&repo.registry)?;
         let call = self.manifest_call(Method::GET, &endpoint.base, repo, reference);
-        let response = self.expect(&endpoint, &call, &[200])?;
-        let declared = declared_type(header_str(&response, "content-type"));
-        let sent = header_digest(header_str(&response, "docker-content-digest"), &call.url)?;
+        // A connection dropped mid-body is tried again, as one dropped
+        // before the reply (the body is small and the request repeatable).
+        let mut attempt = 0;
+        let (declared, sent, raw) = loop {
+            let response = self.expect(&endpoint, &call, &[200])?;
+            let declared = declared_type(header_str(&response, "content-type"));
+            let sent = header_digest(header_str(&response, "docker-content-digest"), &call.url)?;
+            match self.read_body(&call, response, self.options().max_manifest_bytes) {
+                Ok(raw) => break (declared, sent, raw),
+                Err(e)
+                    if e.kind() == ErrorKind::Network && attempt < self.options().max_retries =>
+                {
+                    attempt += 1;
+                    report_retry(attempt, &e.to_string());
+                    std::thread::sleep(self.backoff(attempt - 1));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let asked = reference.parse::<Digest>().ok();
         if let (Some(asked), Some(sent)) = (&asked, &sent) {
             if asked != sent {
@@ -68,7 +85,6 @@ impl Client {
                 ));
             }
         }
-        let raw = self.read_body(&call, response, MANIFEST_SIZE_MAX)?;
         match asked.or(sent) {
             Some(expected) => Manifest::from_bytes_verified(raw, declared.as_deref(), &expected),
             None => Manifest::from_bytes(raw, declared.as_deref()),

@@ -7,6 +7,7 @@ mod http;
 mod link;
 mod listing;
 mod manifests;
+mod rate;
 mod referrers;
 
 use std::collections::{BTreeMap, HashMap};
@@ -74,6 +75,37 @@ pub struct ClientOptions {
     /// chunk waits for the registry's answer before the next is sent, and
     /// smaller chunks left a 1 GiB push a quarter slower.
     pub chunk_size: u64,
+    /// The largest manifest or index read from a registry, in bytes; a
+    /// larger one fails with `InvalidInput` before more is read. Defaults to
+    /// 4 MiB, as distribution's own limit.
+    pub max_manifest_bytes: u64,
+    /// The largest image config read whole, in bytes; a larger one is
+    /// refused (`InvalidInput`) before it is fetched. Defaults to 32 MiB.
+    pub max_config_bytes: u64,
+    /// The most pages of a tag list or catalog followed through `Link`
+    /// headers; past it the listing fails with a network error. Defaults to
+    /// 10,000.
+    pub max_list_pages: u32,
+    /// The most redirects one request follows (each one re-checks where
+    /// credentials may go). Defaults to 10.
+    pub max_redirects: u32,
+    /// The most authentication challenges (401 with `WWW-Authenticate`)
+    /// answered for one request before it fails as `Unauthorized`.
+    /// Defaults to 1: a challenge met once and answered with 401 again
+    /// means the credentials were refused.
+    pub max_auth_challenges: u32,
+    /// The largest response head (status line and headers) read, in bytes.
+    /// Defaults to 64 KiB.
+    pub max_response_header_bytes: u64,
+    /// The slowest a response body may arrive, in bytes per second averaged
+    /// over `body_rate_window_secs`; a slower one (a slowloris reply, a
+    /// dribbling proxy) fails with a network error, and a blob download
+    /// resumes with `Range` as after a dropped connection. 0 turns the check
+    /// off. Defaults to 1024.
+    pub min_body_bytes_per_sec: u64,
+    /// The window, in seconds, over which `min_body_bytes_per_sec` is
+    /// measured. Defaults to 60.
+    pub body_rate_window_secs: u64,
 }
 
 impl Default for ClientOptions {
@@ -91,6 +123,14 @@ impl Default for ClientOptions {
             max_retries: 4,
             retry_delay_ms: 250,
             chunk_size: 64 * 1024 * 1024,
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_config_bytes: crate::config::CONFIG_SIZE_MAX,
+            max_list_pages: 10_000,
+            max_redirects: 10,
+            max_auth_challenges: 1,
+            max_response_header_bytes: 64 * 1024,
+            min_body_bytes_per_sec: 1024,
+            body_rate_window_secs: 60,
         }
     }
 }
@@ -106,6 +146,14 @@ impl fmt::Debug for ClientOptions {
             .field("cert_dir", &self.cert_dir)
             .field("max_retries", &self.max_retries)
             .field("chunk_size", &self.chunk_size)
+            .field("max_manifest_bytes", &self.max_manifest_bytes)
+            .field("max_config_bytes", &self.max_config_bytes)
+            .field("max_list_pages", &self.max_list_pages)
+            .field("max_redirects", &self.max_redirects)
+            .field("max_auth_challenges", &self.max_auth_challenges)
+            .field("max_response_header_bytes", &self.max_response_header_bytes)
+            .field("min_body_bytes_per_sec", &self.min_body_bytes_per_sec)
+            .field("body_rate_window_secs", &self.body_rate_window_secs)
             .finish_non_exhaustive()
     }
 }
@@ -340,5 +388,42 @@ fn api_host(registry: &str) -> &str {
         "registry-1.docker.io"
     } else {
         registry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_come_from_the_options_json_with_safe_defaults() {
+        let defaults = ClientOptions::default();
+        assert_eq!(defaults.max_manifest_bytes, 4 << 20);
+        assert_eq!(defaults.max_redirects, 10);
+        assert_eq!(defaults.max_auth_challenges, 1);
+        let options: ClientOptions = serde_json::from_str(
+            r#"{"max_manifest_bytes": 1024, "max_config_bytes": 2048, "max_list_pages": 3,
+                "max_redirects": 2, "max_auth_challenges": 2, "max_response_header_bytes": 4096,
+                "min_body_bytes_per_sec": 10, "body_rate_window_secs": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                options.max_manifest_bytes,
+                options.max_config_bytes,
+                options.max_list_pages
+            ),
+            (1024, 2048, 3)
+        );
+        assert_eq!((options.max_redirects, options.max_auth_challenges), (2, 2));
+        assert_eq!(options.max_response_header_bytes, 4096);
+        assert_eq!(
+            (
+                options.min_body_bytes_per_sec,
+                options.body_rate_window_secs
+            ),
+            (10, 5)
+        );
+        assert!(serde_json::from_str::<ClientOptions>(r#"{"max_manifests": 1}"#).is_err());
     }
 }

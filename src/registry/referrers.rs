@@ -12,7 +12,7 @@ use crate::auth::Scope;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::{ImageIndex, Manifest, ManifestContent, MANIFEST_SIZE_MAX};
+use crate::manifest::{ImageIndex, Manifest, ManifestContent};
 use crate::media_types;
 use crate::progress::note;
 
@@ -85,7 +85,7 @@ impl Client {
                 .is_some_and(|f| f.contains("artifactType"));
             let next = next_page(&link_values(&response), answered_by(&response, &url))
                 .map_err(|e| e.context(format!("listing the referrers of {digest} in {repo}")))?;
-            let bytes = self.read_body(&call, response, MANIFEST_SIZE_MAX)?;
+            let bytes = self.read_body(&call, response, self.options().max_manifest_bytes)?;
             let index: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
                 Error::new(
                     ErrorKind::Network,

@@ -7,7 +7,7 @@ use packageurl::PackageUrl;
 
 use super::model::{Catalog, Ecosystem, OperatingSystem, Package};
 use super::rootfs::{Entry, RootFs};
-use super::{apk, dpkg, go, npm, os_release, python, rpm, rust};
+use super::{apk, dpkg, elf, go, npm, os_release, python, rpm, rust};
 
 /// Limits for [`catalog_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +16,8 @@ pub struct CatalogOptions {
     /// is skipped with a warning. Defaults to 256 MiB.
     pub max_database_bytes: u64,
     /// The largest executable inspected for Go build info or `cargo auditable`
-    /// data, in bytes (it is read whole); a larger one is skipped with a warning.
+    /// data, in bytes; a larger one is skipped with a warning. Only its ELF
+    /// headers and those two sections are read, so this bounds time, not memory.
     /// Defaults to 512 MiB.
     pub max_binary_bytes: u64,
 }
@@ -246,23 +247,36 @@ fn visit(cx: &Context<'_>, entry: &Entry, found: &mut Found) {
     }
 }
 
-/// An executable: an ELF file is searched for Go build info and `cargo auditable`
-/// data.
+/// An executable: an ELF file's headers are read, then only its `.go.buildinfo`
+/// and `.dep-v0` sections (never the whole file).
 fn visit_binary(cx: &Context<'_>, entry: &Entry, found: &mut Found) {
-    match cx.fs.read(&entry.path, 4) {
+    match cx.fs.read_range(&entry.path, 0, 4) {
         Ok(magic) if magic == b"\x7fELF" => {}
         _ => return,
     }
-    let Some(bytes) = cx.read_limited(entry, cx.options.max_binary_bytes, found) else {
+    if entry.size > cx.options.max_binary_bytes {
+        found.warn(format!(
+            "{}: skipped, {} bytes is over the {}-byte limit",
+            entry.path, entry.size, cx.options.max_binary_bytes
+        ));
         return;
-    };
-    let elf = match object::File::parse(bytes.as_slice()) {
-        Ok(elf) => elf,
+    }
+    let sections = match elf::sections(cx.fs, &entry.path, entry.size) {
+        Ok(sections) => sections,
         Err(err) => {
             found.warn(format!("{}: unreadable ELF file: {err}", entry.path));
             return;
         }
     };
-    go::catalog(&elf, &bytes, &entry.path, found);
-    rust::catalog(&elf, &entry.path, found);
+    let buildinfo = match sections.go_buildinfo {
+        Some(data) if data.starts_with(go::MAGIC) => Some(data),
+        _ if !sections.has_section_headers => go::scan(cx.fs, &entry.path, entry.size),
+        _ => None,
+    };
+    if let Some(info) = buildinfo {
+        go::catalog(&info, &entry.path, found);
+    }
+    if let Some(data) = sections.dep_v0 {
+        rust::catalog(&data, &entry.path, found);
+    }
 }

@@ -6,40 +6,50 @@
 //! size, flags; since Go 1.18 (flag bit 2) followed inline by two varint-length
 //! strings: the Go version and the module info (`path`, `mod`, `dep`, `=>` lines).
 
-use object::{Object, ObjectSection};
-
 use super::catalog::{Found, Purl};
 use super::model::Ecosystem;
+use super::rootfs::RootFs;
 
-const MAGIC: &[u8] = b"\xff Go buildinf:";
+/// The magic the build info starts with.
+pub(super) const MAGIC: &[u8] = b"\xff Go buildinf:";
 const HEADER_LEN: usize = 32;
 /// Flag bit: the version and module strings follow the header inline (Go 1.18+).
 const FLAG_VERSION_INLINE: u8 = 0x2;
+/// How much of a file is read at a time when searching for the build info.
+const SCAN_CHUNK: u64 = 1 << 20;
+/// How much is read from the magic on when it was found by searching: the
+/// header and both strings (module lists are tens of KiB).
+const INFO_MAX: u64 = 4 << 20;
 
-/// Catalogs the Go build info of `elf` (whose bytes are `bytes`), if it has any:
-/// the standard library at the toolchain's version (`stdlib`, as other SBOM tools
-/// name it), the main module and every dependency. A module replaced by another
-/// module (`=>`) is listed as its replacement's path and version.
-pub(super) fn catalog(elf: &object::File<'_>, bytes: &[u8], path: &str, found: &mut Found) {
-    let section = elf
-        .section_by_name(".go.buildinfo")
-        .and_then(|s| s.data().ok());
-    let Some(info) = section
-        .filter(|data| data.starts_with(MAGIC))
-        .or_else(|| find(bytes))
-    else {
-        return;
-    };
+/// Catalogs the Go build info `info` (the bytes from its magic on) of the
+/// binary `path`: the standard library at the toolchain's version (`stdlib`, as
+/// other SBOM tools name it), the main module and every dependency. A module
+/// replaced by another module (`=>`) is listed as its replacement's path and
+/// version.
+pub(super) fn catalog(info: &[u8], path: &str, found: &mut Found) {
     match parse(info) {
         Ok((version, modules)) => add(&version, &modules, path, found),
         Err(err) => found.warn(format!("{path}: Go build info: {err}")),
     }
 }
 
-/// The bytes from the build-info magic on, searched for in the whole file.
-fn find(bytes: &[u8]) -> Option<&[u8]> {
-    let at = bytes.windows(MAGIC.len()).position(|w| w == MAGIC)?;
-    Some(&bytes[at..])
+/// The bytes from the build-info magic on (at most [`INFO_MAX`]), searched for
+/// in the `size`-byte file `path` a chunk at a time: for binaries whose section
+/// headers were stripped. `None` when there is none or the file is unreadable.
+pub(super) fn scan(fs: &dyn RootFs, path: &str, size: u64) -> Option<Vec<u8>> {
+    let overlap = MAGIC.len() as u64 - 1;
+    let mut offset = 0;
+    while offset < size {
+        let chunk = fs.read_range(path, offset, SCAN_CHUNK).ok()?;
+        if let Some(at) = chunk.windows(MAGIC.len()).position(|w| w == MAGIC) {
+            return fs.read_range(path, offset + at as u64, INFO_MAX).ok();
+        }
+        if (chunk.len() as u64) <= overlap {
+            return None;
+        }
+        offset += chunk.len() as u64 - overlap;
+    }
+    None
 }
 
 /// The Go version and the module-info text of a build-info blob.

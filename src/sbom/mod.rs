@@ -8,6 +8,11 @@
 //! Go binaries (embedded build info) and Rust binaries built with `cargo auditable`.
 //! What cannot be read becomes a warning in the [`Catalog`], never an error.
 //!
+//! [`sbom`] is the verb over an image: its layers merged without unpacking them
+//! (an [`ImageFs`](crate::ImageFs) is a [`RootFs`]), cataloged, rendered and, when
+//! asked, attached to the image as a referrer. Executables are never read whole:
+//! only their ELF headers and the sections that name what they were built from.
+//!
 //! [`render`] writes a catalog as SPDX 2.3 JSON or CycloneDX 1.5 JSON
 //! ([`Format`]); [`SPDX_JSON_ARTIFACT_TYPE`] and [`CYCLONEDX_JSON_ARTIFACT_TYPE`] are
 //! the artifact types to attach them to an image as referrers with.
@@ -26,7 +31,9 @@ mod apk;
 mod catalog;
 mod cyclonedx;
 mod dpkg;
+mod elf;
 mod go;
+mod image;
 mod licenses;
 mod model;
 mod npm;
@@ -39,6 +46,7 @@ mod rust;
 mod spdx;
 
 pub use catalog::{catalog, catalog_with, CatalogOptions};
+pub use image::{sbom, SbomOptions, SbomReport};
 pub use model::{Catalog, Ecosystem, OperatingSystem, Package};
 pub use render::{
     render, render_with, Format, RenderOptions, CYCLONEDX_JSON_ARTIFACT_TYPE,

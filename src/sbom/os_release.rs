@@ -51,6 +51,10 @@ pub(super) fn parse(text: &str, evidence: &str) -> OperatingSystem {
             _ => {}
         }
     }
+    if os.id.is_empty() {
+        // os-release(5): "If not set, a default of ID=linux may be used."
+        os.id = "linux".to_string();
+    }
     os
 }
 

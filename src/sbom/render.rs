@@ -28,6 +28,13 @@ pub enum Format {
     CycloneDxJson,
 }
 
+impl Default for Format {
+    /// SPDX 2.3 JSON.
+    fn default() -> Format {
+        Format::SpdxJson
+    }
+}
+
 impl Format {
     /// The format's name on the command line: `spdx-json` or `cyclonedx-json`.
     pub fn name(self) -> &'static str {

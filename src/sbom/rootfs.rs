@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -44,6 +44,12 @@ pub trait RootFs {
     /// path or a link target is missing, [`ErrorKind::InvalidInput`] when it is not
     /// a regular file or the links loop, [`ErrorKind::Io`] when reading fails.
     fn read(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>>;
+
+    /// Up to `len` bytes of the regular file at `path` from byte `offset` on (fewer
+    /// at its end, none past it), links followed as [`read`](RootFs::read) follows
+    /// them and with its errors. Catalogers read executables' ELF headers and
+    /// sections this way, so memory stays bounded however large a binary is.
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>>;
 }
 
 /// A [`RootFs`] over a directory of the host (an unpacked image, a `dir:` input).
@@ -156,6 +162,36 @@ impl RootFs for DirRootFs {
     }
 
     fn read(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>> {
+        let (file, size) = self.open_regular(path)?;
+        let mut bytes = Vec::with_capacity(size.min(max_bytes) as usize);
+        file.take(max_bytes)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(format!("reading /{path} in the root fs"), e))?;
+        Ok(bytes)
+    }
+
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let (file, size) = self.open_regular(path)?;
+        let len = len.min(size.saturating_sub(offset));
+        let mut bytes = vec![0; usize::try_from(len).unwrap_or(0)];
+        let mut done = 0;
+        while done < bytes.len() {
+            match file.read_at(&mut bytes[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(format!("reading /{path} in the root fs"), e)),
+            }
+        }
+        bytes.truncate(done);
+        Ok(bytes)
+    }
+}
+
+impl DirRootFs {
+    /// The regular file `path` names, opened without following a last link
+    /// out of the root, and its size.
+    fn open_regular(&self, path: &str) -> Result<(fs::File, u64)> {
         let host = self.resolve(path)?;
         let file = fs::OpenOptions::new()
             .read(true)
@@ -171,11 +207,7 @@ impl RootFs for DirRootFs {
                 format!("/{path} is not a regular file"),
             ));
         }
-        let mut bytes = Vec::with_capacity(meta.len().min(max_bytes) as usize);
-        file.take(max_bytes)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(format!("reading /{path} in the root fs"), e))?;
-        Ok(bytes)
+        Ok((file, meta.len()))
     }
 }
 

@@ -5,7 +5,6 @@
 use std::io::Read;
 
 use flate2::read::ZlibDecoder;
-use object::{Object, ObjectSection};
 use serde::Deserialize;
 
 use super::catalog::{Found, Purl};
@@ -26,13 +25,11 @@ struct CratePackage {
     version: String,
 }
 
-/// Catalogs the `cargo auditable` data of `elf`, if it has any: every crate compiled
-/// in (the root crate included), each a `pkg:cargo` package.
-pub(super) fn catalog(elf: &object::File<'_>, path: &str, found: &mut Found) {
-    let Some(section) = elf.section_by_name(".dep-v0") else {
-        return;
-    };
-    match section.data().map_err(|e| e.to_string()).and_then(decode) {
+/// Catalogs the `cargo auditable` data `section` (the `.dep-v0` section) of the
+/// binary `path`: every crate compiled in (the root crate included), each a
+/// `pkg:cargo` package.
+pub(super) fn catalog(section: &[u8], path: &str, found: &mut Found) {
+    match decode(section) {
         Ok(info) => {
             for package in &info.packages {
                 found.add(

@@ -333,6 +333,11 @@ impl Registry {
             .storage
             .blob_in(name, &digest)?
             .ok_or_else(|| codes::blob_unknown(&digest))?;
+        if let (false, Some(url)) = (head, self.storage.redirect(&digest)) {
+            return Ok(Reply::empty(307)
+                .header("Location", url)
+                .header("Docker-Content-Digest", digest.to_string()));
+        }
         let (status, start, length) = match req.header("range") {
             Some(range) => {
                 let (start, end) = byte_range(range, size).ok_or_else(|| {
@@ -422,7 +427,7 @@ impl Registry {
     fn append(&self, req: &mut Incoming, name: &str, id: &str) -> Result<u64, ApiError> {
         let session = self
             .uploads
-            .get(name, id)
+            .get(name, id)?
             .ok_or_else(codes::upload_unknown)?;
         let mut session = lock(&session);
         if let Some(range) = req.header("content-range") {
@@ -476,21 +481,13 @@ impl Registry {
 
     /// Completes upload `id` as blob `digest`: verified, stored, linked.
     fn commit(&self, name: &str, id: &str, digest: &str) -> Answer {
-        let outcome = (|| {
+        let outcome = (|| -> Result<Digest, ApiError> {
             let digest = parse_digest(digest)?;
             let session = self
                 .uploads
-                .get(name, id)
+                .get(name, id)?
                 .ok_or_else(codes::upload_unknown)?;
-            let mut session = lock(&session);
-            let size = session.offset;
-            let (actual, path) = session.finish(digest.algorithm())?;
-            if actual != digest {
-                return Err(codes::digest_invalid(format!(
-                    "the upload has digest {actual}, not {digest}"
-                )));
-            }
-            self.storage.blobs.put_file(&digest, size, path)?;
+            lock(&session).commit(&digest, &*self.storage.blobs)?;
             self.storage.link_blob(name, &digest)?;
             Ok(digest)
         })();
@@ -501,7 +498,7 @@ impl Registry {
     fn upload_status(&self, name: &str, id: &str) -> Answer {
         let session = self
             .uploads
-            .get(name, id)
+            .get(name, id)?
             .ok_or_else(codes::upload_unknown)?;
         let offset = lock(&session).offset;
         Ok(Reply::empty(204)
@@ -511,7 +508,7 @@ impl Registry {
     }
 
     fn cancel_upload(&self, name: &str, id: &str) -> Answer {
-        if self.uploads.get(name, id).is_none() || !self.uploads.remove(id) {
+        if self.uploads.get(name, id)?.is_none() || !self.uploads.remove(id) {
             return Err(codes::upload_unknown());
         }
         Ok(Reply::empty(204))

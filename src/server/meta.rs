@@ -1,15 +1,16 @@
 //! The registry's small records — tags, manifest and blob links, referrers —
 //! as keys (`repos/NAME/tags/TAG`) with small values: files under the root,
-//! each replaced atomically, or a map in memory.
+//! each replaced atomically, objects in a bucket, or a map in memory.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, Result};
 use crate::new_file::{temp_file_in, FILE_MODE};
+use crate::s3::Bucket;
 
 /// A store of small records by key. Keys are `/`-separated; [`Meta::list`]
 /// gives the names one level below a prefix.
@@ -18,6 +19,11 @@ pub trait Meta: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Sets `key` to `value`, replacing it whole.
     fn put(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// Sets `key`, whose value never changes once set (a content-addressed
+    /// record), to `value`; a store may skip the write when `key` is set.
+    fn put_new(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.put(key, value)
+    }
     /// Removes `key`; whether it was there.
     fn delete(&self, key: &str) -> Result<bool>;
     /// The names directly below `prefix` (which ends with `/`), sorted.
@@ -147,6 +153,66 @@ impl Meta for MemoryMeta {
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter_map(|(k, _)| k[prefix.len()..].split('/').next().map(str::to_owned))
             .collect();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+/// The object name of record `key`: under `meta/`, with the `+` that stands
+/// for a repository name's `/` written `~` (neither is allowed in names),
+/// since some services read a `+` in a listing's prefix as a space.
+fn object_of(key: &str) -> String {
+    format!("meta/{}", key.replace('+', "~"))
+}
+
+/// Records as objects under `meta/` in a bucket. Content-addressed records
+/// (blob and manifest links, referrers) are written with `If-None-Match: *`
+/// where the service honours it; tags are written whole and the last writer
+/// wins, as with docker-registry on S3.
+pub struct S3Meta {
+    bucket: Arc<Bucket>,
+}
+
+impl S3Meta {
+    /// Records in `bucket`.
+    pub fn new(bucket: Arc<Bucket>) -> S3Meta {
+        S3Meta { bucket }
+    }
+}
+
+impl Meta for S3Meta {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.bucket.get(&object_of(key))
+    }
+
+    fn put(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.bucket.put(&object_of(key), value, false)?;
+        Ok(())
+    }
+
+    fn put_new(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.bucket.put(&object_of(key), value, true)?;
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let name = object_of(key);
+        if self.bucket.head(&name)?.is_none() {
+            return Ok(false);
+        }
+        self.bucket.delete(&name)?;
+        Ok(true)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let (objects, folders) = self.bucket.list(&object_of(prefix), false)?;
+        let mut names: Vec<String> = objects
+            .into_iter()
+            .map(|o| o.name)
+            .chain(folders)
+            .map(|n| n.replace('~', "+"))
+            .collect();
+        names.sort();
         names.dedup();
         Ok(names)
     }

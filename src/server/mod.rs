@@ -20,6 +20,7 @@
 mod access;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod gc;
 mod handlers;
 mod http;
 mod meta;
@@ -39,6 +40,7 @@ use serde::Deserialize;
 
 use access::{Access, Htpasswd};
 pub use access::{Action, Authorizer};
+pub use gc::{gc, GcOptions, GcReport};
 use handlers::{Incoming, Registry};
 use http::{Handler, Limits, Listener};
 use meta::MemoryMeta;
@@ -46,6 +48,7 @@ use storage::Storage;
 use uploads::Uploads;
 
 use crate::error::{Error, Result};
+use crate::s3::S3Config;
 use crate::store::MemoryStore;
 
 /// How to run a server.
@@ -58,6 +61,14 @@ pub struct ServerOptions {
     /// The directory of the store. Defaults to none: the store is in memory
     /// (uploads still stream through temporary files).
     pub root: Option<PathBuf>,
+    /// The S3 bucket of the store, instead of `root`: blobs, records and
+    /// uploads in progress all live in it, so several servers may share it.
+    /// Defaults to none.
+    pub s3: Option<S3Config>,
+    /// On S3, answer blob GETs with a `307` redirect to a presigned URL of
+    /// the object (valid for an hour) instead of streaming it. Defaults to
+    /// false.
+    pub redirect: bool,
     /// An htpasswd file (bcrypt entries): every request must then carry the
     /// credentials of one of its users. Defaults to none: anonymous access.
     pub htpasswd: Option<PathBuf>,
@@ -106,6 +117,8 @@ impl Default for ServerOptions {
         ServerOptions {
             addr: "127.0.0.1:0".to_owned(),
             root: None,
+            s3: None,
+            redirect: false,
             htpasswd: None,
             read_only: false,
             tls_cert: None,
@@ -128,6 +141,8 @@ impl std::fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("addr", &self.addr)
             .field("root", &self.root)
+            .field("s3", &self.s3)
+            .field("redirect", &self.redirect)
             .field("htpasswd", &self.htpasswd)
             .field("read_only", &self.read_only)
             .field("tls", &self.tls_cert.is_some())
@@ -234,8 +249,28 @@ impl Server {
             read_only: options.read_only,
             authorizer: options.authorizer.clone(),
         };
-        let (storage, upload_dir, scratch) = match &options.root {
-            Some(root) => {
+        if options.s3.is_some() && options.root.is_some() {
+            return Err(Error::invalid(
+                "a server stores either in a directory (root) or in S3 (s3), not both",
+            ));
+        }
+        let bucket = match &options.s3 {
+            Some(config) => Some(Arc::new(crate::s3::Bucket::connect(config)?)),
+            None => None,
+        };
+        let (storage, upload_dir, scratch) = match (&bucket, &options.root) {
+            (Some(bucket), _) => {
+                let scratch = tempfile::Builder::new()
+                    .prefix("stevedore-uploads-")
+                    .tempdir()
+                    .map_err(|e| Error::io("creating a directory for uploads", e))?;
+                (
+                    Storage::in_bucket(Arc::clone(bucket), options.redirect),
+                    scratch.path().join("uploads"),
+                    Some(scratch),
+                )
+            }
+            (None, Some(root)) => {
                 storage::remove_leftovers(root)?;
                 (
                     Storage::on_disk(root, options.fsync),
@@ -243,7 +278,7 @@ impl Server {
                     None,
                 )
             }
-            None => {
+            (None, None) => {
                 let scratch = tempfile::Builder::new()
                     .prefix("stevedore-uploads-")
                     .tempdir()
@@ -258,12 +293,15 @@ impl Server {
                 )
             }
         };
-        let uploads = Uploads::new(
+        let mut uploads = Uploads::new(
             upload_dir,
             expiry,
             options.max_uploads,
             options.max_blob_bytes,
         )?;
+        if let Some(bucket) = bucket {
+            uploads = uploads.in_bucket(bucket);
+        }
         let socket = TcpListener::bind(options.addr.as_str())
             .map_err(|e| Error::io(format!("cannot listen on {}", options.addr), e))?;
         let registry = Arc::new(Registry {

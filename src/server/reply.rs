@@ -178,6 +178,10 @@ impl From<Error> for ApiError {
             ErrorKind::DigestMismatch => codes::digest_invalid(e.message()),
             ErrorKind::InvalidInput => ApiError::new(400, "UNSUPPORTED", e.message()),
             ErrorKind::NotFound => ApiError::new(404, "NAME_UNKNOWN", e.message()),
+            ErrorKind::RateLimited => ApiError::new(429, "TOOMANYREQUESTS", e.message()),
+            ErrorKind::Network | ErrorKind::Unauthorized => {
+                ApiError::new(503, "UNAVAILABLE", e.message())
+            }
             _ => ApiError::new(500, "UNKNOWN", e.message()),
         }
     }

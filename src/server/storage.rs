@@ -6,7 +6,7 @@ use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ManifestContent};
 use crate::store::{FsStore, Store};
 
-use super::meta::{sync_path, FsMeta, Meta};
+use super::meta::{sync_path, FsMeta, Meta, S3Meta};
+use crate::s3::{Bucket, S3Store};
 
 /// Blobs and records.
 pub struct Storage {
@@ -23,6 +24,8 @@ pub struct Storage {
     /// The blob files to flush before a manifest PUT is answered, when the
     /// storage is durable.
     durable: Option<FsStore>,
+    /// The bucket blob GETs are redirected to, with presigned URLs.
+    redirect: Option<S3Store>,
     /// Locks serialising the changes to a repository's manifests and tags
     /// (a repository takes the one its name hashes to), so that a DELETE
     /// racing a PUT never leaves a tag naming a manifest that is gone.
@@ -90,8 +93,30 @@ impl Storage {
             blobs,
             meta,
             durable: None,
+            redirect: None,
             stripes: stripes(),
         }
+    }
+
+    /// Storage in `bucket`: blobs under `blobs/`, records under `meta/`;
+    /// blob GETs answered with a redirect to a presigned URL when
+    /// `redirect`, else streamed from the bucket.
+    pub fn in_bucket(bucket: Arc<Bucket>, redirect: bool) -> Storage {
+        let blobs = S3Store::new(Arc::clone(&bucket));
+        Storage {
+            redirect: redirect.then(|| blobs.clone()),
+            blobs: Box::new(blobs),
+            meta: Box::new(S3Meta::new(bucket)),
+            durable: None,
+            stripes: stripes(),
+        }
+    }
+
+    /// The URL to redirect a GET of blob `digest` to, if any.
+    pub fn redirect(&self, digest: &Digest) -> Option<String> {
+        self.redirect
+            .as_ref()
+            .map(|store| store.presigned(digest).to_string())
     }
 
     /// Storage in files under `root` (blobs in the OCI layout's
@@ -103,6 +128,7 @@ impl Storage {
             blobs: Box::new(blobs.clone()),
             meta: Box::new(FsMeta::new(root.join("meta"), durable)),
             durable: durable.then_some(blobs),
+            redirect: None,
             stripes: stripes(),
         }
     }
@@ -177,7 +203,7 @@ impl Storage {
 
     /// Records that the repository has the blob.
     pub fn link_blob(&self, name: &str, digest: &Digest) -> Result<()> {
-        self.meta.put(
+        self.meta.put_new(
             &format!("{}/blobs/{}", Self::repo(name), key_of(digest)),
             b"",
         )
@@ -208,6 +234,14 @@ impl Storage {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// The digests of the repository's manifests.
+    pub fn manifest_digests(&self, name: &str) -> Result<Vec<Digest>> {
+        let keys = self
+            .meta
+            .list(&format!("{}/manifests/", Self::repo(name)))?;
+        Ok(keys.iter().filter_map(|k| digest_of(k)).collect())
+    }
+
     /// The digest tag `tag` points to.
     pub fn resolve_tag(&self, name: &str, tag: &str) -> Result<Option<Digest>> {
         let key = format!("{}/tags/{tag}", Self::repo(name));
@@ -231,13 +265,13 @@ impl Storage {
         )?;
         self.flush(manifest)?;
         let _still = self.lock(name);
-        self.meta.put(
+        self.meta.put_new(
             &format!("{repo}/manifests/{}", key_of(digest)),
             manifest.media_type().as_bytes(),
         )?;
         if let Some(subject) = manifest.subject() {
             let value = serde_json::to_vec(&manifest.referrer_descriptor()).unwrap_or_default();
-            self.meta.put(
+            self.meta.put_new(
                 &format!(
                     "{repo}/referrers/{}/{}",
                     key_of(&subject.digest),

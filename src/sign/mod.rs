@@ -7,6 +7,7 @@
 
 pub mod keys;
 pub mod payload;
+pub mod policy_file;
 
 use std::collections::BTreeMap;
 
@@ -237,8 +238,9 @@ impl IdentityRule {
 pub struct Policy {
     /// The keys a signature may be made with (at least one).
     pub keys: Vec<VerifyingKey>,
-    /// The names it may be signed under; `None`: the image's own repository
-    /// (as [`sign`] names it by default).
+    /// The names it may be signed under; `None`: any name, as cosign
+    /// verifies by default (the signed digest must still match), so a
+    /// mirrored image verifies.
     pub identity: Option<IdentityRule>,
     /// Annotations the payload must carry, with these values.
     pub annotations: BTreeMap<String, String>,
@@ -410,7 +412,10 @@ pub fn check_signature(
 /// The signature layers of the image `digest`: those under its signature
 /// tag, and those of the signature referrers it has (where the transport
 /// keeps referrers).
-fn signature_layers(transport: &dyn Transport, digest: &Digest) -> Result<Vec<Descriptor>> {
+pub(crate) fn signature_layers(
+    transport: &dyn Transport,
+    digest: &Digest,
+) -> Result<Vec<Descriptor>> {
     let mut layers: Vec<Descriptor> = signature_manifest(transport, &signature_tag(digest))?
         .map(|m| m.layers)
         .unwrap_or_default();
@@ -438,7 +443,9 @@ pub fn verify(image: &ImageRef, policy: &Policy) -> Result<VerifyReport> {
     }
     let transport = image.transport();
     let digest = transport.get_manifest(&image.resolve()?)?.digest().clone();
-    let default_rule = IdentityRule::Exact(default_identity(image));
+    // cosign's default: the signed digest must match; the name is checked
+    // only when the policy names one.
+    let default_rule = IdentityRule::Prefix(String::new());
     let mut signatures = Vec::new();
     for layer in signature_layers(transport, &digest)? {
         let payload = small_blob(transport, &layer)?;

@@ -95,6 +95,7 @@ impl DockerRegistry {
         };
         Error::not_found(format!("{} has no tag {tag:?}{assumed}{tags}", self.name()))
             .with_http_status(e.http_status().unwrap_or(404))
+            .with_registry_errors(e.registry_errors().to_vec())
     }
 
     /// The registry client.
@@ -119,6 +120,10 @@ impl Transport for DockerRegistry {
 
     fn assumed_tag(&self) -> Option<String> {
         Some(DEFAULT_TAG.to_owned())
+    }
+
+    fn max_config_bytes(&self) -> u64 {
+        self.client.options().max_config_bytes
     }
 
     /// A missing tag is named, with a few of the tags there are (not for
@@ -199,12 +204,24 @@ impl Transport for DockerRegistry {
                     .known_location(&self.repo.registry, &descriptor.digest, &self.repo.name)
             }
         };
-        let Some(from) = from else {
-            return Ok(false);
-        };
+        match from {
+            Some(from) => self.mount_from(descriptor, &from),
+            None => Ok(false),
+        }
+    }
+
+    fn registry_repository(&self) -> Option<(String, String)> {
+        Some((self.repo.registry.clone(), self.repo.name.clone()))
+    }
+
+    fn blob_store_key(&self) -> String {
+        format!("docker://{}", self.repo.registry)
+    }
+
+    fn mount_from(&self, descriptor: &Descriptor, from: &str) -> Result<bool> {
         match self
             .client
-            .mount_blob(&self.repo, &descriptor.digest, &from)?
+            .mount_blob(&self.repo, &descriptor.digest, from)?
         {
             MountResult::Mounted => Ok(true),
             MountResult::NotMounted(session) => {

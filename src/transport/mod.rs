@@ -112,6 +112,26 @@ pub trait Transport: Send + Sync {
         Ok(false)
     }
 
+    /// The registry host and repository name, for a registry (keys of the
+    /// blob-location cache); `None`, the default, for anything else.
+    fn registry_repository(&self) -> Option<(String, String)> {
+        None
+    }
+
+    /// Links the blob `descriptor` from repository `from` of this
+    /// transport's own registry; whether it did. By default it cannot.
+    fn mount_from(&self, descriptor: &Descriptor, from: &str) -> Result<bool> {
+        let _ = (descriptor, from);
+        Ok(false)
+    }
+
+    /// What names the store this transport's blobs land in (a registry's
+    /// host, a layout's directory): one blob is never sent twice at once
+    /// into one store. Defaults to [`name`](Self::name).
+    fn blob_store_key(&self) -> String {
+        self.name()
+    }
+
     /// The transport a blob of this one really lives in, when it is another
     /// (an image assembled in memory over a registry's layers), so that a
     /// destination can mount the blob from there. Defaults to none.
@@ -156,6 +176,13 @@ pub trait Transport: Send + Sync {
             "{} does not keep referrers",
             self.name()
         )))
+    }
+
+    /// The largest config (or other small blob read whole) this transport
+    /// reads, in bytes. Defaults to [`crate::config::CONFIG_SIZE_MAX`]; a
+    /// registry's comes from its client's `max_config_bytes`.
+    fn max_config_bytes(&self) -> u64 {
+        crate::config::CONFIG_SIZE_MAX
     }
 
     /// Whether the transport holds only OCI manifests, so that Docker ones

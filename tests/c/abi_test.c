@@ -336,6 +336,37 @@ int main(int argc, char **argv) {
   CHECK(st == STEVEDORE_ERROR_INVALID_INPUT, "NULL client_out: %d", st);
   CHECK(out == untouched, "output written on failure");
 
+  /* Build from the layout's own oci-layout file, mutate, flatten; bad input is typed. */
+  char built[4300], mutated[4300], flat[4300], nowhere[4300];
+  snprintf(built, sizeof built, "%s:built", layout);
+  snprintf(mutated, sizeof mutated, "%s:mutated", layout);
+  snprintf(flat, sizeof flat, "%s:flat", layout);
+  snprintf(nowhere, sizeof nowhere, "%s:nowhere", layout);
+  const char *spec = "{\"platform\": \"linux/amd64\", \"layers\": [{\"files\": [\"oci-layout:/etc/oci-layout:0644\"]}]}";
+  char *built_json = NULL, *mutated_json = NULL;
+  st = stevedore_build(client, spec, layout + strlen("oci:"), built, &built_json);
+  CHECK(st == STEVEDORE_OK && built_json && strstr(built_json, "\"digest\":\"sha256:"), "build: %d %s", st,
+        last_message());
+  st = stevedore_mutate(client, built, "{\"config\": {\"env\": [\"A=1\"]}}", mutated, &mutated_json);
+  CHECK(st == STEVEDORE_OK && mutated_json, "mutate: %d %s", st, last_message());
+  CHECK(built_json && mutated_json && strcmp(built_json, mutated_json) != 0, "mutate changed the digest");
+  stevedore_string_free(built_json);
+  stevedore_string_free(mutated_json);
+  out = untouched;
+  st = stevedore_mutate(client, built, "{\"config\": {\"nope\": 1}}", nowhere, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == untouched, "bad mutation: %d", st);
+  CHECK(strstr(last_message(), "nope") != NULL, "message %s", last_message());
+  st = stevedore_build(client, "{\"layers\": [{\"tar\": \"missing.tar\"}]}", NULL, nowhere, &out);
+  CHECK(st == STEVEDORE_ERROR_NOT_FOUND && out == untouched, "missing tar: %d %s", st, last_message());
+  out = NULL;
+  st = stevedore_flatten(client, mutated, flat, NULL, &out);
+  CHECK(st == STEVEDORE_OK && out, "flatten: %d %s", st, last_message());
+  stevedore_string_free(out);
+  out = untouched;
+  st = stevedore_layer_remove(client, built, 5, nowhere, NULL, &out);
+  CHECK(st == STEVEDORE_ERROR_INVALID_INPUT && out == untouched, "no layer 5: %d", st);
+  CHECK(strstr(last_message(), "layer 5 does not exist") != NULL, "message %s", last_message());
+
   /* Delete a tag; it is gone, the others stay. */
   char thread0[4300];
   snprintf(thread0, sizeof thread0, "%s:thread0", layout);

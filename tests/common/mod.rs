@@ -4,7 +4,11 @@
 
 pub mod fake;
 pub mod http;
+pub mod raw;
 pub mod registry;
+pub mod reset_proxy;
+pub mod s3;
+pub mod sbom_check;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -60,21 +64,7 @@ pub fn write_image(layout: &OciLayout, platform: &str, layers: &[LayerSpec]) -> 
         }),
         ..Default::default()
     };
-    let config_bytes = config.to_bytes().unwrap();
-    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
-    layout
-        .put_blob(&config_desc, &mut &config_bytes[..])
-        .unwrap();
-    let manifest = Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
-        schema_version: 2,
-        media_type: Some(media_types::OCI_MANIFEST.into()),
-        artifact_type: None,
-        config: config_desc,
-        layers: descriptors,
-        subject: None,
-        annotations: Default::default(),
-    })))
-    .unwrap();
+    let manifest = image_manifest(layout, &config, descriptors);
     layout.put_child_manifest(&manifest).unwrap();
     manifest
 }
@@ -304,4 +294,52 @@ pub fn tls_for_loopback(dir: &Path) -> (PathBuf, PathBuf) {
         ],
     );
     (dir.join("registry.key"), dir.join("registry.crt"))
+}
+
+/// Writes an OCI image for the host's platform into the layout `dir`, tagged
+/// `tag`, from layers given as `(blob, media type, uncompressed tar)`, base
+/// first; returns `oci:DIR:TAG`.
+pub fn image_of_layers(dir: &Path, tag: &str, layers: &[(Vec<u8>, &str, &[u8])]) -> String {
+    let layout = OciLayout::new(dir);
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (blob, media_type, tar) in layers {
+        let desc = Descriptor::for_bytes(media_type, blob);
+        layout.put_blob(&desc, &mut &blob[..]).unwrap();
+        descriptors.push(desc);
+        diff_ids.push(stevedore::Digest::sha256(tar).to_string());
+    }
+    let platform = Platform::host();
+    let config = ImageConfig {
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        rootfs: Some(RootFs {
+            kind: "layers".into(),
+            diff_ids,
+        }),
+        ..Default::default()
+    };
+    let manifest = image_manifest(&layout, &config, descriptors);
+    layout.put_manifest(&manifest, Some(tag)).unwrap();
+    oci(dir, tag)
+}
+
+/// Stores `config` in `layout` and builds the OCI image manifest over it and
+/// `layers` (already stored); the caller puts the manifest.
+fn image_manifest(layout: &OciLayout, config: &ImageConfig, layers: Vec<Descriptor>) -> Manifest {
+    let config_bytes = config.to_bytes().unwrap();
+    let config_desc = Descriptor::for_bytes(media_types::OCI_CONFIG, &config_bytes);
+    layout
+        .put_blob(&config_desc, &mut &config_bytes[..])
+        .unwrap();
+    Manifest::build(ManifestContent::Image(Box::new(ImageManifest {
+        schema_version: 2,
+        media_type: Some(media_types::OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: config_desc,
+        layers,
+        subject: None,
+        annotations: Default::default(),
+    })))
+    .unwrap()
 }

@@ -173,6 +173,53 @@ stevedore_status stevedore_index_remove(const stevedore_client *client,
                                         const char *dst,
                                         char **out_json);
 
+// Squashes the layers of the image `src` names into one (its merged
+// root, reproducibly: see the README) and writes it to `dst`; the config
+// then lists one diff_id and one history entry. For an index, every image
+// is flattened, or only `platform`'s. `options_json` (NULL for defaults):
+// `{"platform": "os/arch"}`. `STEVEDORE_ERROR_NOT_FOUND` for a platform the
+// index lacks. Nothing is written at `dst` on failure.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_flatten(const stevedore_client *client,
+                                   const char *src,
+                                   const char *dst,
+                                   const char *options_json,
+                                   char **out_json);
+
+// Removes the layer at `position` (0 is the bottom) of the image `src`
+// names, with its history entry, and writes the result to `dst`.
+// `options_json` (NULL for defaults): `{"platform": "os/arch"}`, the image
+// to choose from an index. `STEVEDORE_ERROR_INVALID_INPUT` when there is no
+// such layer.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_layer_remove(const stevedore_client *client,
+                                        const char *src,
+                                        size_t position,
+                                        const char *dst,
+                                        const char *options_json,
+                                        char **out_json);
+
+// Replaces the layer at `position` (0 is the bottom) of the image `src`
+// names by a layer of `layer_path` (a tar file, kept as it is, or a
+// directory) and writes the result to `dst`; the history entry stays.
+// `options_json` (NULL for defaults): `{"compression": "gzip"|"zstd"|"none",
+// "level": n, "platform": "os/arch"}`. `STEVEDORE_ERROR_INVALID_INPUT` when
+// there is no such layer or the file is not a tar.
+//
+// # Safety
+// As `stevedore_build`.
+stevedore_status stevedore_layer_replace(const stevedore_client *client,
+                                         const char *src,
+                                         size_t position,
+                                         const char *layer_path,
+                                         const char *dst,
+                                         const char *options_json,
+                                         char **out_json);
+
 // Creates a client. `options_json` (NULL for defaults): `{"credentials":
 // {"host[:port]": {"username", "password"} or {"identity_token"}},
 // "auth_file", "tls_verify", "insecure": [..],
@@ -437,9 +484,35 @@ void stevedore_string_free(char *s);
 // not yet freed.
 void stevedore_bytes_free(uint8_t *bytes, size_t len);
 
+// Makes the SBOM of the image `image_ref` names (the host's platform from an
+// index unless `"platform"` says otherwise): its layers merged without
+// unpacking them, cataloged, rendered and, with `"attach": true`, pushed to the
+// image as an OCI 1.1 referrer (artifact type `application/spdx+json` or
+// `application/vnd.cyclonedx+json`). `options_json`: `{"format": "spdx-json" |
+// "cyclonedx-json" (default spdx-json), "platform": "os/arch[/variant]",
+// "attach": false, "limits": {"max_layer_bytes", "max_entries",
+// "max_link_depth"}}`, NULL for defaults. On success `*out_document` receives
+// the document (JSON text) and `*out_json` the report `{"name", "format",
+// "artifact_type", "os": {"id", "version_id", "name", "pretty_name",
+// "id_like", "evidence"} | null, "packages": N, "ecosystems": {"deb": N, …},
+// "warnings": [sentence…], "layers": […as stevedore_files…], "attached"?:
+// {"digest", "subject", "artifact_type", "blob"}}`; free each with
+// `stevedore_string_free`. Neither is written on failure.
+//
+// # Safety
+// `client` is NULL or a live handle; `image_ref` and `options_json` are NULL
+// (`options_json` only) or NUL-terminated; `out_document` and `out_json` are
+// valid for a write.
+stevedore_status stevedore_sbom(const stevedore_client *client,
+                                const char *image_ref,
+                                const char *options_json,
+                                char **out_document,
+                                char **out_json);
+
 // Starts a registry server (the OCI distribution API) in this process.
 // `options_json` (NULL for defaults): `{"addr": "127.0.0.1:0", "root":
-// DIR or null (in memory), "htpasswd": FILE, "read_only": false,
+// DIR or null (in memory), "s3": {"url": "s3://BUCKET/PREFIX", …} (as
+// `stevedore_gc`) or null, "redirect": false, "htpasswd": FILE, "read_only": false,
 // "tls_cert": FILE, "tls_key": FILE, "upload_expiry_secs": 900,
 // "max_uploads": 1024, "max_connections": 256, "head_timeout_secs": 10,
 // "idle_timeout_secs": 60, "max_head_bytes": 65536, "max_blob_bytes":
@@ -466,6 +539,22 @@ const char *stevedore_server_address(const stevedore_server *server);
 // # Safety
 // `server` is NULL or a handle from `stevedore_server_start`, not yet stopped.
 void stevedore_server_stop(stevedore_server *server);
+
+// Collects the garbage of a registry's store (as `stevedore gc`): removes
+// the blobs no manifest reaches that were written before the grace period.
+// Safe while servers serve the store. `options_json`: `{"root": DIR}` or
+// `{"s3": {"url": "s3://BUCKET/PREFIX", "endpoint": URL, "region": R,
+// "path_style": BOOL, "access_key_id": K, "secret_access_key": S,
+// "session_token": T, "profile": P}}` (unset S3 fields come from the AWS
+// environment), with `"dry_run": false` and `"grace_secs": 3600`. On
+// success `*out_json` receives `{"dry_run", "marked", "kept_recent",
+// "removed", "removed_bytes", "removed_uploads"}`, freed with
+// `stevedore_string_free`.
+//
+// # Safety
+// `options_json` is NULL or NUL-terminated; `out_json` is NULL or valid
+// for a write.
+stevedore_status stevedore_gc(const char *options_json, char **out_json);
 
 // Signs the image `image_ref` names as cosign does, storing the signature
 // under its `sha256-<hex>.sig` tag (appended to those there).

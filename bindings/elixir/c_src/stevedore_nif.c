@@ -310,6 +310,88 @@ static ERL_NIF_TERM nif_mutate(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
   return json_call3(env, argv, stevedore_mutate);
 }
 
+/* append(Client, Base, Dst, OptionsJson) */
+static ERL_NIF_TERM nif_append(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_append);
+}
+
+/* flatten(Client, Image, Dst, OptionsJson | nil) */
+static ERL_NIF_TERM nif_flatten(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_flatten);
+}
+
+/* index_create(Client, ImagesJson, Dst) */
+static ERL_NIF_TERM nif_index_create(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call(env, argv, stevedore_index_create);
+}
+
+/* index_add(Client, Index, Image, Dst) */
+static ERL_NIF_TERM nif_index_add(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_index_add);
+}
+
+/* index_remove(Client, Index, Platform, Dst) */
+static ERL_NIF_TERM nif_index_remove(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return json_call3(env, argv, stevedore_index_remove);
+}
+
+/* rebase(Client, Image, OldBase, NewBase, Dst, OptionsJson | nil) */
+static ERL_NIF_TERM nif_rebase(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 5, s)) return enif_make_badarg(env);
+  char *out = NULL;
+  stevedore_status st = stevedore_rebase(client, s[0], s[1], s[2], s[3], s[4], &out);
+  free_strings(s, 5);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* layer_remove(Client, Image, Position, Dst, OptionsJson | nil) */
+static ERL_NIF_TERM nif_layer_remove(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  ErlNifUInt64 position;
+  char *img[MAX_STRINGS], *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !enif_get_uint64(env, argv[2], &position) ||
+      !strings(env, argv, 1, 1, img))
+    return enif_make_badarg(env);
+  if (!strings(env, argv, 3, 2, s)) {
+    free_strings(img, 1);
+    return enif_make_badarg(env);
+  }
+  char *out = NULL;
+  stevedore_status st = stevedore_layer_remove(client, img[0], (size_t)position, s[0], s[1], &out);
+  free_strings(img, 1);
+  free_strings(s, 2);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* layer_replace(Client, Image, Position, Layer, Dst, OptionsJson | nil) */
+static ERL_NIF_TERM nif_layer_replace(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  ErlNifUInt64 position;
+  char *img[MAX_STRINGS], *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !enif_get_uint64(env, argv[2], &position) ||
+      !strings(env, argv, 1, 1, img))
+    return enif_make_badarg(env);
+  if (!strings(env, argv, 3, 3, s)) {
+    free_strings(img, 1);
+    return enif_make_badarg(env);
+  }
+  char *out = NULL;
+  stevedore_status st = stevedore_layer_replace(client, img[0], (size_t)position, s[0], s[1], s[2], &out);
+  free_strings(img, 1);
+  free_strings(s, 3);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
 /* generate_key_pair(OptionsJson | nil) */
 static ERL_NIF_TERM nif_generate_key_pair(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -514,6 +596,22 @@ static ERL_NIF_TERM nif_diff(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
   return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
 }
 
+/* sbom(Client, Image, OptionsJson) -> {:ok, {Document, ReportJson}} */
+static ERL_NIF_TERM nif_sbom(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  char *document = NULL, *report = NULL;
+  stevedore_status st = stevedore_sbom(client, s[0], s[1], &document, &report);
+  free_strings(s, 2);
+  if (st != STEVEDORE_OK) return error_term(env, st);
+  ERL_NIF_TERM pair = enif_make_tuple2(env, string_term(env, document), string_term(env, report));
+  stevedore_string_free(document);
+  stevedore_string_free(report);
+  return enif_make_tuple2(env, atom(env, "ok"), pair);
+}
+
 #define IO ERL_NIF_DIRTY_JOB_IO_BOUND
 
 static ErlNifFunc functions[] = {
@@ -538,6 +636,14 @@ static ErlNifFunc functions[] = {
     {"tags", 3, nif_tags, IO},
     {"build", 4, nif_build, IO},
     {"mutate", 4, nif_mutate, IO},
+    {"append", 4, nif_append, IO},
+    {"rebase", 6, nif_rebase, IO},
+    {"flatten", 4, nif_flatten, IO},
+    {"index_create", 3, nif_index_create, IO},
+    {"index_add", 4, nif_index_add, IO},
+    {"index_remove", 4, nif_index_remove, IO},
+    {"layer_remove", 5, nif_layer_remove, IO},
+    {"layer_replace", 6, nif_layer_replace, IO},
     {"delete", 3, nif_delete, IO},
     {"manifest", 3, nif_manifest, IO},
     {"blob", 4, nif_blob, IO},
@@ -546,6 +652,7 @@ static ErlNifFunc functions[] = {
     {"read_file", 4, nif_read_file, IO},
     {"export", 4, nif_export, IO},
     {"diff", 4, nif_diff, IO},
+    {"sbom", 3, nif_sbom, IO},
 };
 
 ERL_NIF_INIT(Elixir.Stevedore.Native, functions, load, NULL, NULL, NULL)

@@ -162,6 +162,53 @@ defmodule Stevedore do
   def mutate(client, image, mutation, dst),
     do: decoded(Native.mutate(ref(client), image, Stevedore.JSON.encode(mutation), dst))
 
+  @doc """
+  Adds `layers` (tar files, kept as they are, or directories) onto `base`,
+  written to `dst`; options: `compression`, `level`, `platform`.
+  """
+  def append(client, base, layers, dst, options \\ %{}),
+    do:
+      decoded(
+        Native.append(ref(client), base, dst, Stevedore.JSON.encode(Map.put(options, "layers", layers)))
+      )
+
+  @doc """
+  Puts `new_base`'s layers where `old_base`'s are at the bottom of `image`,
+  written to `dst`; options: `platform`.
+  """
+  def rebase(client, image, old_base, new_base, dst, options \\ %{}),
+    do: decoded(Native.rebase(ref(client), image, old_base, new_base, dst, encode(options)))
+
+  @doc """
+  Squashes `image`'s layers into one (its merged root), written to `dst`;
+  for an index every image, or only `options["platform"]`'s.
+  """
+  def flatten(client, image, dst, options \\ %{}),
+    do: decoded(Native.flatten(ref(client), image, dst, encode(options)))
+
+  @doc "Writes an index of `images`, one per platform, to `dst`."
+  def index_create(client, images, dst),
+    do: decoded(Native.index_create(ref(client), Stevedore.JSON.encode(images), dst))
+
+  @doc "Writes `index` with `image` added (replacing its platform's entry) to `dst`."
+  def index_add(client, index, image, dst),
+    do: decoded(Native.index_add(ref(client), index, image, dst))
+
+  @doc "Writes `index` without `platform`'s image to `dst`."
+  def index_remove(client, index, platform, dst),
+    do: decoded(Native.index_remove(ref(client), index, platform, dst))
+
+  @doc "Writes `image` without its layer at `position` (0 is the bottom) to `dst`."
+  def layer_remove(client, image, position, dst, options \\ %{}),
+    do: decoded(Native.layer_remove(ref(client), image, position, dst, encode(options)))
+
+  @doc """
+  Writes `image` with its layer at `position` replaced by `layer` (a tar
+  file or a directory) to `dst`; options: `compression`, `level`, `platform`.
+  """
+  def layer_replace(client, image, position, layer, dst, options \\ %{}),
+    do: decoded(Native.layer_replace(ref(client), image, position, layer, dst, encode(options)))
+
   @doc "Deletes an image (a layout's tag, or a registry's manifest)."
   def delete(client, image), do: wrap(Native.delete(ref(client), image, nil))
 
@@ -224,6 +271,20 @@ defmodule Stevedore do
 
   @doc ~s(What `b` adds, removes and changes from `a`: `%{"added", "removed", "changed"}`.)
   def diff(client, a, b), do: decoded(Native.diff(ref(client), a, b, nil))
+
+  @doc """
+  The software bill of materials of `image`: `{:ok, {document, report}}`, the
+  document as JSON text and the report decoded (`"packages"`, `"ecosystems"`,
+  `"warnings"`, `"attached"`, ...). Options: `format` (`"spdx-json"`, the
+  default, or `"cyclonedx-json"`), `platform`, `attach` (push the document to
+  the image as a referrer).
+  """
+  def sbom(client, image, options \\ %{}) do
+    case Native.sbom(ref(client), image, encode(options)) do
+      {:ok, {document, report}} -> {:ok, {document, Stevedore.JSON.decode(report)}}
+      other -> wrap(other)
+    end
+  end
 
   defp ref(nil), do: nil
   defp ref(%Client{ref: ref}), do: ref

@@ -297,6 +297,35 @@ defmodule StevedoreTest do
              Stevedore.diff(nil, image, image)
   end
 
+  test "sbom lists a distribution and attaches itself", %{tmp_dir: dir} do
+    image = layout(dir) <> ":1.0"
+    meta = Path.join(dir, "METADATA")
+    File.write!(meta, "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+
+    run!("umoci", [
+      "insert",
+      "--rootless",
+      "--image",
+      String.replace_prefix(image, "oci:", ""),
+      meta,
+      "/usr/lib/python3/site-packages/demo-1.0.dist-info/METADATA"
+    ])
+
+    {:ok, {document, report}} =
+      Stevedore.sbom(nil, image, %{format: "cyclonedx-json", attach: true})
+
+    assert %{"components" => [%{"purl" => "pkg:pypi/demo@1.0"}]} =
+             Stevedore.JSON.decode(document)
+
+    assert %{"packages" => 1, "attached" => %{"digest" => digest}} = report
+
+    assert {:ok, [%{"digest" => ^digest}]} =
+             Stevedore.referrers(nil, image, %{artifact_type: "application/vnd.cyclonedx+json"})
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.sbom(nil, image, %{format: "yaml"})
+  end
+
   test "build twice gives one digest; mutate changes it; a bad spec is typed", %{tmp_dir: dir} do
     File.mkdir_p!(Path.join(dir, "rootfs/etc"))
     File.write!(Path.join(dir, "rootfs/etc/hello"), "hi\n")
@@ -312,5 +341,59 @@ defmodule StevedoreTest do
 
     assert {:error, %Stevedore.Error{kind: :invalid_input}} =
              Stevedore.build(client, bad, dir, out <> ":bad")
+  end
+
+  test "append, rebase, flatten, layer remove/replace and index verbs", %{tmp_dir: dir} do
+    for name <- ["a", "b", "c"] do
+      File.mkdir_p!(Path.join(dir, name <> "/etc"))
+      File.write!(Path.join(dir, name <> "/etc/" <> name), name <> "\n")
+    end
+
+    {:ok, client} = Stevedore.client()
+    out = "oci:" <> Path.join(dir, "out")
+    spec = %{"platform" => "linux/amd64", "layers" => [%{"dir" => "a"}]}
+    {:ok, _} = Stevedore.build(client, spec, dir, out <> ":v1")
+
+    {:ok, %{"digest" => appended}} =
+      Stevedore.append(client, out <> ":v1", [Path.join(dir, "b")], out <> ":v2")
+
+    {:ok, %{"digest" => flat}} = Stevedore.flatten(client, out <> ":v2", out <> ":flat")
+    assert flat != appended
+    {:ok, %{"layers" => [_]}} = Stevedore.files(client, out <> ":flat")
+    {:ok, _} = Stevedore.layer_remove(client, out <> ":v2", 0, out <> ":removed")
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.layer_remove(client, out <> ":v2", 9, out <> ":bad")
+
+    {:ok, _} =
+      Stevedore.layer_replace(client, out <> ":v2", 1, Path.join(dir, "c"), out <> ":replaced")
+
+    {:ok, "c\n"} = Stevedore.read_file(client, out <> ":replaced", "/etc/c")
+    other = %{"platform" => "linux/amd64", "layers" => [%{"dir" => "c"}]}
+    {:ok, _} = Stevedore.build(client, other, dir, out <> ":other")
+
+    assert {:error, %Stevedore.Error{kind: :invalid_input}} =
+             Stevedore.rebase(client, out <> ":v2", out <> ":other", out <> ":v1", out <> ":bad")
+
+    {:ok, %{"digest" => rebased}} =
+      Stevedore.rebase(client, out <> ":v2", out <> ":v1", out <> ":other", out <> ":rebased")
+
+    assert rebased != appended
+    arm = %{"platform" => "linux/arm64", "layers" => [%{"dir" => "c"}]}
+    {:ok, _} = Stevedore.build(client, arm, dir, out <> ":arm")
+    {:ok, _} = Stevedore.index_create(client, [out <> ":v1"], out <> ":multi")
+
+    {:ok, %{"digest" => added}} =
+      Stevedore.index_add(client, out <> ":multi", out <> ":arm", out <> ":multi2")
+
+    {:ok, %{"digest" => removed}} =
+      Stevedore.index_remove(client, out <> ":multi2", "linux/arm64", out <> ":multi3")
+
+    assert added != removed
+
+    assert {:error, %Stevedore.Error{kind: :not_found}} =
+             Stevedore.flatten(client, out <> ":multi2", out <> ":bad", %{
+               "platform" => "linux/s390x"
+             })
   end
 end

@@ -36,8 +36,8 @@ from .errors import (  # noqa: F401  (re-exported)
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "Manifest", "Server", "build", "mutate", "copy", "generate_key_pair", "sync", "inspect", "tags", "delete", "manifest", "blob",
-    "blob_to_file", "raw_manifest", "raw_config", "files", "read_file", "export", "diff", "version", "abi_version",
+    "Client", "Manifest", "Server", "build", "mutate", "copy", "generate_key_pair", "gc", "sync", "inspect", "tags", "delete", "manifest", "blob",
+    "blob_to_file", "raw_manifest", "raw_config", "files", "read_file", "export", "diff", "sbom", "version", "abi_version",
     "StevedoreError", "InvalidInputError", "NotFoundError", "UnauthorizedError", "DeniedError", "DigestMismatchError",
     "UnsupportedError", "NetworkError", "StevedoreIOError", "PolicyError", "RateLimitedError", "CancelledError", "PanicError",
 ]
@@ -174,6 +174,23 @@ class Client:
         """Writes `index` without `platform`'s image to `dst`."""
         return self._json("stevedore_index_remove", encode(index), encode(platform), encode(dst))
 
+    def flatten(self, image: str, dst: str, platform: str = None) -> dict:
+        """Squashes `image`'s layers into one (its merged root), written to
+        `dst`; for an index every image, or `platform`'s only."""
+        return self._json("stevedore_flatten", encode(image), encode(dst), options(platform=platform))
+
+    def layer_remove(self, image: str, position: int, dst: str, platform: str = None) -> dict:
+        """Writes `image` without its layer at `position` (0 is the bottom) to `dst`."""
+        return self._json("stevedore_layer_remove", encode(image), position, encode(dst),
+                          options(platform=platform))
+
+    def layer_replace(self, image: str, position: int, layer: str, dst: str,
+                      compression: str = None, platform: str = None) -> dict:
+        """Writes `image` with its layer at `position` replaced by `layer` (a
+        tar file or a directory) to `dst`."""
+        return self._json("stevedore_layer_replace", encode(image), position, encode(str(layer)),
+                          encode(dst), options(compression=compression, platform=platform))
+
     def inspect(self, image: str, platform: str = None) -> dict:
         """Describes an image (digest, platform, layers, config)."""
         return self._json("stevedore_inspect", encode(image), options(platform=platform))
@@ -258,6 +275,19 @@ class Client:
         """`{"added", "removed", "changed": [{"path", "changes"}]}` from `a` to `b`."""
         return self._json("stevedore_diff", encode(a), encode(b), options(platform=platform))
 
+    def sbom(self, image: str, format: str = None, platform: str = None,
+             attach: bool = False) -> tuple:
+        """The image's software bill of materials: `(document, report)`, the
+        document as text (`format` "spdx-json", the default, or
+        "cyclonedx-json") and the report `{"name", "format", "artifact_type",
+        "os", "packages", "ecosystems", "warnings", "layers", "attached"?}`.
+        With `attach`, the document is also pushed to the image as a referrer."""
+        document, report = ctypes.c_void_p(), ctypes.c_void_p()
+        call("stevedore_sbom", self._live(), encode(image),
+             options(format=format, platform=platform, attach=attach or None),
+             ctypes.byref(document), ctypes.byref(report))
+        return take_string(document), json.loads(take_string(report))
+
     def sign(self, image: str, key_pem: str, password: str = None, identity: str = None,
              annotations: dict = None) -> dict:
         """Signs an image as cosign does (its `sha256-<hex>.sig` tag); `key_pem`
@@ -304,7 +334,10 @@ class Server:
     `127.0.0.1:0`; `root`, default in memory; `htpasswd`, `read_only`,
     `tls_cert`, `tls_key`, `upload_expiry_secs`, `max_uploads`,
     `max_connections`, `head_timeout_secs`, `idle_timeout_secs`,
-    `max_head_bytes`, `max_blob_bytes`, `fsync`). Use it as a context
+    `max_head_bytes`, `max_blob_bytes`, `fsync`; `s3`, a dict with `url`
+    `s3://BUCKET/PREFIX` and optionally `endpoint`, `region`, `path_style`,
+    `access_key_id`, `secret_access_key`, `session_token`, `profile`, the
+    rest from the AWS environment; `redirect`). Use it as a context
     manager, or call `stop()`."""
 
     def __init__(self, **server_options):
@@ -334,6 +367,18 @@ class Server:
 
     def __del__(self):
         self.stop()
+
+
+def gc(root=None, s3: dict = None, dry_run: bool = False, grace_secs: float = None) -> dict:
+    """Removes the blobs of a registry's store (`root`, a directory, or `s3`,
+    as `Server`'s) that no manifest reaches, written before the grace period
+    (default 3600 s); safe while servers serve. Returns `{dry_run, marked,
+    kept_recent, removed, removed_bytes, removed_uploads}`."""
+    out = ctypes.c_void_p()
+    opts = options(root=None if root is None else str(root), s3=s3, dry_run=dry_run,
+                   grace_secs=grace_secs)
+    call("stevedore_gc", opts, ctypes.byref(out))
+    return json.loads(take_string(out))
 
 
 def generate_key_pair(password: str = None) -> tuple:
@@ -438,6 +483,11 @@ def export(image: str, path, platform: str = None) -> dict:
 def diff(a: str, b: str, platform: str = None) -> dict:
     """Compares two images' files with a client of default options."""
     return _client().diff(a, b, platform=platform)
+
+
+def sbom(image: str, format: str = None, platform: str = None, attach: bool = False) -> tuple:
+    """An image's SBOM with a client of default options (see Client.sbom)."""
+    return _client().sbom(image, format=format, platform=platform, attach=attach)
 
 
 def raw_manifest(image: str) -> bytes:

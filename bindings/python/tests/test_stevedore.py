@@ -143,6 +143,26 @@ def test_a_server_in_process_takes_a_push_and_serves_it_back(layout, tmp_path):
         stevedore.Server(addr="127.0.0.1:0", threads=3)
 
 
+def test_gc_removes_what_no_manifest_reaches_and_s3_options_pass_through(layout, tmp_path):
+    store = tmp_path / "store"
+    with stevedore.Server(root=str(store)) as server:
+        with stevedore.Client(plain_http=[server.address]) as client:
+            pushed = client.copy(f"{layout}:1.0", f"docker://{server.address}/py/gc:1")
+            assert stevedore.gc(root=store, dry_run=True, grace_secs=0)["removed"] == 0
+            client.delete(f"docker://{server.address}/py/gc@{pushed['digest']}")
+            dry = stevedore.gc(root=store, dry_run=True, grace_secs=0)
+            assert dry["removed"] >= 3 and dry["dry_run"]
+            done = stevedore.gc(root=store, grace_secs=0)
+            assert (done["removed"], done["removed_bytes"]) == (dry["removed"], dry["removed_bytes"])
+            assert stevedore.gc(root=store, grace_secs=0)["removed"] == 0
+    # The "s3" options reach the library: nothing listens on port 1 of loopback.
+    with pytest.raises(stevedore.NetworkError):
+        stevedore.Server(s3={"url": "s3://bucket/p", "endpoint": "http://127.0.0.1:1",
+                             "access_key_id": "k", "secret_access_key": "s"})
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.gc(s3={"url": "s3://bucket", "colour": "blue"})
+
+
 def test_sign_and_verify_on_a_server_in_process(layout, tmp_path):
     key = tmp_path / "key.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -216,11 +236,32 @@ def test_files_read_file_export_and_diff(layout, tmp_path):
     assert d == {"added": ["more.txt"], "removed": [], "changed": []}
 
 
+def test_sbom_lists_a_distribution_and_attaches(tmp_path):
+    root = tmp_path / "rootfs"
+    info = root / "usr" / "lib" / "python3" / "site-packages" / "demo-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense: MIT\n")
+    layout = f"oci:{tmp_path / 'out'}:v1"
+    stevedore.build({"layers": [{"dir": "rootfs"}]}, layout, base_dir=str(tmp_path))
+    document, report = stevedore.sbom(layout, format="cyclonedx-json", attach=True)
+    assert json.loads(document)["components"][0]["purl"] == "pkg:pypi/demo@1.0"
+    assert report["packages"] == 1 and report["ecosystems"] == {"python": 1}
+    assert report["attached"]["artifact_type"] == "application/vnd.cyclonedx+json"
+    listed = stevedore.Client().referrers(layout, artifact_type="application/vnd.cyclonedx+json")
+    assert [d["digest"] for d in listed] == [report["attached"]["digest"]]
+    spdx, _ = stevedore.sbom(layout)
+    assert json.loads(spdx)["spdxVersion"] == "SPDX-2.3"
+    with pytest.raises(stevedore.InvalidInputError):
+        stevedore.sbom(layout, format="yaml")
+
+
 def test_build_mutate_and_a_bad_rebase(tmp_path):
+    client = stevedore.Client()
     root = tmp_path / "rootfs"
     (root / "etc").mkdir(parents=True)
     (root / "etc" / "hello").write_text("hi\n")
     layout = f"oci:{tmp_path / 'out'}"
+    client = stevedore.Client()
     spec = {"platform": "linux/amd64", "layers": [{"dir": "rootfs"}], "config": {"cmd": ["sh"]}}
     built = stevedore.build(spec, f"{layout}:v1", base_dir=str(tmp_path))
     again = stevedore.build(spec, f"{layout}:v1b", base_dir=str(tmp_path))
@@ -233,3 +274,32 @@ def test_build_mutate_and_a_bad_rebase(tmp_path):
     assert appended["digest"].startswith("sha256:")
     with pytest.raises(stevedore.InvalidInputError, match="line 1"):
         stevedore.build({"layers": [{"dri": "x"}]}, f"{layout}:bad")
+
+
+def test_flatten_layer_remove_replace_and_index(tmp_path):
+    client = stevedore.Client()
+    for name, path, text in [("a", "etc/a", "a\n"), ("b", "etc/b", "b\n"), ("c", "etc/c", "c\n")]:
+        (tmp_path / name / "etc").mkdir(parents=True)
+        (tmp_path / name / path).write_text(text)
+    layout = f"oci:{tmp_path / 'out'}"
+    spec = {"platform": "linux/amd64", "layers": [{"dir": "a"}, {"dir": "b"}]}
+    built = stevedore.build(spec, f"{layout}:v1", base_dir=str(tmp_path))
+    flat = client.flatten(f"{layout}:v1", f"{layout}:flat")
+    assert flat["digest"] != built["digest"]
+    assert len(client.inspect(f"{layout}:flat")["layers"]) == 1
+    assert sorted(e["path"] for e in stevedore.files(f"{layout}:flat")["entries"]) == \
+        sorted(e["path"] for e in stevedore.files(f"{layout}:v1")["entries"])
+    client.layer_remove(f"{layout}:v1", 0, f"{layout}:removed")
+    assert [e["path"] for e in stevedore.files(f"{layout}:removed")["entries"]] == ["etc", "etc/b"]
+    client.layer_replace(f"{layout}:v1", 1, tmp_path / "c", f"{layout}:replaced")
+    assert stevedore.read_file(f"{layout}:replaced", "/etc/c") == b"c\n"
+    with pytest.raises(stevedore.InvalidInputError, match="layer 5 does not exist"):
+        client.layer_remove(f"{layout}:v1", 5, f"{layout}:bad")
+    arm = dict(spec, platform="linux/arm64")
+    stevedore.build(arm, f"{layout}:arm", base_dir=str(tmp_path))
+    client.index_create([f"{layout}:v1"], f"{layout}:multi")
+    added = client.index_add(f"{layout}:multi", f"{layout}:arm", f"{layout}:multi2")
+    removed = client.index_remove(f"{layout}:multi2", "linux/arm64", f"{layout}:multi3")
+    assert added["digest"] != removed["digest"]
+    flat_index = client.flatten(f"{layout}:multi2", f"{layout}:multi-flat", platform="linux/arm64")
+    assert flat_index["media_type"] == "application/vnd.oci.image.index.v1+json"

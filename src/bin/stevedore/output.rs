@@ -74,31 +74,7 @@ pub fn progress_printer(mode: ProgressMode, quiet: bool) -> Option<Arc<ProgressF
             true
         })),
         ProgressMode::Auto if std::io::stderr().is_terminal() => {
-            Some(Arc::new(|event: &ProgressEvent| {
-                let line = match event {
-                    ProgressEvent::BlobBytes {
-                        digest,
-                        bytes,
-                        size,
-                    } => {
-                        format!(
-                            "copying {}  {} / {}",
-                            short(digest),
-                            human_size(*bytes),
-                            human_size(*size)
-                        )
-                    }
-                    ProgressEvent::BlobSkip { digest, .. } => {
-                        format!("{} already present", short(digest))
-                    }
-                    ProgressEvent::BlobMount { digest, .. } => format!("{} mounted", short(digest)),
-                    ProgressEvent::BlobDone { digest, .. } => format!("{} done", short(digest)),
-                    ProgressEvent::ImageDone { digest } => format!("wrote {}\n", short(digest)),
-                    _ => return true,
-                };
-                eprint!("\r\x1b[K{line}");
-                true
-            }))
+            Some(crate::progress_bars::printer())
         }
         ProgressMode::Auto => None,
     }

@@ -42,6 +42,27 @@ pub struct RegistryArgs {
     /// How often a failed request is retried [default: 4].
     #[arg(long, global = true, value_name = "N")]
     retry_times: Option<u32>,
+    /// The largest manifest or index read from a registry, in bytes
+    /// [default: 4 MiB].
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_manifest_bytes: Option<u64>,
+    /// The largest image config read from a registry, in bytes
+    /// [default: 32 MiB].
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_config_bytes: Option<u64>,
+    /// The most redirects one request follows [default: 10].
+    #[arg(long, global = true, value_name = "N")]
+    max_redirects: Option<u32>,
+    /// The most pages of a tag list followed [default: 10000].
+    #[arg(long, global = true, value_name = "N")]
+    max_list_pages: Option<u32>,
+    /// The slowest a reply's body may arrive, in bytes per second averaged
+    /// over --body-rate-window; 0 turns the check off [default: 1024].
+    #[arg(long, global = true, value_name = "BYTES")]
+    min_body_rate: Option<u64>,
+    /// The window of --min-body-rate, in seconds [default: 60].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    body_rate_window: Option<u64>,
 }
 
 /// The global `--creds`, kept aside until an image names their registry.
@@ -72,7 +93,21 @@ impl RegistryArgs {
         if let Some(n) = self.retry_times {
             options.max_retries = n;
         }
+        let limits = &mut options;
+        set(&mut limits.max_manifest_bytes, self.max_manifest_bytes);
+        set(&mut limits.max_config_bytes, self.max_config_bytes);
+        set(&mut limits.max_redirects, self.max_redirects);
+        set(&mut limits.max_list_pages, self.max_list_pages);
+        set(&mut limits.min_body_bytes_per_sec, self.min_body_rate);
+        set(&mut limits.body_rate_window_secs, self.body_rate_window);
         Client::new(options)
+    }
+}
+
+/// Overrides `field` with the flag's value, when given.
+fn set<T: Copy>(field: &mut T, flag: Option<T>) {
+    if let Some(value) = flag {
+        *field = value;
     }
 }
 

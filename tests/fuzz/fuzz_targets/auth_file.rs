@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let path = scratch().path().join("auth.json");
     std::fs::write(&path, data).expect("writing the auth file");
     let source = CredentialSource {
-        explicit: None,
+        explicit: Default::default(),
         auth_file: Some(path),
     };
     for (registry, repository) in [

@@ -29,6 +29,17 @@ defmodule Stevedore.Native do
   def tags(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def build(_client, _spec, _base_dir, _dst), do: :erlang.nif_error(:not_loaded)
   def mutate(_client, _image, _mutation, _dst), do: :erlang.nif_error(:not_loaded)
+  def append(_client, _base, _dst, _options), do: :erlang.nif_error(:not_loaded)
+  def rebase(_client, _image, _old, _new, _dst, _options), do: :erlang.nif_error(:not_loaded)
+  def flatten(_client, _image, _dst, _options), do: :erlang.nif_error(:not_loaded)
+  def index_create(_client, _images, _dst), do: :erlang.nif_error(:not_loaded)
+  def index_add(_client, _index, _image, _dst), do: :erlang.nif_error(:not_loaded)
+  def index_remove(_client, _index, _platform, _dst), do: :erlang.nif_error(:not_loaded)
+  def layer_remove(_client, _image, _position, _dst, _options), do: :erlang.nif_error(:not_loaded)
+
+  def layer_replace(_client, _image, _position, _layer, _dst, _options),
+    do: :erlang.nif_error(:not_loaded)
+
   def delete(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def manifest(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
   def blob(_client, _image, _digest, _options), do: :erlang.nif_error(:not_loaded)
@@ -37,4 +48,5 @@ defmodule Stevedore.Native do
   def read_file(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
   def export(_client, _image, _path, _options), do: :erlang.nif_error(:not_loaded)
   def diff(_client, _a, _b, _options), do: :erlang.nif_error(:not_loaded)
+  def sbom(_client, _image, _options), do: :erlang.nif_error(:not_loaded)
 end

@@ -1,5 +1,5 @@
 //! `build`, `append`, `mutate`, `rebase` and `index`: making and changing
-//! images, in crane's words.
+//! images, in crane's words (`flatten` and `layer` are in `layer.rs`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -24,7 +24,8 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    fn show(&self, report: &BuildReport, out: &mut dyn Write) -> Result<(), Error> {
+    /// Prints `report` as asked.
+    pub fn show(&self, report: &BuildReport, out: &mut dyn Write) -> Result<(), Error> {
         let text = if self.json {
             to_json(report)?
         } else {

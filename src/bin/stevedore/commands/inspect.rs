@@ -11,22 +11,33 @@ use crate::output::{emit, human_size, reader_gone_is_done, to_json};
 
 /// `stevedore inspect IMAGE`.
 #[derive(Args)]
+#[command(after_help = INSPECT_EXAMPLES)]
 pub struct InspectArgs {
     /// The image, as TRANSPORT:LOCATION.
     image: String,
-    /// Print the manifest exactly as stored.
-    #[arg(long, conflicts_with = "config")]
+    /// Print the manifest exactly as stored (with --config: the config).
+    #[arg(long)]
     raw: bool,
-    /// Print the config exactly as stored.
+    /// Print the config: indented as skopeo prints it, or exactly as
+    /// stored with --raw.
     #[arg(long)]
     config: bool,
     /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
-    #[arg(long, conflicts_with = "raw")]
+    #[arg(long)]
     platform: Option<Platform>,
-    /// Print the report as JSON.
+    /// Leave RepoTags empty instead of listing the repository's tags.
+    #[arg(short = 'n', long)]
+    no_tags: bool,
+    /// Print the report as JSON: skopeo's keys (Name, Digest, RepoTags, …)
+    /// then ours.
     #[arg(long, conflicts_with_all = ["raw", "config"])]
     pub json: bool,
 }
+
+const INSPECT_EXAMPLES: &str = "Examples:
+  stevedore inspect --json docker://registry.example/app:1.0
+  stevedore inspect --raw docker://registry.example/app:1.0
+  stevedore inspect --config --raw --platform linux/arm64 oci:/images/app:1.0";
 
 /// `stevedore blob IMAGE DIGEST`.
 #[derive(Args)]
@@ -62,19 +73,44 @@ pub fn inspect(args: InspectArgs, client: &Client, out: &mut dyn Write) -> Resul
     let image = super::image(&args.image, client)?;
     let options = InspectOptions {
         platform: args.platform,
+        no_tags: args.no_tags,
     };
-    if args.raw {
-        emit(out, stevedore::raw_manifest(&image)?.raw())
-    } else if args.config {
-        emit(out, &stevedore::raw_config(&image, &options)?)
-    } else {
-        let report = stevedore::inspect(&image, &options)?;
-        if args.json {
-            emit(out, to_json(&report)?.as_bytes())
-        } else {
-            emit(out, describe_image(&report).as_bytes())
+    if args.raw && options.platform.is_some() && !args.config {
+        return Err(Error::invalid(
+            "--raw prints the manifest the name points to: add --config to print a platform's config",
+        ));
+    }
+    match (args.raw, args.config) {
+        (true, false) => emit(out, stevedore::raw_manifest(&image)?.raw()),
+        (true, true) => emit(out, &stevedore::raw_config(&image, &options)?),
+        (false, true) => {
+            let config = stevedore::raw_config(&image, &options)?;
+            emit(out, &indented(&config)?)
+        }
+        (false, false) => {
+            let report = stevedore::inspect(&image, &options)?;
+            if args.json {
+                emit(out, to_json(&report)?.as_bytes())
+            } else {
+                emit(out, describe_image(&report).as_bytes())
+            }
         }
     }
+}
+
+/// A JSON document indented by four spaces, as skopeo prints a config.
+fn indented(json: &[u8]) -> Result<Vec<u8>, Error> {
+    use serde::Serialize;
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| Error::invalid(format!("the config is not JSON: {e}")))?;
+    let mut bytes = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
+    value
+        .serialize(&mut serializer)
+        .map_err(|e| Error::invalid(format!("rendering the config: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// Runs `blob`.

@@ -3,8 +3,12 @@
 pub mod build;
 pub mod copy;
 pub mod files;
+pub mod gc;
 pub mod inspect;
+pub mod layer;
 pub mod login;
+pub mod refs;
+pub mod sbom;
 pub mod serve;
 pub mod sign;
 pub mod static_cmd;

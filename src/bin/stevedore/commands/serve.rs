@@ -14,8 +14,13 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "memory", value_name = "DIR")]
     root: Option<std::path::PathBuf>,
     /// Keep the store in memory: it is gone when the server stops.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "s3")]
     memory: bool,
+    #[command(flatten)]
+    s3: S3Args,
+    /// On S3, answer blob GETs with a redirect to a presigned URL.
+    #[arg(long, requires = "s3")]
+    redirect: bool,
     /// An htpasswd file (bcrypt, as `htpasswd -B` writes): require its users.
     #[arg(long, value_name = "FILE")]
     htpasswd: Option<std::path::PathBuf>,
@@ -50,6 +55,43 @@ pub struct ServeArgs {
     no_fsync: bool,
 }
 
+/// Where an S3 store is; unset flags come from the standard AWS settings
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE` and the
+/// shared files in ~/.aws).
+#[derive(Args)]
+pub struct S3Args {
+    /// Store in S3: s3://BUCKET/PREFIX (instead of --root or --memory).
+    #[arg(long, conflicts_with = "root", value_name = "URL")]
+    pub s3: Option<String>,
+    /// The S3 endpoint URL (default: AWS's, or $AWS_ENDPOINT_URL).
+    #[arg(long, requires = "s3", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region (default: $AWS_REGION, the profile's, or us-east-1).
+    #[arg(long, requires = "s3", value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Address the bucket in the URL's path (default with a custom endpoint).
+    #[arg(long, requires = "s3", value_name = "BOOL")]
+    pub s3_path_style: Option<bool>,
+    /// The AWS profile to read from ~/.aws (default: $AWS_PROFILE or default).
+    #[arg(long, requires = "s3", value_name = "NAME")]
+    pub s3_profile: Option<String>,
+}
+
+impl S3Args {
+    /// The S3 configuration, when --s3 was given.
+    pub fn config(&self) -> Option<stevedore::s3::S3Config> {
+        let url = self.s3.clone()?;
+        Some(stevedore::s3::S3Config {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            path_style: self.s3_path_style,
+            profile: self.s3_profile.clone(),
+            ..stevedore::s3::S3Config::new(url)
+        })
+    }
+}
+
 /// The default directory of `stevedore serve`'s store.
 fn default_root() -> Result<std::path::PathBuf, Error> {
     let data = std::env::var_os("XDG_DATA_HOME")
@@ -63,18 +105,22 @@ fn default_root() -> Result<std::path::PathBuf, Error> {
 
 /// Runs `serve`; returns only when the server cannot start.
 pub fn serve(args: ServeArgs) -> Result<(), Error> {
-    let root = match (args.root, args.memory) {
+    let s3 = args.s3.config();
+    let root = match (args.root, args.memory || s3.is_some()) {
         (_, true) => None,
         (Some(root), false) => Some(root),
         (None, false) => Some(default_root()?),
     };
-    let where_ = match &root {
-        Some(root) => root.display().to_string(),
-        None => "memory".to_owned(),
+    let where_ = match (&root, &args.s3.s3) {
+        (_, Some(url)) => url.clone(),
+        (Some(root), None) => root.display().to_string(),
+        (None, None) => "memory".to_owned(),
     };
     let server = stevedore::server::Server::start(stevedore::server::ServerOptions {
         addr: args.addr,
         root,
+        s3,
+        redirect: args.redirect,
         htpasswd: args.htpasswd,
         read_only: args.read_only,
         tls_cert: args.tls_cert,

@@ -69,11 +69,13 @@ pub struct ReferrersArgs {
 /// `stevedore verify --key PUB IMAGE`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// A PEM public key (repeatable: any of them may have signed).
-    #[arg(long = "key", required = true)]
+    /// A PEM public key (repeatable: any of them may have signed); without
+    /// one, the global --policy file decides.
+    #[arg(long = "key")]
     keys: Vec<std::path::PathBuf>,
     /// The name the signature must carry (a trailing * matches a
-    /// prefix); defaults to the image's repository.
+    /// prefix); by default any name, as cosign verifies (the signed digest
+    /// must match either way).
     #[arg(long)]
     identity: Option<String>,
     /// An annotation the payload must carry, as KEY=VALUE (repeatable).
@@ -98,7 +100,7 @@ pub struct GenerateKeyPairArgs {
     allow_empty_password: bool,
 }
 
-fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
@@ -124,7 +126,15 @@ pub fn sign(args: SignArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
 
 /// Runs `verify`: every signature's verdict goes to stderr; the status is
 /// a policy error unless one satisfies the policy.
-pub fn verify(args: VerifyArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+pub fn verify(
+    args: VerifyArgs,
+    policy_file: Option<std::path::PathBuf>,
+    client: &Client,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if args.keys.is_empty() {
+        return verify_by_policy(args, policy_file, client, out);
+    }
     let keys = args
         .keys
         .iter()
@@ -165,6 +175,43 @@ pub fn verify(args: VerifyArgs, client: &Client, out: &mut dyn Write) -> Result<
         Ok(())
     } else {
         let text = format!("Verified {} ({})\n", report.image, report.digest);
+        emit(out, text.as_bytes())
+    }
+}
+
+/// Runs `verify --policy FILE` (no `--key`): the policy file's verdict.
+fn verify_by_policy(
+    args: VerifyArgs,
+    policy_file: Option<std::path::PathBuf>,
+    client: &Client,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let Some(path) = policy_file else {
+        return Err(Error::invalid(
+            "verify needs --key PUB (repeatable) or --policy FILE",
+        ));
+    };
+    let policy = stevedore::sign::policy_file::PolicyFile::load(&path)?;
+    let image = super::image(&args.image, client)?;
+    let decision = policy.evaluate(&image)?;
+    for reason in &decision.reasons {
+        eprintln!("{reason}");
+    }
+    if args.json {
+        emit(out, to_json(&decision)?.as_bytes())?;
+    }
+    if !decision.accepted {
+        return policy.enforce(&image);
+    }
+    if args.json {
+        Ok(())
+    } else {
+        let text = format!(
+            "Accepted {} by {} ({})\n",
+            decision.image,
+            path.display(),
+            decision.scope
+        );
         emit(out, text.as_bytes())
     }
 }

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
-use super::blob::Blob;
-use super::model::Image;
+use super::read::TransportBlobs;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::image::{Blob, Image};
 use crate::manifest::Manifest;
 use crate::transport::{ImageRef, Selector, Transport};
 
@@ -126,7 +126,13 @@ impl Transport for Staged {
     }
 
     fn blob_origin(&self, digest: &Digest) -> Option<&dyn Transport> {
-        self.blobs.get(digest).and_then(Blob::origin)
+        match self.blobs.get(digest)? {
+            Blob::Source(source) => source
+                .as_any()
+                .downcast_ref::<TransportBlobs>()
+                .map(|t| t.0.as_ref()),
+            _ => None,
+        }
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -1,9 +1,15 @@
 //! The copy verb: move an image between two transports, every digest
-//! preserved, blobs streamed through a bounded pool of threads.
+//! preserved, blobs streamed through a bounded pool of threads (`blobs`),
+//! mounted where the destination registry holds them already.
+
+mod blobs;
+
+pub(crate) use blobs::Transfers;
+use blobs::{transfer_blobs, Counts};
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +18,6 @@ use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{Manifest, ManifestContent};
-use crate::media_types;
 use crate::platform::{self, Platform};
 use crate::progress::{collecting_notes, CancelToken, Monitor, ProgressEvent, ProgressFn};
 use crate::resolve::{child_manifest, image_for_platform};
@@ -46,6 +51,21 @@ pub struct CopyOptions {
     /// whose fallback indexes are rewritten at the destination. Defaults to
     /// false.
     pub referrers: bool,
+    /// Remember on disk which repositories of a registry hold each blob
+    /// (skopeo's blob-info cache), and mount from them instead of uploading,
+    /// across runs and processes. Defaults to true.
+    pub blob_cache: bool,
+    /// Where that cache lives. Defaults to `$XDG_CACHE_HOME/stevedore`
+    /// (or `~/.cache/stevedore`).
+    pub blob_cache_dir: Option<PathBuf>,
+    /// The manifest format to write (skopeo's `--format`): the image is
+    /// converted when it is in the other one, and its new digest reported.
+    /// Defaults to none: kept as it is (unless the destination holds only OCI).
+    pub format: Option<convert::ManifestFormat>,
+    /// A containers-policy.json(5) file the source must satisfy, as skopeo
+    /// enforces it (refused with [`ErrorKind::Policy`]). Defaults to none:
+    /// no check (the CLI uses [`crate::sign::policy_file::default_path`]).
+    pub policy: Option<std::path::PathBuf>,
     /// Receives progress events; returning `false` cancels the copy.
     /// Defaults to none.
     #[serde(skip)]
@@ -64,6 +84,10 @@ impl Default for CopyOptions {
             jobs: DEFAULT_JOBS,
             preserve_digests: false,
             referrers: false,
+            blob_cache: true,
+            blob_cache_dir: None,
+            format: None,
+            policy: None,
             progress: None,
             cancel: None,
         }
@@ -79,6 +103,10 @@ impl fmt::Debug for CopyOptions {
             .field("jobs", &self.jobs)
             .field("preserve_digests", &self.preserve_digests)
             .field("referrers", &self.referrers)
+            .field("blob_cache", &self.blob_cache)
+            .field("blob_cache_dir", &self.blob_cache_dir)
+            .field("format", &self.format)
+            .field("policy", &self.policy)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -176,14 +204,34 @@ impl Plan {
         src: &dyn Transport,
         dst: &dyn Transport,
         preserve_digests: bool,
+        format: Option<convert::ManifestFormat>,
     ) -> Result<Option<String>> {
-        let needs_oci = dst.oci_only()
-            && (convert::is_docker(&self.root) || self.children.iter().any(convert::is_docker));
-        let note = if needs_oci {
+        use convert::ManifestFormat;
+        if format == Some(ManifestFormat::V2s2) && dst.oci_only() {
+            return Err(Error::unsupported(format!(
+                "{} holds OCI manifests only: it cannot take --format v2s2",
+                dst.name()
+            )));
+        }
+        let any = |f: fn(&Manifest) -> bool| f(&self.root) || self.children.iter().any(f);
+        let needs_docker = format == Some(ManifestFormat::V2s2) && any(convert::is_oci);
+        let needs_oci =
+            (dst.oci_only() || format == Some(ManifestFormat::Oci)) && any(convert::is_docker);
+        let note = if needs_docker {
             Some(format!(
-                "{} holds OCI manifests only: the Docker schema 2 manifests were converted \
+                "--format v2s2: the OCI manifests were converted to Docker schema 2 \
+                 (blobs unchanged), so the manifest digest changed from {}",
+                self.root.digest()
+            ))
+        } else if needs_oci {
+            let why = if dst.oci_only() {
+                format!("{} holds OCI manifests only", dst.name())
+            } else {
+                "--format oci".to_owned()
+            };
+            Some(format!(
+                "{why}: the Docker schema 2 manifests were converted \
                  to OCI (blobs unchanged), so the manifest digest changed from {}",
-                dst.name(),
                 self.root.digest()
             ))
         } else {
@@ -194,6 +242,11 @@ impl Plan {
                 return Err(Error::unsupported(format!(
                     "the digests cannot be preserved: {note}"
                 )))
+            }
+            (Some(_), false) if needs_docker => {
+                let (root, children) = convert::to_docker(&self.root, &self.children)?;
+                self.root = root;
+                self.children = children;
             }
             (Some(_), false) if needs_oci => {
                 let (root, children) = convert::to_oci(src, &self.root, &self.children)?;
@@ -249,12 +302,18 @@ fn validate(options: &CopyOptions) -> Result<()> {
 /// sends only what is missing.
 pub fn copy(src: &ImageRef, dst: &ImageRef, options: &CopyOptions) -> Result<CopyReport> {
     let (root, source_digest) = select(src, options)?;
-    copy_selected(src, dst, options, root, source_digest)
+    let transfers = Transfers::new(options);
+    let report = copy_selected(src, dst, options, &transfers, root, source_digest);
+    transfers.save();
+    report
 }
 
 /// The manifest a copy of `src` with `options` writes at the top, and the
 /// digest of the source's own top-level manifest.
 pub(crate) fn select(src: &ImageRef, options: &CopyOptions) -> Result<(Manifest, Digest)> {
+    if let Some(path) = &options.policy {
+        crate::sign::policy_file::PolicyFile::load(path)?.enforce(src)?;
+    }
     validate(options)?;
     let source = src.transport();
     let found = source.get_manifest(&src.resolve()?)?;
@@ -270,14 +329,17 @@ pub(crate) fn select(src: &ImageRef, options: &CopyOptions) -> Result<(Manifest,
 }
 
 /// Copies `root`, already selected from `src`, to `dst`.
+/// Its blobs move through `transfers`, which the caller saves.
 pub(crate) fn copy_selected(
     src: &ImageRef,
     dst: &ImageRef,
     options: &CopyOptions,
+    transfers: &Transfers,
     root: Manifest,
     source_digest: Digest,
 ) -> Result<CopyReport> {
-    let (report, notes) = collecting_notes(|| copy_noting(src, dst, options, root, source_digest));
+    let (report, notes) =
+        collecting_notes(|| copy_noting(src, dst, options, transfers, root, source_digest));
     report.map(|report| CopyReport { notes, ..report })
 }
 
@@ -286,6 +348,7 @@ fn copy_noting(
     src: &ImageRef,
     dst: &ImageRef,
     options: &CopyOptions,
+    transfers: &Transfers,
     root: Manifest,
     source_digest: Digest,
 ) -> Result<CopyReport> {
@@ -311,15 +374,27 @@ fn copy_noting(
         Some(Selector::Digest(_)) | None => assumed_tag.as_deref(),
     };
     let mut plan = Plan::new(source, root)?;
-    let converted = plan.adapt_to(source, dst.transport(), options.preserve_digests)?;
-    let moved = transfer(&plan, source, dst.transport(), tag, &monitor, options.jobs);
+    let converted = plan.adapt_to(
+        source,
+        dst.transport(),
+        options.preserve_digests,
+        options.format,
+    )?;
+    let moved = transfer(
+        &plan,
+        source,
+        dst.transport(),
+        tag,
+        &monitor,
+        (options.jobs, transfers),
+    );
     let referrers_copied = match (&moved, options.referrers && converted.is_none()) {
         (Ok(_), true) => {
             let digests: Vec<Digest> = std::iter::once(&plan.root)
                 .chain(&plan.children)
                 .map(|m| m.digest().clone())
                 .collect();
-            copy_referrers(src, dst, &digests, options)
+            copy_referrers(src, dst, &digests, options, transfers)
                 .map_err(|e| e.context("the image was copied, but not all that refers to it"))?
         }
         _ => 0,
@@ -357,6 +432,7 @@ fn copy_referrers(
     dst: &ImageRef,
     digests: &[Digest],
     options: &CopyOptions,
+    transfers: &Transfers,
 ) -> Result<usize> {
     let inner = CopyOptions {
         all: true,
@@ -383,6 +459,7 @@ fn copy_referrers(
                 &from,
                 &dst.with_selector(Some(selector)),
                 &inner,
+                transfers,
                 manifest,
                 found,
             )?;
@@ -401,6 +478,7 @@ fn copy_referrers(
                 &from,
                 &dst.with_selector(None),
                 &inner,
+                transfers,
                 manifest.clone(),
                 referrer.digest,
             )?;
@@ -411,24 +489,6 @@ fn copy_referrers(
     Ok(copied)
 }
 
-/// What happened to the blobs of a copy.
-#[derive(Default)]
-struct Counts {
-    copied: usize,
-    mounted: usize,
-    bytes: u64,
-    foreign: Vec<Descriptor>,
-}
-
-/// What happened to one blob.
-enum Moved {
-    Skipped,
-    Mounted,
-    Copied(u64),
-    /// A foreign layer the source does not hold, left at its `urls`.
-    Foreign,
-}
-
 /// Moves the blobs, then writes the manifests (children first).
 fn transfer(
     plan: &Plan,
@@ -436,13 +496,13 @@ fn transfer(
     dst: &dyn Transport,
     tag: Option<&str>,
     monitor: &Monitor,
-    jobs: usize,
+    (jobs, transfers): (usize, &Transfers),
 ) -> Result<Counts> {
     monitor.emit(ProgressEvent::ImageStart {
         digest: plan.root.digest().clone(),
         media_type: plan.root.media_type().to_owned(),
     })?;
-    let counts = transfer_blobs(&plan.blobs, src, dst, monitor, jobs)?;
+    let counts = transfer_blobs(&plan.blobs, src, dst, monitor, jobs, transfers)?;
     for child in &plan.children {
         monitor.check()?;
         dst.put_child_manifest(child)?;
@@ -454,106 +514,4 @@ fn transfer(
         digest: plan.root.digest().clone(),
     })?;
     Ok(counts)
-}
-
-/// Moves `blobs` with up to `jobs` threads; the first failure stops the rest.
-fn transfer_blobs(
-    blobs: &[Descriptor],
-    src: &dyn Transport,
-    dst: &dyn Transport,
-    monitor: &Monitor,
-    jobs: usize,
-) -> Result<Counts> {
-    let next = AtomicUsize::new(0);
-    let (copied, mounted, bytes) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicU64::new(0));
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let foreign: Mutex<Vec<Descriptor>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(blobs.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= blobs.len() || monitor.check().is_err() {
-                    break;
-                }
-                let blob = &blobs[i];
-                let moved = monitor
-                    .observing_retries(Some(&blob.digest), || move_blob(blob, src, dst, monitor));
-                match moved {
-                    Ok(Moved::Skipped) => {}
-                    Ok(Moved::Foreign) => foreign
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(blob.clone()),
-                    Ok(Moved::Mounted) => {
-                        mounted.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Ok(Moved::Copied(size)) => {
-                        copied.fetch_add(1, Ordering::SeqCst);
-                        bytes.fetch_add(size, Ordering::SeqCst);
-                    }
-                    Err(e) => {
-                        failure
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
-                        monitor.stop();
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    monitor.check()?;
-    Ok(Counts {
-        copied: copied.into_inner(),
-        mounted: mounted.into_inner(),
-        bytes: bytes.into_inner(),
-        foreign: {
-            let mut foreign = foreign.into_inner().unwrap_or_else(|p| p.into_inner());
-            foreign.sort_by_key(|d| d.digest.to_string());
-            foreign
-        },
-    })
-}
-
-fn move_blob(
-    blob: &Descriptor,
-    src: &dyn Transport,
-    dst: &dyn Transport,
-    monitor: &Monitor,
-) -> Result<Moved> {
-    let digest = blob.digest.clone();
-    if dst.blob_size(&blob.digest)? == Some(blob.size) {
-        monitor.emit(ProgressEvent::BlobSkip {
-            digest,
-            size: blob.size,
-        })?;
-        return Ok(Moved::Skipped);
-    }
-    if media_types::is_foreign_layer(&blob.media_type) && src.blob_size(&blob.digest)?.is_none() {
-        return Ok(Moved::Foreign);
-    }
-    let origin = src.blob_origin(&blob.digest).unwrap_or(src);
-    if dst.mount_blob(blob, origin)? {
-        monitor.emit(ProgressEvent::BlobMount {
-            digest,
-            from: origin.name(),
-        })?;
-        return Ok(Moved::Mounted);
-    }
-    monitor.emit(ProgressEvent::BlobStart {
-        digest: digest.clone(),
-        size: blob.size,
-    })?;
-    // get_blob's reader verifies itself: the destination need not hash again.
-    let mut content = monitor.watch(src.get_blob(blob)?, &blob.digest, blob.size);
-    dst.put_verified_blob(blob, &mut content)?;
-    monitor.emit(ProgressEvent::BlobDone {
-        digest,
-        size: blob.size,
-    })?;
-    Ok(Moved::Copied(blob.size))
 }
