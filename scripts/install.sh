@@ -41,8 +41,13 @@ major=${version%%.*}
 soname=libstevedore.so.$major
 target=${CARGO_TARGET_DIR:-target}
 # The library needs only the C ABI (and the server it exposes), not the CLI's crates.
+# A release library also loses its symbol table (-C strip=symbols; the dynamic
+# symbols stay), which keeps it under 10 MB. bindings/python/pyproject.toml
+# passes these same arguments, so the wheel reuses this build.
+strip=()
+if [ "$profile" = release ]; then strip=(-C strip=symbols); fi
 cargo rustc --quiet --lib --profile "$cargo_profile" --no-default-features --features capi \
-  --crate-type cdylib --crate-type staticlib -- -C "link-arg=-Wl,-soname,$soname"
+  --crate-type cdylib --crate-type staticlib -- -C "link-arg=-Wl,-soname,$soname" "${strip[@]}"
 if [ -z "${NO_CLI:-}" ]; then
   cargo build --quiet --profile "$cargo_profile" --bin stevedore
 fi

@@ -169,7 +169,12 @@ defmodule Stevedore do
   def append(client, base, layers, dst, options \\ %{}),
     do:
       decoded(
-        Native.append(ref(client), base, dst, Stevedore.JSON.encode(Map.put(options, "layers", layers)))
+        Native.append(
+          ref(client),
+          base,
+          dst,
+          Stevedore.JSON.encode(Map.put(options, "layers", layers))
+        )
       )
 
   @doc """

@@ -314,8 +314,7 @@ defmodule StevedoreTest do
     {:ok, {document, report}} =
       Stevedore.sbom(nil, image, %{format: "cyclonedx-json", attach: true})
 
-    assert %{"components" => [%{"purl" => "pkg:pypi/demo@1.0"}]} =
-             Stevedore.JSON.decode(document)
+    assert %{"components" => [%{"purl" => "pkg:pypi/demo@1.0"}]} = Stevedore.JSON.decode(document)
 
     assert %{"packages" => 1, "attached" => %{"digest" => digest}} = report
 
