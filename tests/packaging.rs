@@ -30,32 +30,40 @@ fn scratch_crate(dir: &Path, features: &str) {
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
 }
 
-/// A target directory of its own that outlives the test (so a second run is
-/// quick), apart from ours so that nothing `scripts/install.sh` built there
-/// is mistaken for the scratch build's output.
-fn scratch_target() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// The target directory of this build: the scratch crate reuses the
+/// dependencies already compiled there (same `dev` profile), so only
+/// `stevedore` itself and the few crates whose features differ are compiled.
+fn shared_target() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("scratch-dependent")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
+/// One `compiler-artifact` message of `cargo build --message-format=json`:
+/// the crate built and the files it produced (fresh or not).
+#[derive(serde::Deserialize)]
+struct Artifact {
+    reason: String,
+    #[serde(default)]
+    package_id: String,
+    #[serde(default)]
+    target: Option<ArtifactTarget>,
+    #[serde(default)]
+    filenames: Vec<PathBuf>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+struct ArtifactTarget {
+    name: String,
+    crate_types: Vec<String>,
 }
 
 #[test]
 fn a_dependent_without_default_features_builds_no_clap_no_server_and_no_c_library() {
     let tmp = tempfile::tempdir().unwrap();
     scratch_crate(tmp.path(), "");
-    let target = scratch_target();
     let tree = Command::new(env!("CARGO"))
         .args(["tree", "--offline", "--edges", "normal", "--prefix", "none"])
         .current_dir(tmp.path())
@@ -79,9 +87,12 @@ fn a_dependent_without_default_features_builds_no_clap_no_server_and_no_c_librar
         assert!(!tree.contains(unwanted), "{unwanted}in the tree:\n{tree}");
     }
 
+    // Every unit of the build is reported, fresh or compiled, so what
+    // `scripts/install.sh` or the tests built in the same directory does not
+    // count: only the artifacts of this build do.
     let build = Command::new(env!("CARGO"))
-        .args(["build", "--offline", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target)
+        .args(["build", "--offline", "--message-format=json"])
+        .env("CARGO_TARGET_DIR", shared_target())
         .current_dir(tmp.path())
         .output()
         .expect("run cargo build");
@@ -90,28 +101,46 @@ fn a_dependent_without_default_features_builds_no_clap_no_server_and_no_c_librar
         "the scratch crate does not build:\n{}",
         String::from_utf8_lossy(&build.stderr)
     );
-    let mut built = Vec::new();
-    files_under(&target.join("debug"), &mut built);
-    let names: Vec<String> = built
-        .iter()
-        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+    let artifacts: Vec<Artifact> = String::from_utf8_lossy(&build.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Artifact>(line).ok())
+        .filter(|a| a.reason == "compiler-artifact")
         .collect();
+    let ours: Vec<&Artifact> = artifacts
+        .iter()
+        .filter(|a| a.target.as_ref().is_some_and(|t| t.name == "stevedore"))
+        .collect();
+    assert_eq!(ours.len(), 1, "stevedore is built once, as a library");
+    let target = ours[0].target.as_ref().unwrap();
+    assert_eq!(
+        target.crate_types,
+        ["rlib"],
+        "crate types built for a Rust dependent"
+    );
     assert!(
-        names
+        ours[0]
+            .filenames
             .iter()
-            .any(|n| n.starts_with("libstevedore-") && n.ends_with(".rlib")),
-        "the rlib was built"
+            .all(|f| f.extension().is_some_and(|e| e == "rlib" || e == "rmeta")),
+        "a C library of ours was built for a Rust dependent: {:?}",
+        ours[0].filenames
     );
-    assert!(
-        names.iter().all(|n| !(n.starts_with("libstevedore")
-            && (n.ends_with(".so") || n.contains(".so.") || n.ends_with(".a")))),
-        "a C library of ours was built for a Rust dependent: {names:?}"
-    );
-    assert!(
-        names.iter().all(|n| !n.starts_with("libclap")),
-        "clap was built"
-    );
-    let run = Command::new(target.join("debug/scratch-dependent"))
+    let clap: Vec<&str> = artifacts
+        .iter()
+        .map(|a| a.package_id.as_str())
+        .filter(|id| id.contains("#clap@") || id.contains("#clap_builder@"))
+        .collect();
+    assert!(clap.is_empty(), "clap was built: {clap:?}");
+    let binary = artifacts
+        .iter()
+        .filter(|a| {
+            a.target
+                .as_ref()
+                .is_some_and(|t| t.name == "scratch-dependent")
+        })
+        .find_map(|a| a.executable.clone())
+        .expect("the scratch binary");
+    let run = Command::new(binary)
         .output()
         .expect("run the scratch binary");
     assert!(run.status.success());
