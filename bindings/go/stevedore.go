@@ -17,8 +17,6 @@ package stevedore
 
 /*
 #cgo CFLAGS: -I${SRCDIR}
-#cgo !stevedore_static pkg-config: stevedore
-#cgo stevedore_static pkg-config: stevedore-static
 #include <stdint.h>
 #include <stdlib.h>
 #include "stevedore.h"
