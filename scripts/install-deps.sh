@@ -21,9 +21,15 @@ for tool_package in $wanted; do
   command -v "${tool_package%%:*}" >/dev/null 2>&1 || missing+=("${tool_package#*:}")
 done
 if [ "${1:-all}" = all ]; then
-  # The Elixir binding's NIF needs erl_nif.h, and its JSON comes from jiffy.
+  # The Elixir binding's NIF needs erl_nif.h; its JSON is OTP's :json from
+  # OTP 27, jiffy before (Debian 12 has OTP 25).
   [ -f /usr/lib/erlang/usr/include/erl_nif.h ] || missing+=(erlang-dev)
-  ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || missing+=(erlang-jiffy)
+  erl -noshell -eval 'halt(case code:ensure_loaded(json) of {module, _} -> 0; _ -> 1 end).' 2>/dev/null ||
+    ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || missing+=(erlang-jiffy)
+  # The Python package is tested from a fresh virtual environment; readelf
+  # checks the C library's SONAME.
+  python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  command -v readelf >/dev/null 2>&1 || missing+=(binutils)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2

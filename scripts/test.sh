@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: style and lint gates, then the Rust tests (unit,
 # integration against real skopeo, umoci and docker-registry, CLI, header,
-# C ABI), then the Python, Go and Elixir bindings' tests, then the README's
+# C ABI, packaging), then every package as its ecosystem installs it and the
+# Python, Go and Elixir bindings' tests (scripts/test-packages.sh), then the README's
 # main job (scripts/demo.sh), then every fuzz target for 15 seconds
 # (scripts/fuzz.sh; 12 targets, 3 minutes). Ends with the totals of all
 # runners.
@@ -18,15 +19,11 @@ trap 'rm -f "$log"; rm -rf "$XDG_CACHE_HOME"' EXIT
 status=0
 cargo test --no-fail-fast 2>&1 | tee "$log" || status=$?
 
-cargo build --quiet --lib
-python3 -m pip install --quiet --root-user-action=ignore pytest ./bindings/python
-STEVEDORE_LIB=$PWD/target/debug/libstevedore.so python3 -m pytest -q -p no:cacheprovider bindings/python/tests 2>&1 | tee -a "$log" || status=$?
-
-lib_dir=$PWD/target/debug
-(cd bindings/go && gofmt -l . | tee /dev/stderr | (! grep -q .) && GOPROXY=off CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir" go vet ./... &&
-  GOPROXY=off CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir" go test -count=1 -v ./...) 2>&1 | tee -a "$log" || status=$?
-
-(cd bindings/elixir && mix format --check-formatted && STEVEDORE_LIB_DIR=$lib_dir mix test) 2>&1 | tee -a "$log" || status=$?
+# Every face installed the way its ecosystem installs it (C with
+# scripts/install.sh, Python with pip in a fresh venv, Go through pkg-config
+# from a module outside the repository, Elixir with mix), and each binding's
+# own tests against that install.
+scripts/test-packages.sh 2>&1 | tee -a "$log" || status=$?
 
 demo_log=$(mktemp)
 if scripts/demo.sh >"$demo_log" 2>&1; then

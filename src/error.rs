@@ -1,6 +1,7 @@
 //! The crate's one error type, with a stable kind per failure class.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What class of failure an [`Error`] is. Stable: the C ABI maps each kind to a
 /// status code that never changes meaning.
@@ -72,12 +73,26 @@ pub struct RegistryError {
 
 /// An error from any Stevedore operation: a kind, a message a person can act on,
 /// and, for remote failures, the HTTP status and the registry's error list.
-#[derive(Debug, Clone, PartialEq)]
+/// An error made from an I/O error ([`Error::io`]) keeps it as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     http_status: Option<u16>,
     registry_errors: Vec<RegistryError>,
+    source: Option<Arc<std::io::Error>>,
+}
+
+/// Two errors are equal when kind, message, HTTP status and registry errors
+/// are; the wrapped source (already part of the message) is not compared.
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.http_status == other.http_status
+            && self.registry_errors == other.registry_errors
+    }
 }
 
 /// The crate's result type.
@@ -91,6 +106,7 @@ impl Error {
             message: message.into(),
             http_status: None,
             registry_errors: Vec::new(),
+            source: None,
         }
     }
 
@@ -111,13 +127,26 @@ impl Error {
 
     /// An error for a failed file-system operation: `what` says what was being done
     /// (for example `"reading /x/index.json"`). A missing file maps to
-    /// [`ErrorKind::NotFound`], everything else to [`ErrorKind::Io`].
+    /// [`ErrorKind::NotFound`], everything else to [`ErrorKind::Io`]. The I/O
+    /// error is the result's [`source`](std::error::Error::source).
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// let err = stevedore::Error::io(
+    ///     "reading /x/index.json",
+    ///     std::io::Error::from(std::io::ErrorKind::NotFound),
+    /// );
+    /// assert_eq!(err.kind(), stevedore::ErrorKind::NotFound);
+    /// assert!(err.source().is_some());
+    /// ```
     pub fn io(what: impl fmt::Display, err: std::io::Error) -> Error {
         let kind = match err.kind() {
             std::io::ErrorKind::NotFound => ErrorKind::NotFound,
             _ => ErrorKind::Io,
         };
-        Error::new(kind, format!("{what}: {err}"))
+        let mut error = Error::new(kind, format!("{what}: {err}"));
+        error.source = Some(Arc::new(err));
+        error
     }
 
     /// Attaches the HTTP status of the reply that caused this error.
@@ -176,7 +205,13 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|err| err as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<Error> for std::io::Error {
     fn from(err: Error) -> std::io::Error {

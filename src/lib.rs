@@ -38,6 +38,7 @@ pub mod descriptor;
 pub mod digest;
 pub mod error;
 pub mod fetch;
+#[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
 pub mod image;
@@ -55,6 +56,7 @@ pub mod registry;
 pub mod resolve;
 pub mod s3;
 pub mod sbom;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod sign;
 pub mod static_registry;

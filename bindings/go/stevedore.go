@@ -2,14 +2,21 @@
 // toolkit: copy, inspect and fetch container images through libstevedore's
 // C ABI.
 //
-// Build with the library where the linker finds it, or point cgo at it:
+// The package compiles against its own copy of the header (stevedore.h, kept
+// equal to include/stevedore.h by the Rust tests) and links libstevedore
+// found through pkg-config, as scripts/install.sh installs it:
 //
-//	CGO_LDFLAGS="-L/path/to/target/release -Wl,-rpath,/path/to/target/release" go build
+//	scripts/install.sh /opt/stevedore
+//	PKG_CONFIG_PATH=/opt/stevedore/lib/pkgconfig go build   # not needed for /usr/local
+//
+// Linked statically (no libstevedore.so needed at run time), with the
+// stevedore_static build tag, which uses stevedore-static.pc:
+//
+//	PKG_CONFIG_PATH=/opt/stevedore/lib/pkgconfig go build -tags stevedore_static
 package stevedore
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -lstevedore
+#cgo CFLAGS: -I${SRCDIR}
 #include <stdint.h>
 #include <stdlib.h>
 #include "stevedore.h"

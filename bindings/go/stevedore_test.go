@@ -38,8 +38,19 @@ func layout(t *testing.T) string {
 	return "oci:" + src
 }
 
-// registry starts docker-registry on a free loopback port and returns its address.
+// registry starts docker-registry on a free loopback port and returns its
+// address; where docker-registry is not installed, it starts this library's
+// own server (StartServer) instead.
 func registry(t *testing.T) string {
+	if _, err := exec.LookPath("docker-registry"); err != nil {
+		t.Log("docker-registry not installed: testing against our own server")
+		s, err := StartServer(ServerOptions{Root: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Stop)
+		return s.Address()
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ defmodule Stevedore do
     {progress, options} = Map.pop(options, :progress)
     {cancel, options} = Map.pop(options, :cancel)
     token = if cancel, do: cancel.ref
-    list = :jiffy.encode(Enum.map(jobs, fn {src, dst} -> %{src: src, dst: dst} end))
+    list = Stevedore.JSON.encode(Enum.map(jobs, fn {src, dst} -> %{src: src, dst: dst} end))
     decoded(Native.sync(ref(client), list, encode(options), progress, token))
   end
 
@@ -127,7 +127,7 @@ defmodule Stevedore do
   def verify(client, image, policy) do
     case Native.verify(ref(client), image, encode(policy)) do
       {:error, detail, report} ->
-        {:error, %{Error.from_json(detail) | report: :jiffy.decode(report, [:return_maps])}}
+        {:error, %{Error.from_json(detail) | report: Stevedore.JSON.decode(report)}}
 
       other ->
         decoded(other)
@@ -155,14 +155,14 @@ defmodule Stevedore do
   current directory). `{:ok, %{"digest" => …}}`.
   """
   def build(client, spec, base_dir, dst),
-    do: decoded(Native.build(ref(client), :jiffy.encode(spec), base_dir, dst))
+    do: decoded(Native.build(ref(client), Stevedore.JSON.encode(spec), base_dir, dst))
 
   @doc """
   Changes an image's config and annotations (`%{"config" => %{"env" =>
   […]}, "annotations" => …, "platform" => "os/arch"}`), written to `dst`.
   """
   def mutate(client, image, mutation, dst),
-    do: decoded(Native.mutate(ref(client), image, :jiffy.encode(mutation), dst))
+    do: decoded(Native.mutate(ref(client), image, Stevedore.JSON.encode(mutation), dst))
 
   @doc """
   Adds `layers` (tar files, kept as they are, or directories) onto `base`,
@@ -171,7 +171,12 @@ defmodule Stevedore do
   def append(client, base, layers, dst, options \\ %{}),
     do:
       decoded(
-        Native.append(ref(client), base, dst, :jiffy.encode(Map.put(options, "layers", layers)))
+        Native.append(
+          ref(client),
+          base,
+          dst,
+          Stevedore.JSON.encode(Map.put(options, "layers", layers))
+        )
       )
 
   @doc """
@@ -190,7 +195,7 @@ defmodule Stevedore do
 
   @doc "Writes an index of `images`, one per platform, to `dst`."
   def index_create(client, images, dst),
-    do: decoded(Native.index_create(ref(client), :jiffy.encode(images), dst))
+    do: decoded(Native.index_create(ref(client), Stevedore.JSON.encode(images), dst))
 
   @doc "Writes `index` with `image` added (replacing its platform's entry) to `dst`."
   def index_add(client, index, image, dst),
@@ -231,7 +236,7 @@ defmodule Stevedore do
 
     case Native.manifest(ref(client), image, encode(options)) do
       {:ok, json, raw} ->
-        shape = :jiffy.decode(json, [:return_maps])
+        shape = Stevedore.JSON.decode(json)
 
         {:ok,
          %{
@@ -283,7 +288,7 @@ defmodule Stevedore do
   """
   def sbom(client, image, options \\ %{}) do
     case Native.sbom(ref(client), image, encode(options)) do
-      {:ok, {document, report}} -> {:ok, {document, :jiffy.decode(report, [:return_maps])}}
+      {:ok, {document, report}} -> {:ok, {document, Stevedore.JSON.decode(report)}}
       other -> wrap(other)
     end
   end
@@ -347,11 +352,11 @@ defmodule Stevedore do
   defp ref(%Client{ref: ref}), do: ref
 
   defp encode(options) when map_size(options) == 0, do: nil
-  defp encode(options), do: :jiffy.encode(options)
+  defp encode(options), do: Stevedore.JSON.encode(options)
 
   defp wrap({:error, detail}), do: {:error, Error.from_json(detail)}
   defp wrap(other), do: other
 
-  defp decoded({:ok, json}), do: {:ok, :jiffy.decode(json, [:return_maps])}
+  defp decoded({:ok, json}), do: {:ok, Stevedore.JSON.decode(json)}
   defp decoded(other), do: wrap(other)
 end

@@ -137,7 +137,7 @@ defmodule StevedoreTest do
     assert :ok = Stevedore.blob_to_file(nil, image, layer, path)
     assert File.read!(path) == data
     assert {:ok, config} = Stevedore.raw_config(nil, image)
-    assert %{"rootfs" => %{"type" => "layers"}} = :jiffy.decode(config, [:return_maps])
+    assert %{"rootfs" => %{"type" => "layers"}} = Stevedore.JSON.decode(config)
   end
 
   test "errors are typed", %{tmp_dir: dir} do
@@ -194,7 +194,7 @@ defmodule StevedoreTest do
              Stevedore.copy(nil, src, dst, %{progress: self(), jobs: 2})
 
     assert_received {:stevedore_progress, first}
-    assert %{"event" => "image_start"} = :jiffy.decode(first, [:return_maps])
+    assert %{"event" => "image_start"} = Stevedore.JSON.decode(first)
 
     token = Stevedore.cancel_token()
     :ok = Stevedore.cancel(token)
@@ -331,8 +331,7 @@ defmodule StevedoreTest do
     {:ok, {document, report}} =
       Stevedore.sbom(nil, image, %{format: "cyclonedx-json", attach: true})
 
-    assert %{"components" => [%{"purl" => "pkg:pypi/demo@1.0"}]} =
-             :jiffy.decode(document, [:return_maps])
+    assert %{"components" => [%{"purl" => "pkg:pypi/demo@1.0"}]} = Stevedore.JSON.decode(document)
 
     assert %{"packages" => 1, "attached" => %{"digest" => digest}} = report
 

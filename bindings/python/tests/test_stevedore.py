@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-import stevedore
+import stevedore_oci as stevedore
 
 
 def test_versions_match_the_library():

@@ -7,7 +7,7 @@ defmodule Stevedore.Error do
 
   @doc false
   def from_json(json) when is_binary(json) do
-    detail = :jiffy.decode(json, [:return_maps])
+    detail = Stevedore.JSON.decode(json)
     kind = detail["kind"]
 
     %__MODULE__{

@@ -1,11 +1,24 @@
 """Stevedore for Python: copy, inspect and fetch OCI container images without
-a daemon, through libstevedore's C ABI.
+a daemon, through libstevedore's C ABI. The distribution is `stevedore-oci`
+and the import name `stevedore_oci`, so that OpenStack's `stevedore` can be
+installed beside it; the wheel bundles libstevedore (`STEVEDORE_LIB`
+overrides it with another build of the library).
 
-    import stevedore
-    stevedore.copy("docker://localhost:5000/app:1.0", "oci:/mirror/app:1.0")
+    import stevedore_oci
+    stevedore_oci.copy("docker://localhost:5000/app:1.0", "oci:/mirror/app:1.0")
 
 A `Client` carries registry options (credentials, TLS, retries) and the token
-cache; it is safe to share between threads.
+cache; it is safe to share between threads. Every error kind has its
+exception class:
+
+>>> import stevedore_oci
+>>> stevedore_oci.version() == stevedore_oci.__version__
+True
+>>> try:
+...     stevedore_oci.inspect("oci:/nonexistent/layout:1.0")
+... except stevedore_oci.NotFoundError as e:
+...     print(e.kind)
+not_found
 """
 
 import ctypes
@@ -20,9 +33,13 @@ from .errors import (  # noqa: F401  (re-exported)
     UnauthorizedError, UnsupportedError,
 )
 
+__version__ = "0.1.0"
+
 __all__ = [
-    "Client", "Manifest", "Server", "build", "mutate", "copy", "generate_key_pair", "sync", "inspect", "tags", "delete", "manifest", "blob",
-    "blob_to_file", "raw_manifest", "raw_config", "version", "abi_version", "StevedoreError",
+    "Client", "Manifest", "Server", "build", "mutate", "copy", "generate_key_pair", "gc", "sync", "inspect", "tags", "delete", "manifest", "blob",
+    "blob_to_file", "raw_manifest", "raw_config", "files", "read_file", "export", "diff", "sbom", "version", "abi_version",
+    "StevedoreError", "InvalidInputError", "NotFoundError", "UnauthorizedError", "DeniedError", "DigestMismatchError",
+    "UnsupportedError", "NetworkError", "StevedoreIOError", "PolicyError", "RateLimitedError", "CancelledError", "PanicError",
 ]
 
 

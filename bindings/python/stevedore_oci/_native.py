@@ -13,17 +13,21 @@ ABI_VERSION = 6
 
 
 def _find_library() -> str:
+    """The library to load: `STEVEDORE_LIB` when set (an override, for a
+    library built elsewhere), else the one the wheel bundles beside this file
+    (`libstevedore.abi3.so`), else one the system linker finds."""
     explicit = os.environ.get("STEVEDORE_LIB")
     if explicit:
         return explicit
-    bundled = Path(__file__).with_name("libstevedore.so")
-    if bundled.exists():
-        return str(bundled)
+    bundled = sorted(Path(__file__).parent.glob("libstevedore*.so"))
+    if bundled:
+        return str(bundled[0])
     found = ctypes.util.find_library("stevedore")
     if found:
         return found
     raise ImportError(
-        "libstevedore.so not found: set STEVEDORE_LIB to its path, or install it where the linker finds it"
+        "libstevedore not found: reinstall with `pip install ./bindings/python` (it builds and bundles "
+        "the library), or set STEVEDORE_LIB to the path of a libstevedore.so"
     )
 
 
