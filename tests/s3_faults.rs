@@ -145,6 +145,79 @@ fn a_persistent_server_error_reaches_registry_clients_as_unavailable() {
     assert!(!message.contains("<Error>"), "no raw XML: {message}");
 }
 
+/// An upload's PATCH whose chunk cannot be written because the object store
+/// keeps failing is answered `503 UNAVAILABLE` (retry later), not `400
+/// BLOB_UPLOAD_INVALID` (a client error): the fake keeps the objects written
+/// to it, except the upload's chunks, which always fail.
+#[test]
+fn a_patch_the_store_cannot_take_is_unavailable_not_invalid() {
+    let objects: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>> = Arc::default();
+    let server = FakeServer::start(move |seen| {
+        let key = seen.url.split('?').next().unwrap_or_default().to_owned();
+        let mut objects = objects.lock().unwrap();
+        match seen.method.as_str() {
+            "HEAD" if is_bucket(seen) => Reply::new(200, ""),
+            // A listing: nothing under the prefix asked for.
+            "GET" if is_bucket(seen) => Reply::new(
+                200,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                 <Name>fake</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated>\
+                 </ListBucketResult>",
+            )
+            .header("Content-Type", "application/xml"),
+            "PUT" if key.contains("/chunks/") => s3_error(500, "InternalError"),
+            "PUT" => {
+                objects.insert(key, seen.body.clone());
+                Reply::new(200, "")
+            }
+            "GET" | "HEAD" => match objects.get(&key) {
+                Some(body) => Reply::new(200, body.clone()),
+                None => s3_error(404, "NoSuchKey"),
+            },
+            "DELETE" => {
+                objects.remove(&key);
+                Reply::new(204, "")
+            }
+            _ => s3_error(501, "NotImplemented"),
+        }
+    });
+    let registry = Server::start(ServerOptions {
+        s3: Some(fake_config(&server)),
+        ..Default::default()
+    })
+    .unwrap();
+    let started = request(&registry.host(), "POST", "/v2/r/blobs/uploads/", &[], b"");
+    assert_eq!(
+        started.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&started.body)
+    );
+    let location = started.header("location").expect("an upload location");
+    let path = location
+        .strip_prefix(&format!("http://{}", registry.host()))
+        .unwrap_or(location)
+        .to_owned();
+    let reply = request(
+        &registry.host(),
+        "PATCH",
+        &path,
+        &[("Content-Type", "application/octet-stream")],
+        b"a chunk the store will not take",
+    );
+    registry.stop();
+    assert_eq!(
+        reply.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(reply.code(), "UNAVAILABLE", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("object store"), "{message}");
+}
+
 /// Runs `stevedore serve --s3 URL` against `service` with `secret`; it must
 /// fail at start-up: returns its exit status and stderr.
 fn serve_fails(service: &S3Service, url: &str, secret: &str) -> (Option<i32>, String) {

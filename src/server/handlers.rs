@@ -535,10 +535,27 @@ impl Registry {
 }
 
 /// The answer to an upload's body that could not be appended: 413 past the
-/// blob size limit (the upload is then gone), else 400.
+/// blob size limit (the upload is then gone); the store's own answer when
+/// the store failed (an object store unreachable or throttling: 503 or
+/// 429, so the client retries); else 400.
 fn append_error(e: io::Error) -> ApiError {
-    match e.kind() {
-        io::ErrorKind::FileTooLarge => codes::size_invalid(413, e.to_string()),
+    if e.kind() == io::ErrorKind::FileTooLarge {
+        return codes::size_invalid(413, e.to_string());
+    }
+    let store = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<crate::error::Error>());
+    match store {
+        Some(store)
+            if matches!(
+                store.kind(),
+                crate::ErrorKind::Network
+                    | crate::ErrorKind::RateLimited
+                    | crate::ErrorKind::Unauthorized
+            ) =>
+        {
+            ApiError::from(store.clone())
+        }
         _ => codes::upload_invalid(400, e.to_string()),
     }
 }

@@ -81,7 +81,7 @@ impl Read for Chunks {
             let reader = self
                 .bucket
                 .reader(&name, 0)
-                .map_err(|e| io::Error::other(e.to_string()))?
+                .map_err(io::Error::from)?
                 .ok_or_else(|| io::Error::other(format!("the upload's chunk {name} is gone")))?;
             self.current = Some(reader);
         }
@@ -171,7 +171,7 @@ impl Session {
             let name = format!("{}chunks/{:020}", upload_prefix(id), self.offset);
             bucket
                 .put(&name, &buf[..filled], false)
-                .map_err(|e| io::Error::other(e.to_string()))?;
+                .map_err(io::Error::from)?;
             self.offset += filled as u64;
             total += filled as u64;
             self.touched = Instant::now();
