@@ -40,13 +40,15 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 major=${version%%.*}
 soname=libstevedore.so.$major
 target=${CARGO_TARGET_DIR:-target}
-# The library needs only the C ABI (and the server it exposes), not the CLI's crates.
+# The library is built with the crate's default features, as the CLI is: the
+# CLI's crates are compiled but not linked into it, and the dependencies are
+# built once for both (a build with only `capi` would compile them all again).
 # A release library also loses its symbol table (-C strip=symbols; the dynamic
 # symbols stay), which keeps it under 10 MB. bindings/python/pyproject.toml
 # passes these same arguments, so the wheel reuses this build.
 strip=()
 if [ "$profile" = release ]; then strip=(-C strip=symbols); fi
-cargo rustc --quiet --lib --profile "$cargo_profile" --no-default-features --features capi \
+cargo rustc --quiet --lib --profile "$cargo_profile" \
   --crate-type cdylib --crate-type staticlib -- -C "link-arg=-Wl,-soname,$soname" "${strip[@]}"
 if [ -z "${NO_CLI:-}" ]; then
   cargo build --quiet --profile "$cargo_profile" --bin stevedore
