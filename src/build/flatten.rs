@@ -48,7 +48,7 @@ pub fn flatten(src: &ImageRef, platform: Option<&Platform>, dst: &ImageRef) -> R
 /// Replaces the layers of `image` (the one `own` names exactly) by one
 /// layer of its merged view.
 fn flatten_image(own: &ImageRef, image: &mut Image) -> Result<()> {
-    let fs = ImageFs::open(own, &FilesOptions::default(), false)?;
+    let fs = ImageFs::open_spooled(own, &FilesOptions::default())?;
     let clamp = source_date_epoch_if_set()?;
     let flat = layer::from_tar_writer(Compression::default(), |out| {
         write_tar(&fs, out, clamp).map(|_| ())

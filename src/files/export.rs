@@ -30,7 +30,7 @@ pub fn export(
     out: &mut dyn Write,
     options: &FilesOptions,
 ) -> Result<ExportReport> {
-    let fs = ImageFs::open(image, options, false)?;
+    let fs = ImageFs::open_spooled(image, options)?;
     write_tar(&fs, out, None)
 }
 

@@ -117,17 +117,39 @@ impl ImageFs {
         digests: bool,
         visitor: Option<&mut dyn FileVisitor>,
     ) -> Result<ImageFs> {
+        ImageFs::open_with(image, options, digests, visitor, false)
+    }
+
+    /// [`open`](ImageFs::open), keeping every layer's uncompressed stream in
+    /// a temporary file as the view is built, for a caller that will read
+    /// most files' bytes (an export): each layer is decompressed once.
+    pub(crate) fn open_spooled(image: &ImageRef, options: &FilesOptions) -> Result<ImageFs> {
+        ImageFs::open_with(image, options, false, None, true)
+    }
+
+    fn open_with(
+        image: &ImageRef,
+        options: &FilesOptions,
+        digests: bool,
+        visitor: Option<&mut dyn FileVisitor>,
+        spool: bool,
+    ) -> Result<ImageFs> {
         let root = crate::inspect::raw_manifest(image)?;
         let (_, manifest) = image_for_platform(image.transport(), root, options.platform.as_ref())?;
         let source = ImageLayers::new(image.clone(), manifest.layers, options.store.clone());
-        let view = MergedView::build_visiting(&source, &options.limits, digests, visitor)?;
-        let count = source.layers().len();
+        let (view, spools) =
+            MergedView::build_spooling(&source, &options.limits, digests, visitor, spool)?;
+        let reads = if spool {
+            spools.into_iter().map(LayerReads::Spooled).collect()
+        } else {
+            vec![LayerReads::Never; source.layers().len()]
+        };
         Ok(ImageFs {
             name: image.to_string(),
             view,
             source,
             limits: options.limits.clone(),
-            reads: Mutex::new(vec![LayerReads::Never; count]),
+            reads: Mutex::new(reads),
         })
     }
 

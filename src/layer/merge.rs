@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::compression::{decompress, LayerFormat};
 use super::entry::{DataLocation, Entry, EntryKind};
 use super::paths::{self, BadPath, LookupError};
+use super::read::Spool;
 use crate::descriptor::Descriptor;
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{from_io, Error, ErrorKind, Result};
@@ -120,8 +121,25 @@ impl MergedView {
         source: &dyn LayerSource,
         limits: &Limits,
         digests: bool,
-        mut visitor: Option<&mut dyn FileVisitor>,
+        visitor: Option<&mut dyn FileVisitor>,
     ) -> Result<MergedView> {
+        Ok(MergedView::build_spooling(source, limits, digests, visitor, false)?.0)
+    }
+
+    /// [`build_visiting`](MergedView::build_visiting), keeping with `spool`
+    /// each layer's uncompressed tar stream in a [`Spool`] (an unnamed
+    /// temporary file) as it is read, so that a caller about to read most
+    /// files' bytes (an export) decompresses each layer once: the view and
+    /// the spools, base first (none without `spool`). Errors as `build`, and
+    /// an I/O error when a spool cannot be written.
+    pub fn build_spooling(
+        source: &dyn LayerSource,
+        limits: &Limits,
+        digests: bool,
+        mut visitor: Option<&mut dyn FileVisitor>,
+        spool: bool,
+    ) -> Result<(MergedView, Vec<Spool>)> {
+        let mut spools = Vec::new();
         let mut view = MergedView::default();
         let mut total_entries = 0u64;
         for (index, descriptor) in source.layers().iter().enumerate() {
@@ -131,13 +149,15 @@ impl MergedView {
                 descriptor,
                 limits,
                 digests,
+                spool,
             };
-            let info = view
+            let (info, spooled) = view
                 .apply_layer(&read, blob, visitor.as_deref_mut(), &mut total_entries)
                 .map_err(|e| blame_the_blob(source, index, e))?;
             view.layers.push(info);
+            spools.extend(spooled);
         }
-        Ok(view)
+        Ok((view, spools))
     }
 
     /// The layers, base first.
@@ -208,7 +228,7 @@ impl MergedView {
         blob: Box<dyn Read + Send>,
         mut visitor: Option<&mut (dyn FileVisitor + '_)>,
         total_entries: &mut u64,
-    ) -> Result<LayerInfo> {
+    ) -> Result<(LayerInfo, Option<Spool>)> {
         let Reading {
             index,
             descriptor,
@@ -218,6 +238,12 @@ impl MergedView {
         let digest = &descriptor.digest;
         let (stream, format) =
             decompress(blob, &descriptor.media_type, digest, limits.max_layer_bytes)?;
+        let (stream, filler) = if read_as.spool {
+            let (stream, filler) = Spool::filling(stream)?;
+            (stream, Some(filler))
+        } else {
+            (stream, None)
+        };
         let ended = Arc::new(AtomicBool::new(false));
         let read = Arc::new(AtomicU64::new(0));
         let mut archive = tar::Archive::new(Counted {
@@ -282,14 +308,19 @@ impl MergedView {
         // Read to the end, so that the blob's digest and the compressed
         // stream's own checks are verified.
         io::copy(&mut counted, &mut io::sink()).map_err(|e| fail("reading the layer's end", e))?;
-        Ok(LayerInfo {
+        let uncompressed_size = read.load(Ordering::Relaxed);
+        let spool = filler
+            .map(|filler| filler.finish(uncompressed_size))
+            .transpose()?;
+        let info = LayerInfo {
             digest: digest.clone(),
             media_type: descriptor.media_type.clone(),
             size: descriptor.size,
             format,
             entries,
-            uncompressed_size: read.load(Ordering::Relaxed),
-        })
+            uncompressed_size,
+        };
+        Ok((info, spool))
     }
 
     /// Hides what layers below `layer` have inside `dir` (the directory
@@ -413,6 +444,8 @@ struct Reading<'a> {
     descriptor: &'a Descriptor,
     limits: &'a Limits,
     digests: bool,
+    /// Whether to keep the layer's uncompressed stream in a [`Spool`].
+    spool: bool,
 }
 
 /// Turns one tar entry into what it asks of the view (`None` for the root

@@ -3,9 +3,9 @@
 //! unnamed temporary file) when one layer is read many times.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::compression::decompress;
 use super::entry::Entry;
@@ -82,6 +82,27 @@ impl Spool {
             file: Arc::new(file),
             len,
         })
+    }
+
+    /// `stream` (a layer's uncompressed tar stream), copied into a new spool
+    /// as it is read; [`SpoolFiller::finish`] hands the spool over once the
+    /// stream has been read to its end.
+    pub(crate) fn filling(
+        stream: Box<dyn Read + Send>,
+    ) -> Result<(Box<dyn Read + Send>, SpoolFiller)> {
+        let file = Arc::new(
+            tempfile::tempfile()
+                .map_err(|e| Error::io("creating a temporary file for a layer", e))?,
+        );
+        let copy = Arc::new(Mutex::new(io::BufWriter::with_capacity(
+            1 << 20,
+            SharedFile(Arc::clone(&file)),
+        )));
+        let tee = Tee {
+            inner: stream,
+            copy: Arc::clone(&copy),
+        };
+        Ok((Box::new(tee), SpoolFiller { file, copy }))
     }
 
     /// A stream of `entry`'s bytes from this spool (which must be its layer's).
@@ -168,6 +189,57 @@ impl<R: Read> Read for Exact<R> {
             .into());
         }
         self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The spool a stream is being copied into (see [`Spool::filling`]).
+pub(crate) struct SpoolFiller {
+    file: Arc<File>,
+    copy: Arc<Mutex<io::BufWriter<SharedFile>>>,
+}
+
+impl SpoolFiller {
+    /// The spool, holding the `len` bytes the stream produced.
+    pub(crate) fn finish(self, len: u64) -> Result<Spool> {
+        self.copy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+            .map_err(|e| Error::io("writing a layer to a temporary file", e))?;
+        Ok(Spool {
+            file: self.file,
+            len,
+        })
+    }
+}
+
+/// A file written through a shared handle.
+struct SharedFile(Arc<File>);
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A reader that copies what it reads into a spool's buffer.
+struct Tee {
+    inner: Box<dyn Read + Send>,
+    copy: Arc<Mutex<io::BufWriter<SharedFile>>>,
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write_all(&buf[..n])?;
         Ok(n)
     }
 }
