@@ -75,6 +75,15 @@ echo "copy (skopeo reads): $in_layout"
 echo "== stevedore ls: the image's files, read from our registry without unpacking"
 "$stevedore" "${registry[@]}" ls --long "docker://$addr/demo/app:1.0"
 
+echo "== stevedore append, mutate, diff: a new layer and config on top, in the registry, compared"
+mkdir -p extra && echo "added by stevedore append" > extra/greeting.txt
+"$stevedore" "${registry[@]}" append --base "docker://$addr/demo/app:1.0" --new-layer extra \
+  --tag "docker://$addr/demo/app:1.1"
+"$stevedore" "${registry[@]}" mutate --label org.example.stage=appended --env GREETING=hello \
+  --tag "docker://$addr/demo/app:1.1" "docker://$addr/demo/app:1.1"
+"$stevedore" "${registry[@]}" diff "docker://$addr/demo/app:1.0" "docker://$addr/demo/app:1.1"
+"$stevedore" "${registry[@]}" cat "docker://$addr/demo/app:1.1" /greeting.txt
+
 echo "== stevedore sbom --attach: its SBOM (CycloneDX), pushed as a referrer"
 "$stevedore" "${registry[@]}" sbom --format cyclonedx-json -o app.cdx.json --attach "docker://$addr/demo/app:1.0"
 "$stevedore" "${registry[@]}" referrers "docker://$addr/demo/app:1.0"
