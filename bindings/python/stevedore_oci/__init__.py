@@ -37,7 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client", "Manifest", "Server", "build", "mutate", "copy", "generate_key_pair", "gc", "sync", "inspect", "tags", "delete", "manifest", "blob",
-    "blob_to_file", "raw_manifest", "raw_config", "files", "read_file", "export", "diff", "sbom", "version", "abi_version",
+    "blob_to_file", "manifest_digest", "raw_manifest", "raw_config", "files", "read_file", "export", "diff", "sbom", "version", "abi_version",
     "StevedoreError", "InvalidInputError", "NotFoundError", "UnauthorizedError", "DeniedError", "DigestMismatchError",
     "UnsupportedError", "NetworkError", "StevedoreIOError", "PolicyError", "RateLimitedError", "CancelledError", "PanicError",
 ]
