@@ -278,7 +278,10 @@ fn a_synced_image_gets_referrers_attached_later() {
         assert_eq!(sync(extra, file)["status"], "copied");
     }
     for (_, _, dst) in &runs {
-        assert_eq!(referrers(&registry.image(dst)), std::slice::from_ref(&first));
+        assert_eq!(
+            referrers(&registry.image(dst)),
+            std::slice::from_ref(&first)
+        );
     }
 
     let second = attach("second");
