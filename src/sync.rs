@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use crate::copy::{copy_selected, select, CopyOptions, CopyReport, Transfers};
+use crate::copy::{
+    copy_missing_referrers, copy_selected, select, CopyOptions, CopyReport, Transfers,
+};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::platform::{self, Platform};
@@ -109,6 +111,9 @@ pub enum SyncOutcome {
     Skipped {
         /// The digest both sides have.
         digest: Digest,
+        /// With referrers asked for, how many the destination lacked and
+        /// were copied to it (0 when it had them all, or without).
+        referrers_copied: usize,
     },
     /// The job failed.
     Failed {
@@ -272,8 +277,16 @@ fn run_job(
         Err(e) => return Err(e),
     };
     if present.as_ref() == Some(root.digest()) {
+        let digest = root.digest().clone();
+        let referrers_copied = match options.referrers {
+            true => copy_missing_referrers(&src, &dst, root, options, transfers).map_err(|e| {
+                e.context("the image was there already, but not all that refers to it")
+            })?,
+            false => 0,
+        };
         return Ok(SyncOutcome::Skipped {
-            digest: root.digest().clone(),
+            digest,
+            referrers_copied,
         });
     }
     copy_selected(&src, &dst, options, transfers, root, source_digest)

@@ -365,6 +365,74 @@ fn gc_keeps_what_is_reachable_s3s_fs() {
     gc_keeps_what_is_reachable(Some(Kind::S3sFs));
 }
 
+/// gc refuses a directory that is not a registry store and removes nothing
+/// from it: an OCI layout umoci made (with an image of ours added) keeps
+/// every file, through the library and the CLI (exit 1); a missing root is
+/// `NotFound` (exit 3); a store a server made but nothing was pushed to is
+/// collected (nothing to remove).
+#[test]
+fn gc_touches_only_a_registry_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let layout = t.join("layout");
+    tool_ok("umoci", &["init", "--layout", layout.to_str().unwrap()]);
+    tool_ok(
+        "umoci",
+        &["new", "--image", &format!("{}:empty", layout.display())],
+    );
+    make_image(&layout, "1", b"kept\n");
+    let before = snapshot(&layout);
+    assert!(
+        before.keys().filter(|p| p.starts_with("blobs")).count() >= 5,
+        "{before:?}"
+    );
+    let options = |root: &Path| GcOptions {
+        root: Some(root.to_path_buf()),
+        grace_secs: 0.0,
+        ..Default::default()
+    };
+    let refused = gc(&options(&layout)).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
+    assert!(
+        refused
+            .message()
+            .contains("is not a stevedore registry store (no meta/"),
+        "{refused}"
+    );
+    let cli = |root: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_stevedore"))
+            .args(["gc", "--grace", "0", "--root"])
+            .arg(root)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&layout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("gc never touches other directories"),
+        "{out:?}"
+    );
+    assert_eq!(snapshot(&layout), before, "gc changed the layout");
+
+    let missing = t.join("nonexistent");
+    let error = gc(&options(&missing)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    assert!(error.message().contains("nonexistent"), "{error}");
+    let out = cli(&missing);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(!missing.exists());
+
+    let store = t.join("store");
+    let server = Server::start(ServerOptions {
+        root: Some(store.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    server.stop();
+    assert_eq!(gc(&options(&store)).unwrap(), GcReport::default());
+    assert!(cli(&store).status.success());
+}
+
 #[test]
 fn the_object_stores_refusals_are_clear_at_start_up() {
     let service = S3Service::start(Kind::Moto);

@@ -196,3 +196,117 @@ fn each_line_carries_its_own_platforms_all_and_referrers() {
     assert!(with.iter().any(|t| t.ends_with(".sig")), "{with:?}");
     assert_eq!(tags("m/without"), ["1"]);
 }
+
+/// An image already synced still gets the artifacts attached to it since:
+/// per job (`referrers=true`) and with the global `--referrers`, a second
+/// sync finds the same image, copies only the new referrer, and a third
+/// moves nothing.
+#[test]
+fn a_synced_image_gets_referrers_attached_later() {
+    let registry = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    make_image(&a, "1", b"referred\n");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+            .current_dir(tmp.path())
+            .arg("--tls-verify=false")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let src = registry.image("up/app:1");
+    run(&["copy", &oci(&a, "1"), &src]);
+    let referrers = |image: &str| -> Vec<String> {
+        let list: serde_json::Value =
+            serde_json::from_slice(&run(&["referrers", "--json", image])).unwrap();
+        let mut digests: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["digest"].as_str().unwrap().to_owned())
+            .collect();
+        digests.sort();
+        digests
+    };
+    let attach = |name: &str| -> String {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, format!("{{\"name\":\"{name}\"}}")).unwrap();
+        let before = referrers(&src);
+        run(&[
+            "attach",
+            "--artifact-type",
+            "application/vnd.example.note+json",
+            file.to_str().unwrap(),
+            &src,
+        ]);
+        let added: Vec<String> = referrers(&src)
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
+        assert_eq!(added.len(), 1, "{name} was attached once");
+        added[0].clone()
+    };
+    let first = attach("first");
+
+    let list = tmp.path().join("sync.list");
+    std::fs::write(
+        &list,
+        format!("{src} {}  referrers=true\n", registry.image("m/job:1")),
+    )
+    .unwrap();
+    let global = tmp.path().join("global.list");
+    std::fs::write(&global, format!("{src} {}\n", registry.image("m/all:1"))).unwrap();
+    let sync = |extra: &[&str], file: &std::path::Path| -> serde_json::Value {
+        let mut args = vec!["sync", "--json"];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        let results: serde_json::Value = serde_json::from_slice(&run(&args)).unwrap();
+        results[0]["outcome"].clone()
+    };
+    let runs: [(&[&str], &std::path::Path, &str); 2] = [
+        (&[], &list, "m/job:1"),
+        (&["--referrers"], &global, "m/all:1"),
+    ];
+    for (extra, file, _) in &runs {
+        assert_eq!(sync(extra, file)["status"], "copied");
+    }
+    for (_, _, dst) in &runs {
+        assert_eq!(
+            referrers(&registry.image(dst)),
+            std::slice::from_ref(&first)
+        );
+    }
+
+    let second = attach("second");
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    for (extra, file, dst) in &runs {
+        let outcome = sync(extra, file);
+        assert_eq!(
+            (&outcome["status"], &outcome["referrers_copied"]),
+            (&serde_json::json!("skipped"), &serde_json::json!(1)),
+            "{dst}: {outcome}"
+        );
+        assert_eq!(referrers(&registry.image(dst)), both, "{dst}");
+        let again = sync(extra, file);
+        assert_eq!(
+            (&again["status"], &again["referrers_copied"]),
+            (&serde_json::json!("skipped"), &serde_json::json!(0)),
+            "{dst}, a second identical run: {again}"
+        );
+        assert_eq!(referrers(&registry.image(dst)), both, "{dst}");
+    }
+    // Without referrers asked for, none are copied.
+    let plain = sync(&[], &global);
+    assert_eq!(
+        (&plain["status"], &plain["referrers_copied"]),
+        (&serde_json::json!("skipped"), &serde_json::json!(0))
+    );
+}

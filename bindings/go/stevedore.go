@@ -715,7 +715,8 @@ type SyncJob struct {
 }
 
 // SyncOutcome says what happened to one job: Status is "copied", "skipped"
-// or "failed"; a failure has Kind and Message, a copy the CopyResult fields.
+// or "failed"; a failure has Kind and Message, a copy the CopyResult fields,
+// a skip Digest and ReferrersCopied (referrers the destination lacked).
 type SyncOutcome struct {
 	Status  string `json:"status"`
 	Kind    string `json:"kind"`

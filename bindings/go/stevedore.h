@@ -385,7 +385,8 @@ stevedore_status stevedore_copy(const stevedore_client *client,
 // already identical at their destination are skipped. On success (which the
 // call is even when jobs failed) `*out_json` receives one result per job —
 // `[{"src", "dst", "outcome": {"status": "copied", …report} |
-// {"status": "skipped", "digest"} | {"status": "failed", "kind",
+// {"status": "skipped", "digest", "referrers_copied"} (referrers the
+// destination lacked, copied to an image already there) | {"status": "failed", "kind",
 // "message"}}]` — to free with `stevedore_string_free`.
 //
 // # Safety

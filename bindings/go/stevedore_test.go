@@ -359,6 +359,12 @@ func TestServerInProcess(t *testing.T) {
 	if err != nil || !gc.DryRun || gc.Marked < 3 || gc.Removed != 0 {
 		t.Fatalf("gc: %+v, %v", gc, err)
 	}
+	if _, err := Gc(GcOptions{Root: t.TempDir(), GraceSecs: &zero}); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("gc of a directory that is not a store: %v", err)
+	}
+	if _, err := Gc(GcOptions{Root: filepath.Join(t.TempDir(), "missing")}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("gc of a missing directory: %v", err)
+	}
 	if _, err := Gc(GcOptions{S3: &S3Options{URL: "not s3"}}); !errors.Is(err, ErrInvalidInput) {
 		t.Fatalf("gc of a bad S3 URL: %v", err)
 	}

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::storage::Storage;
+use super::storage::{self, Storage};
 use super::uploads;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -135,8 +135,10 @@ fn mark(
 
 /// Collects the garbage of the store `options` names.
 ///
-/// Errors: `InvalidInput` unless exactly one of `root` and `s3` is given or
-/// for a negative grace period; the store's own errors (`Io`, `NotFound`
+/// Errors: `InvalidInput` unless exactly one of `root` and `s3` is given,
+/// for a negative grace period, or when `root` is not a registry store
+/// (no `meta/` directory: an OCI image layout, say; nothing is removed);
+/// `NotFound` when `root` does not exist; the store's own errors (`Io`, `NotFound`
 /// for a missing bucket, `Unauthorized`, `Network`).
 pub fn gc(options: &GcOptions) -> Result<GcReport> {
     let grace = Duration::try_from_secs_f64(options.grace_secs)
@@ -144,7 +146,10 @@ pub fn gc(options: &GcOptions) -> Result<GcReport> {
     let started = SystemTime::now();
     let cutoff = started.checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
     let (storage, bucket) = match (&options.root, &options.s3) {
-        (Some(root), None) => (Storage::on_disk(root, false), None),
+        (Some(root), None) => {
+            storage::check_store(root)?;
+            (Storage::on_disk(root, false), None)
+        }
         (None, Some(config)) => {
             let bucket = Arc::new(Bucket::connect(config)?);
             (Storage::in_bucket(Arc::clone(&bucket), false), Some(bucket))

@@ -271,6 +271,7 @@ impl Server {
                 )
             }
             (None, Some(root)) => {
+                storage::prepare(root)?;
                 storage::remove_leftovers(root)?;
                 (
                     Storage::on_disk(root, options.fsync),

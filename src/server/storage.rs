@@ -40,6 +40,60 @@ fn stripes() -> [Mutex<()>; STRIPES] {
     std::array::from_fn(|_| Mutex::new(()))
 }
 
+/// The directory under a store's root that holds its records (manifests,
+/// tags, referrers): what marks a directory as a registry store.
+pub const META_DIR: &str = "meta";
+
+/// Makes `root` a registry store: creates it and its `meta/` directory
+/// when missing, so that even a store nothing was pushed to yet is
+/// recognised as one (by [`check_store`]).
+///
+/// Errors: `Io` when a directory cannot be created.
+pub fn prepare(root: &Path) -> Result<()> {
+    let meta = root.join(META_DIR);
+    fs::create_dir_all(&meta).map_err(|e| Error::io(format!("creating {}", meta.display()), e))
+}
+
+/// Checks that `root` is a registry store `stevedore serve` made (it has
+/// a `meta/` directory), before anything in it is removed.
+///
+/// Errors: `NotFound` when `root` does not exist; `InvalidInput` when it
+/// is not a directory or has no `meta/` directory (an OCI image layout,
+/// say); `Io` when it cannot be read.
+pub fn check_store(root: &Path) -> Result<()> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::invalid(format!(
+                "{} is not a directory, so not a stevedore registry store",
+                root.display()
+            )))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::not_found(format!(
+                "the store {} does not exist",
+                root.display()
+            )))
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", root.display()), e)),
+    }
+    let meta = root.join(META_DIR);
+    match fs::metadata(&meta) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(not_a_store(root)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(not_a_store(root)),
+        Err(e) => Err(Error::io(format!("reading {}", meta.display()), e)),
+    }
+}
+
+fn not_a_store(root: &Path) -> Error {
+    Error::invalid(format!(
+        "{} is not a stevedore registry store (no {META_DIR}/ directory, as `stevedore serve --root` \
+         makes); gc never touches other directories, such as an OCI image layout",
+        root.display()
+    ))
+}
+
 /// Removes the temporary files (`.stevedore-*`) a killed server left among
 /// the blobs and records under `root`. Run before serving, when no write
 /// can be in flight.
@@ -126,7 +180,7 @@ impl Storage {
         let blobs = FsStore::new(root).cached();
         Storage {
             blobs: Box::new(blobs.clone()),
-            meta: Box::new(FsMeta::new(root.join("meta"), durable)),
+            meta: Box::new(FsMeta::new(root.join(META_DIR), durable)),
             durable: durable.then_some(blobs),
             redirect: None,
             stripes: stripes(),

@@ -509,6 +509,11 @@ defmodule StevedoreTest do
     assert {:ok, %{"removed" => 0}} = Stevedore.gc(%{root: store, grace_secs: 0})
     {:error, bad} = Stevedore.gc(%{root: store, colour: "blue"})
     assert bad.kind == :invalid_input
+    {:error, layout} = Stevedore.gc(%{root: Path.join(dir, "src"), grace_secs: 0})
+    assert layout.kind == :invalid_input
+    assert File.ls!(Path.join(dir, "src/blobs/sha256")) != []
+    {:error, missing} = Stevedore.gc(%{root: Path.join(dir, "missing")})
+    assert missing.kind == :not_found
     Stevedore.server_stop(server)
   end
 end

@@ -167,6 +167,14 @@ def test_gc_removes_what_no_manifest_reaches_and_s3_options_pass_through(layout,
             done = stevedore.gc(root=store, grace_secs=0)
             assert (done["removed"], done["removed_bytes"]) == (dry["removed"], dry["removed_bytes"])
             assert stevedore.gc(root=store, grace_secs=0)["removed"] == 0
+    # Not a registry store: refused, the layout's blobs all kept.
+    src = layout.removeprefix("oci:")
+    blobs = sorted(p for p in (tmp_path / "src" / "blobs").rglob("*") if p.is_file())
+    with pytest.raises(stevedore.InvalidInputError, match="not a stevedore registry store"):
+        stevedore.gc(root=src, grace_secs=0)
+    assert sorted(p for p in (tmp_path / "src" / "blobs").rglob("*") if p.is_file()) == blobs
+    with pytest.raises(stevedore.NotFoundError):
+        stevedore.gc(root=tmp_path / "missing", grace_secs=0)
     # The "s3" options reach the library: nothing listens on port 1 of loopback.
     with pytest.raises(stevedore.NetworkError):
         stevedore.Server(s3={"url": "s3://bucket/p", "endpoint": "http://127.0.0.1:1",

@@ -478,7 +478,16 @@ fn describe_sync(r: &SyncResult) -> String {
             "copied  {src} -> {dst}  {} ({} blobs sent, {} mounted, {} present)\n",
             report.digest, report.blobs_copied, report.blobs_mounted, report.blobs_skipped
         ),
-        SyncOutcome::Skipped { digest } => format!("same    {src} -> {dst}  {digest}\n"),
+        SyncOutcome::Skipped {
+            digest,
+            referrers_copied: 0,
+        } => format!("same    {src} -> {dst}  {digest}\n"),
+        SyncOutcome::Skipped {
+            digest,
+            referrers_copied,
+        } => {
+            format!("same    {src} -> {dst}  {digest} ({referrers_copied} new referrers copied)\n")
+        }
         SyncOutcome::Failed { kind, message } => {
             format!("failed  {src} -> {dst}  {kind}: {message}\n")
         }
