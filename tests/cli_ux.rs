@@ -165,15 +165,12 @@ impl Read for Slow {
     }
 }
 
-#[test]
-fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
-    let tmp = tempfile::tempdir().unwrap();
-    let source = tmp.path().join("src");
-    let manifest = make_image(&source, "1", b"slowly\n");
-    let layout = OciLayout::new(&source);
+/// A registry on loopback that serves the image `manifest` of the layout
+/// at `source` with its blobs at a crawl (8 bytes every 40 ms).
+fn slow_registry(source: &Path, manifest: &stevedore::manifest::Manifest) -> FakeServer {
+    let layout = OciLayout::new(source);
     let served = manifest.clone();
-    // A registry on loopback that serves the image's blobs at a crawl.
-    let server = FakeServer::start(move |seen: &Seen| {
+    FakeServer::start(move |seen: &Seen| {
         if seen.url == "/v2/" {
             return Reply::new(200, "{}");
         }
@@ -192,7 +189,15 @@ fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
             },
             Err(_) => Reply::new(404, "{}"),
         }
-    });
+    })
+}
+
+#[test]
+fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("src");
+    let manifest = make_image(&source, "1", b"slowly\n");
+    let server = slow_registry(&source, &manifest);
     let dst = tmp.path().join("dst");
     let mut child = Command::new(BIN)
         .args([
@@ -229,6 +234,57 @@ fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
         "{rest:?}"
     );
     assert!(!dst.exists(), "the layout the copy created is removed");
+}
+
+/// The `.stevedore-*` temporary files in `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".stevedore-"))
+        .collect()
+}
+
+#[test]
+fn ctrl_c_during_export_or_blob_to_a_file_removes_the_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("src");
+    let manifest = make_image(&source, "1", b"slowly\n");
+    let server = slow_registry(&source, &manifest);
+    let image = format!("docker://{}/app:1", server.addr());
+    let layer = manifest.blobs()[1].digest.to_string();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    for args in [
+        vec!["export", image.as_str(), "-o", "target"],
+        vec!["blob", image.as_str(), layer.as_str(), "-o", "target"],
+    ] {
+        let child = Command::new(BIN)
+            .current_dir(&out)
+            .arg("--tls-verify=false")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if !temporaries(&out).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!temporaries(&out).is_empty(), "{args:?} started writing");
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.code(), Some(130), "{args:?}: {}", stderr(&done));
+        assert!(stderr(&done).contains("cancelled"), "{}", stderr(&done));
+        assert_eq!(temporaries(&out), Vec::<String>::new(), "{args:?}");
+        assert!(!out.join("target").exists(), "{args:?}");
+    }
 }
 
 fn source_blob(layout: &OciLayout, digest: &str) -> std::path::PathBuf {

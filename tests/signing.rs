@@ -488,9 +488,8 @@ fn the_cli_signs_verifies_and_refuses_with_a_reason() {
     assert_eq!(report["verified"], false);
     assert_eq!(report["signatures"][0]["verdict"], "unknown_key");
     // With --json, stderr holds only the error as JSON: no text verdicts.
-    let error: serde_json::Value = serde_json::from_slice(&refused.stderr).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&refused.stderr))
-    });
+    let error: serde_json::Value = serde_json::from_slice(&refused.stderr)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&refused.stderr)));
     assert_eq!(error["kind"], "policy", "{error}");
 }
 

@@ -145,7 +145,13 @@ pub fn export(args: ExportArgs, client: &Client, out: &mut dyn Write) -> Result<
     let image = super::image(&args.image, client)?;
     let options = options(args.platform);
     match args.output {
-        Some(path) => stevedore::export_to_path(&image, &path, &options).map(drop),
+        Some(path) => {
+            let options = FilesOptions {
+                cancel: Some(crate::interrupt::cancel_on_signals()?),
+                ..options
+            };
+            stevedore::export_to_path(&image, &path, &options).map(drop)
+        }
         None if std::io::stdout().is_terminal() => Err(Error::invalid(
             "refusing to write a tar archive to a terminal: redirect stdout or use -o FILE",
         )),
