@@ -87,6 +87,13 @@ fn written_files_follow_the_umask_as_skopeos_do() {
         let dst = format!("oci-archive:{}:1", archive.display());
         under_umask(umask, BIN, &["copy", "--quiet", &src, &dst]);
         assert_eq!(mode(&archive), expected, "oci-archive under umask {umask}");
+        let export = t.join(format!("export-{umask}.tar"));
+        under_umask(
+            umask,
+            BIN,
+            &["export", &src, "-o", export.to_str().unwrap()],
+        );
+        assert_eq!(mode(&export), expected, "export -o under umask {umask}");
         let blob = t.join(format!("blob-{umask}"));
         let out = blob.to_str().unwrap();
         under_umask(umask, BIN, &["blob", &src, &config, "-o", out]);
@@ -293,7 +300,7 @@ fn source_blob(layout: &OciLayout, digest: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_closed_stdout_ends_a_blob_quietly() {
+fn a_closed_stdout_ends_blob_cat_and_export_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("src");
     let big = incompressible(4 * 1024 * 1024, 3);
@@ -307,19 +314,26 @@ fn a_closed_stdout_ends_a_blob_quietly() {
     );
     layout.put_manifest(&manifest, Some("1")).unwrap();
     let digest = manifest.blobs()[1].digest.to_string();
-    let mut child = Command::new(BIN)
-        .args(["blob", &oci(&dir, "1"), &digest])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut ten = [0u8; 10];
-    stdout.read_exact(&mut ten).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    let image = oci(&dir, "1");
+    for args in [
+        vec!["blob", image.as_str(), digest.as_str()],
+        vec!["cat", image.as_str(), "/big"],
+        vec!["export", image.as_str()],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut ten = [0u8; 10];
+        stdout.read_exact(&mut ten).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", stderr(&out));
+    }
 }
 
 #[test]

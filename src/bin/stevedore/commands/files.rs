@@ -9,7 +9,9 @@ use stevedore::platform::Platform;
 use stevedore::registry::Client;
 use stevedore::{Error, FilesOptions};
 
-use crate::output::{emit, emit_json, emit_with, to_json};
+use crate::output::{
+    emit, emit_json, emit_with, reader_gone_ends_verb, reader_gone_is_done, to_json,
+};
 
 /// `stevedore ls IMAGE [PATH]`.
 #[derive(Args)]
@@ -135,8 +137,8 @@ pub fn cat(args: CatArgs, client: &Client, out: &mut dyn Write) -> Result<(), Er
     let image = super::image(&args.image, client)?;
     let fs = stevedore::ImageFs::open(&image, &options(args.platform), false)?;
     let mut file = fs.open_file(&args.path)?;
-    stevedore::store::copy_stream(&mut file, out)
-        .and_then(|_| out.flush())
+    reader_gone_is_done(stevedore::store::copy_stream(&mut file, out).and_then(|_| out.flush()))
+        .map(drop)
         .map_err(|e| stevedore::error::from_io(format!("writing {}", args.path), e))
 }
 
@@ -157,10 +159,14 @@ pub fn export(args: ExportArgs, client: &Client, out: &mut dyn Write) -> Result<
         )),
         None => {
             let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
-            stevedore::export(&image, &mut buffered, &options)?;
-            buffered
-                .flush()
-                .map_err(|e| Error::io("writing to stdout", e))
+            reader_gone_ends_verb(
+                stevedore::export(&image, &mut buffered, &options)
+                    .map(drop)
+                    .and_then(|()| {
+                        reader_gone_is_done(buffered.flush())
+                            .map_err(|e| Error::io("writing to stdout", e))
+                    }),
+            )
         }
     }
 }
