@@ -23,8 +23,9 @@ pub struct LsArgs {
     /// Show type, mode, owner, size and link targets.
     #[arg(short, long)]
     long: bool,
-    /// Print the listing (layers and entries) as JSON.
-    #[arg(long, conflicts_with = "long")]
+    /// Print the listing (layers and entries) as JSON; it carries every
+    /// field, so `-l` changes nothing there.
+    #[arg(long)]
     json: bool,
     /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
     #[arg(long)]
