@@ -564,3 +564,24 @@ fn registry_and_policy_flags_show_only_on_the_verbs_they_concern() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn a_password_in_a_reference_never_reaches_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let with_secret = "docker://user:S3CRET@127.0.0.1:5000/x:1";
+    let dst = oci(&t.join("dst"), "1");
+    for args in [
+        vec!["inspect", with_secret],
+        vec!["inspect", "--json", with_secret],
+        vec!["copy", with_secret, dst.as_str()],
+        vec!["inspect", "https://user:S3CRET@127.0.0.1:5000/x:1"],
+        vec!["inspect", "user:S3CRET@127.0.0.1:5000/x:1"],
+    ] {
+        let out = run_in(t, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let text = stderr(&out);
+        assert!(text.contains("user:***@"), "{args:?}: {text}");
+        assert!(!text.contains("S3CRET"), "{args:?}: {text}");
+    }
+}
