@@ -9,6 +9,7 @@ use crate::error::{from_io, Error, Result};
 use crate::manifest::Manifest;
 use crate::new_file::{output_dir, temp_file_in};
 use crate::platform::Platform;
+use crate::progress::{CancelToken, CancellableWriter};
 use crate::resolve::image_for_platform;
 use crate::store::copy_stream;
 use crate::transport::ImageRef;
@@ -53,11 +54,20 @@ pub fn blob_bytes(image: &ImageRef, digest: &Digest, limit: u64) -> Result<Vec<u
 /// Writes the blob `digest`, verified, to `path`: through a temporary file
 /// beside it, renamed into place only when complete and verified. The file
 /// is created as `cat > path` would create it: mode `0o666` less the umask.
-pub fn blob_to_file(image: &ImageRef, digest: &Digest, path: &Path) -> Result<u64> {
+/// Once `cancel` is cancelled the write stops with
+/// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and the temporary
+/// file is removed.
+pub fn blob_to_file(
+    image: &ImageRef,
+    digest: &Digest,
+    path: &Path,
+    cancel: Option<&CancelToken>,
+) -> Result<u64> {
     let dir = output_dir(path)?;
     let mut temp = temp_file_in(dir, ".stevedore-blob-", 0o666)
         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
-    let written = copy_stream(&mut blob(image, digest)?, temp.as_file_mut())
+    let mut file = CancellableWriter::new(temp.as_file_mut(), cancel, "the blob download");
+    let written = copy_stream(&mut blob(image, digest)?, &mut file)
         .map_err(|e| from_io(format!("writing blob {digest} to {}", path.display()), e))?;
     temp.as_file()
         .sync_all()

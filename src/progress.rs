@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -101,6 +101,50 @@ impl CancelToken {
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A writer that fails with [`ErrorKind::Cancelled`] (inside the
+/// `io::Error`, so [`from_io`](crate::error::from_io) recovers it) once
+/// `cancel` is cancelled: what writes a file through it stops at the next
+/// write, and drops (removes) its temporary file.
+pub struct CancellableWriter<'a, W: Write> {
+    inner: W,
+    cancel: Option<&'a CancelToken>,
+    what: &'a str,
+}
+
+impl<'a, W: Write> CancellableWriter<'a, W> {
+    /// Wraps `inner`; `what` names the operation in the cancelled error
+    /// ("the export was cancelled"); no token: never cancelled.
+    pub fn new(inner: W, cancel: Option<&'a CancelToken>, what: &'a str) -> Self {
+        CancellableWriter {
+            inner,
+            cancel,
+            what,
+        }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match self.cancel {
+            Some(token) if token.is_cancelled() => Err(io::Error::other(Error::new(
+                ErrorKind::Cancelled,
+                format!("{} was cancelled", self.what),
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<W: Write> Write for CancellableWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.inner.flush()
     }
 }
 

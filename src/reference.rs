@@ -121,16 +121,65 @@ impl fmt::Debug for Reference {
     }
 }
 
+/// `s` (an image reference or a transport string) fit to echo in a
+/// message: credentials before a registry address (`user:secret@host/…`,
+/// RFC 3986 §3.2.1 userinfo) become `user:***@`, a user alone `***@`, and the
+/// whole is cut to 300 characters. The `@` of a digest (`app@sha256:…`) is
+/// left alone.
+pub fn redacted(s: &str) -> String {
+    let start = s.find("//").map_or(0, |i| i + 2);
+    let end = s[start..].find('/').map_or(s.len(), |i| start + i);
+    let shown = match s[start..end].rfind('@').map(|i| start + i) {
+        Some(at) if !digest_follows(&s[at + 1..]) => {
+            let userinfo = &s[start..at];
+            let user = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:"),
+                None => String::new(),
+            };
+            format!("{}{user}***{}", &s[..start], &s[at..])
+        }
+        _ => s.to_owned(),
+    };
+    shown.chars().take(300).collect()
+}
+
+/// Whether `s` has credentials (`user:secret@`) before its first `/`,
+/// where only a registry address may be.
+fn has_userinfo(s: &str) -> bool {
+    s.split_once('/')
+        .and_then(|(first, _)| first.rfind('@'))
+        .is_some_and(|at| !digest_follows(&s[at + 1..]))
+}
+
+/// Whether `tail`, what follows an `@`, starts as a digest (`sha256:…`)
+/// rather than a registry address (`host.example`, `localhost:5000`): an
+/// algorithm name without dots, then a `:` not followed by a port.
+fn digest_follows(tail: &str) -> bool {
+    let address = tail.split('/').next().unwrap_or_default();
+    match address.split_once(':') {
+        Some((algorithm, rest)) => {
+            !algorithm.contains('.') && !rest.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
 impl FromStr for Reference {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Reference> {
         let bad = |why: &str| {
-            let shown: String = s.chars().take(300).collect();
+            let shown = redacted(s);
             Error::invalid(format!("invalid image reference {shown:?}: {why}"))
         };
         if s.is_empty() {
             return Err(bad("it is empty"));
+        }
+        if has_userinfo(s) {
+            return Err(bad(
+                "credentials (user:password@) cannot be part of an image reference: \
+                 use `stevedore login`, --creds, --src-creds or --dest-creds",
+            ));
         }
         let (rest, digest) = match s.split_once('@') {
             Some((rest, d)) => {
@@ -229,7 +278,7 @@ fn is_hex_identifier(name: &str) -> bool {
 
 fn validate_tag(tag: &str, whole: &str) -> Result<()> {
     let bad = |why: String| {
-        let shown: String = whole.chars().take(300).collect();
+        let shown = redacted(whole);
         Error::invalid(format!("invalid image reference {shown:?}: {why}"))
     };
     if tag.is_empty() {
@@ -541,5 +590,24 @@ mod tests {
             "docker.io/library/a/b:x"
         );
         assert!(r.with_tag("-x").is_err());
+    }
+
+    #[test]
+    fn credentials_never_appear_in_an_error() {
+        for input in [
+            "user:S3CRET@127.0.0.1:5000/x:1",
+            "user:p@S3CRET@registry.example/x",
+            "S3CRET@registry.example/x",
+        ] {
+            let err = input.parse::<Reference>().unwrap_err();
+            assert!(!err.message().contains("S3CRET"), "{err}");
+            assert!(err.message().contains("credentials"), "{err}");
+        }
+        assert_eq!(
+            redacted("docker://user:S3CRET@host:5000/x:1"),
+            "docker://user:***@host:5000/x:1"
+        );
+        let digest = format!("app@sha256:{}", "a".repeat(64));
+        assert_eq!(redacted(&digest), digest);
     }
 }

@@ -163,6 +163,13 @@ pub fn parse_jobs(text: &str) -> Result<Vec<SyncJob>> {
             job_option(&mut job, option)
                 .map_err(|e| Error::invalid(format!("line {} of the sync list: {e}", n + 1)))?;
         }
+        if job.all == Some(true) && !job.platforms.is_empty() {
+            return Err(Error::invalid(format!(
+                "line {} of the sync list: all=true and platform= exclude each other: \
+                 copy every image, or the platforms named",
+                n + 1
+            )));
+        }
         jobs.push(job);
     }
     Ok(jobs)
@@ -338,6 +345,8 @@ mod tests {
             ("a b lz4=1", "unknown option"),
             ("a b all=true all=false", "given twice"),
             ("a b platform=nonsense", "line 1"),
+            ("a b\nc d all=true platform=linux/arm64", "line 2"),
+            ("a b platform=linux/arm64 all=true", "exclude each other"),
         ] {
             let err = parse_jobs(line).unwrap_err();
             assert!(err.message().contains(says), "{line}: {err}");

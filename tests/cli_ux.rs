@@ -87,6 +87,13 @@ fn written_files_follow_the_umask_as_skopeos_do() {
         let dst = format!("oci-archive:{}:1", archive.display());
         under_umask(umask, BIN, &["copy", "--quiet", &src, &dst]);
         assert_eq!(mode(&archive), expected, "oci-archive under umask {umask}");
+        let export = t.join(format!("export-{umask}.tar"));
+        under_umask(
+            umask,
+            BIN,
+            &["export", &src, "-o", export.to_str().unwrap()],
+        );
+        assert_eq!(mode(&export), expected, "export -o under umask {umask}");
         let blob = t.join(format!("blob-{umask}"));
         let out = blob.to_str().unwrap();
         under_umask(umask, BIN, &["blob", &src, &config, "-o", out]);
@@ -165,15 +172,12 @@ impl Read for Slow {
     }
 }
 
-#[test]
-fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
-    let tmp = tempfile::tempdir().unwrap();
-    let source = tmp.path().join("src");
-    let manifest = make_image(&source, "1", b"slowly\n");
-    let layout = OciLayout::new(&source);
+/// A registry on loopback that serves the image `manifest` of the layout
+/// at `source` with its blobs at a crawl (8 bytes every 40 ms).
+fn slow_registry(source: &Path, manifest: &stevedore::manifest::Manifest) -> FakeServer {
+    let layout = OciLayout::new(source);
     let served = manifest.clone();
-    // A registry on loopback that serves the image's blobs at a crawl.
-    let server = FakeServer::start(move |seen: &Seen| {
+    FakeServer::start(move |seen: &Seen| {
         if seen.url == "/v2/" {
             return Reply::new(200, "{}");
         }
@@ -192,7 +196,15 @@ fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
             },
             Err(_) => Reply::new(404, "{}"),
         }
-    });
+    })
+}
+
+#[test]
+fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("src");
+    let manifest = make_image(&source, "1", b"slowly\n");
+    let server = slow_registry(&source, &manifest);
     let dst = tmp.path().join("dst");
     let mut child = Command::new(BIN)
         .args([
@@ -231,13 +243,64 @@ fn ctrl_c_cancels_a_copy_removes_the_new_layout_and_exits_130() {
     assert!(!dst.exists(), "the layout the copy created is removed");
 }
 
+/// The `.stevedore-*` temporary files in `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".stevedore-"))
+        .collect()
+}
+
+#[test]
+fn ctrl_c_during_export_or_blob_to_a_file_removes_the_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("src");
+    let manifest = make_image(&source, "1", b"slowly\n");
+    let server = slow_registry(&source, &manifest);
+    let image = format!("docker://{}/app:1", server.addr());
+    let layer = manifest.blobs()[1].digest.to_string();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    for args in [
+        vec!["export", image.as_str(), "-o", "target"],
+        vec!["blob", image.as_str(), layer.as_str(), "-o", "target"],
+    ] {
+        let child = Command::new(BIN)
+            .current_dir(&out)
+            .arg("--tls-verify=false")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if !temporaries(&out).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!temporaries(&out).is_empty(), "{args:?} started writing");
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.code(), Some(130), "{args:?}: {}", stderr(&done));
+        assert!(stderr(&done).contains("cancelled"), "{}", stderr(&done));
+        assert_eq!(temporaries(&out), Vec::<String>::new(), "{args:?}");
+        assert!(!out.join("target").exists(), "{args:?}");
+    }
+}
+
 fn source_blob(layout: &OciLayout, digest: &str) -> std::path::PathBuf {
     let hex = digest.strip_prefix("sha256:").unwrap_or_default();
     layout.root().join("blobs/sha256").join(hex)
 }
 
 #[test]
-fn a_closed_stdout_ends_a_blob_quietly() {
+fn a_closed_stdout_ends_blob_cat_and_export_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("src");
     let big = incompressible(4 * 1024 * 1024, 3);
@@ -251,19 +314,26 @@ fn a_closed_stdout_ends_a_blob_quietly() {
     );
     layout.put_manifest(&manifest, Some("1")).unwrap();
     let digest = manifest.blobs()[1].digest.to_string();
-    let mut child = Command::new(BIN)
-        .args(["blob", &oci(&dir, "1"), &digest])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut ten = [0u8; 10];
-    stdout.read_exact(&mut ten).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    let image = oci(&dir, "1");
+    for args in [
+        vec!["blob", image.as_str(), digest.as_str()],
+        vec!["cat", image.as_str(), "/big"],
+        vec!["export", image.as_str()],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut ten = [0u8; 10];
+        stdout.read_exact(&mut ten).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", stderr(&out));
+    }
 }
 
 #[test]
@@ -492,5 +562,26 @@ fn registry_and_policy_flags_show_only_on_the_verbs_they_concern() {
     ] {
         let out = run_in(t, &args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_password_in_a_reference_never_reaches_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let with_secret = "docker://user:S3CRET@127.0.0.1:5000/x:1";
+    let dst = oci(&t.join("dst"), "1");
+    for args in [
+        vec!["inspect", with_secret],
+        vec!["inspect", "--json", with_secret],
+        vec!["copy", with_secret, dst.as_str()],
+        vec!["inspect", "https://user:S3CRET@127.0.0.1:5000/x:1"],
+        vec!["inspect", "user:S3CRET@127.0.0.1:5000/x:1"],
+    ] {
+        let out = run_in(t, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let text = stderr(&out);
+        assert!(text.contains("user:***@"), "{args:?}: {text}");
+        assert!(!text.contains("S3CRET"), "{args:?}: {text}");
     }
 }

@@ -678,6 +678,8 @@ fn cli_ls_cat_export_diff() {
     assert!(text.contains("-4755"), "{text}");
     assert!(text.contains("/bin/tool-hard link to /bin/tool"), "{text}");
     let out = cli(&["ls", "--json", &a]);
+    // -l adds nothing to JSON, which carries every field.
+    assert_eq!(cli(&["ls", "-l", "--json", &a]).stdout, out.stdout);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["layers"].as_array().unwrap().len(), 3);
     assert!(json["entries"]

@@ -95,14 +95,20 @@ fn zstd_copies_are_read_by_skopeo_and_unpack_as_the_gzip_original() {
         &oci(&zst, "1.0"),
     ]));
     let pushed = registry.image("z/app:1.0");
-    ours(&[
+    let text = String::from_utf8(ours(&[
         "--tls-verify=false",
         "copy",
         "--dest-compress-format",
         "zstd",
         &oci(&original, "1.0"),
         &pushed,
-    ]);
+    ]))
+    .unwrap();
+    // The source is an image manifest, rewritten: never called an index.
+    assert!(
+        text.contains("(the source's top-level manifest)") && !text.contains("index"),
+        "{text}"
+    );
     for image in [oci(&zst, "1.0"), pushed.clone()] {
         let manifest = json(&skopeo_raw(&image));
         assert_eq!(manifest["config"], source["config"], "config unchanged");
@@ -224,10 +230,11 @@ fn bad_compression_requests_are_refused_clearly() {
             "--dest-compress-level",
             "15",
         ],
-        1,
-        "use 1 to 9",
+        2,
+        "Gzip takes 1 to 9",
     );
     refused(&["--dest-compress-level", "3"], 2, "--dest-compress-format");
+    refused(&["--jobs", "0"], 2, "--jobs");
     refused(
         &["--dest-compress-format", "zstd", "--format", "v2s2"],
         1,

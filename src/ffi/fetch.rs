@@ -122,6 +122,6 @@ pub unsafe extern "C" fn stevedore_blob_to_file(
         let image = image(client, image_ref, "image_ref")?;
         let _: NoOptions = options(options_json)?;
         let path = Path::new(input_str(path, "path")?);
-        crate::fetch::blob_to_file(&image, &digest(digest_str)?, path).map(drop)
+        crate::fetch::blob_to_file(&image, &digest(digest_str)?, path, None).map(drop)
     })
 }

@@ -92,6 +92,7 @@ pub unsafe extern "C" fn stevedore_read_file(
             platform: opts.platform,
             limits: opts.limits,
             store: None,
+            cancel: None,
         };
         out.set(crate::files::read_file(
             &image,

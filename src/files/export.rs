@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::{FilesOptions, ImageFs};
 use crate::error::{from_io, Error, Result};
 use crate::layer::{Entry, EntryKind};
-use crate::new_file::output_dir;
+use crate::new_file::{output_dir, temp_file_in, FILE_MODE};
+use crate::progress::CancellableWriter;
 use crate::transport::ImageRef;
 
 /// What an export wrote.
@@ -36,23 +37,27 @@ pub fn export(
 
 /// Exports like [`export()`] into the file `path`: written to a temporary
 /// file beside it and renamed into place only when complete, so `path` holds
-/// the whole export or is left as it was.
+/// the whole export or is left as it was. The file is created with mode
+/// `0o644` less the umask, as skopeo creates an archive. Errors: those of
+/// [`export()`], [`ErrorKind::Io`](crate::ErrorKind::Io) naming the path, and
+/// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) once
+/// `options.cancel` is cancelled (the temporary file is removed).
 pub fn export_to_path(
     image: &ImageRef,
     path: &Path,
     options: &FilesOptions,
 ) -> Result<ExportReport> {
     let dir = output_dir(path)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".stevedore-export-")
-        .tempfile_in(dir)
+    let mut temp = temp_file_in(dir, ".stevedore-export-", FILE_MODE)
         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
     let report = {
-        let mut buffered = io::BufWriter::with_capacity(1 << 20, temp.as_file_mut());
+        let cancellable =
+            CancellableWriter::new(temp.as_file_mut(), options.cancel.as_ref(), "the export");
+        let mut buffered = io::BufWriter::with_capacity(1 << 20, cancellable);
         let report = export(image, &mut buffered, options)?;
         buffered
             .flush()
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            .map_err(|e| from_io(format!("writing {}", path.display()), e))?;
         report
     };
     temp.persist(path).map_err(|e| {

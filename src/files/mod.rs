@@ -44,6 +44,10 @@ pub struct FilesOptions {
     /// temporary store and other transports are read in place.
     #[serde(skip)]
     pub store: Option<Arc<dyn Store>>,
+    /// Stops [`export_to_path`] at its next write once cancelled, removing
+    /// its temporary file ([`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)).
+    #[serde(skip)]
+    pub cancel: Option<crate::progress::CancelToken>,
 }
 
 impl std::fmt::Debug for FilesOptions {
@@ -52,6 +56,7 @@ impl std::fmt::Debug for FilesOptions {
             .field("platform", &self.platform)
             .field("limits", &self.limits)
             .field("store", &self.store.is_some())
+            .field("cancel", &self.cancel)
             .finish()
     }
 }

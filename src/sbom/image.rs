@@ -156,6 +156,7 @@ pub fn sbom(image: &ImageRef, options: &SbomOptions) -> Result<SbomReport> {
         platform: options.platform.clone(),
         limits: options.limits.clone(),
         store: options.store.clone(),
+        cancel: None,
     };
     let mut capture = Capture::new(&options.catalog);
     let fs = ImageFs::open_visiting(image, &files, false, Some(&mut capture))?;

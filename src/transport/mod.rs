@@ -292,8 +292,9 @@ pub fn parse(s: &str) -> Result<ImageRef> {
 pub fn parse_with(s: &str, client: &Client) -> Result<ImageRef> {
     let (prefix, rest) = s.split_once(':').ok_or_else(|| {
         Error::invalid(format!(
-            "{s:?} names no transport: write it as TRANSPORT:LOCATION, such as oci:/images/app:1.0 \
-             (transports: {KNOWN})"
+            "{:?} names no transport: write it as TRANSPORT:LOCATION, such as oci:/images/app:1.0 \
+             (transports: {KNOWN})",
+            crate::reference::redacted(s)
         ))
     })?;
     match prefix {
@@ -309,7 +310,8 @@ pub fn parse_with(s: &str, client: &Client) -> Result<ImageRef> {
             )))
         }
         _ => Err(Error::invalid(format!(
-            "unknown transport {prefix:?} in {s:?} (transports: {KNOWN})"
+            "unknown transport {prefix:?} in {:?} (transports: {KNOWN})",
+            crate::reference::redacted(s)
         ))),
     }
 }

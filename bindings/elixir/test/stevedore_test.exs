@@ -143,7 +143,7 @@ defmodule StevedoreTest do
   test "errors are typed", %{tmp_dir: dir} do
     src = layout(dir)
 
-    assert {:error, %Stevedore.Error{kind: :not_found, message: message}} =
+    assert {:error, %Stevedore.Error{kind: :not_found, message: message, http_status: nil}} =
              Stevedore.inspect(nil, src <> ":nope")
 
     assert message =~ "nope"

@@ -43,6 +43,22 @@ pub fn reader_gone_is_done<T: Default>(result: std::io::Result<T>) -> std::io::R
     }
 }
 
+/// `result` of a verb that streams to stdout, with an error caused by a
+/// closed pipe (`EPIPE`, kept as the error's source) counted as success,
+/// as [`reader_gone_is_done`] counts it.
+pub fn reader_gone_ends_verb(result: Result<(), Error>) -> Result<(), Error> {
+    match result {
+        Err(e)
+            if std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<std::io::Error>())
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// `value` as pretty JSON with a final newline.
 pub fn to_json(value: &impl serde::Serialize) -> Result<String, Error> {
     serde_json::to_string_pretty(value)

@@ -12,10 +12,19 @@ defmodule Stevedore.Error do
 
     %__MODULE__{
       kind: if(kind in @kinds, do: String.to_atom(kind), else: :unknown),
-      message: detail["message"],
-      http_status: detail["http_status"],
-      registry_errors: detail["registry_errors"] || []
+      message: field(detail, "message"),
+      http_status: field(detail, "http_status"),
+      registry_errors: field(detail, "registry_errors") || []
     }
+  end
+
+  # A field of the error JSON, `nil` when absent or `null` (which the JSON
+  # decoder gives as `:null`).
+  defp field(detail, key) do
+    case detail[key] do
+      :null -> nil
+      value -> value
+    end
   end
 
   def from_json(status) when is_integer(status),

@@ -40,7 +40,8 @@ pub struct CopyArgs {
     #[arg(long, value_name = "VARIANT", conflicts_with = "platforms")]
     override_variant: Option<String>,
     /// How many blobs move at once.
-    #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
+    #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     jobs: usize,
     /// Fail rather than convert when the destination cannot hold the
     /// image as it is (e.g. a Docker manifest into oci:).
@@ -148,7 +149,8 @@ pub struct SyncArgs {
     #[arg(short = 'a', long)]
     all: bool,
     /// How many blobs move at once.
-    #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS)]
+    #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     jobs: usize,
     /// Bring along each image's signatures and attached artifacts.
     #[arg(long)]
@@ -217,6 +219,7 @@ pub fn copy(
         progress,
         sides,
     } = args;
+    usage_check_level(dest_compress_format, dest_compress_level);
     if multi_arch == Some(MultiArch::IndexOnly) {
         return Err(Error::unsupported(
             "--multi-arch index-only is not supported: copy every image (all) or one (system)",
@@ -419,6 +422,27 @@ pub fn sync(
     }
 }
 
+/// Ends the process as clap ends it on a bad flag (exit 2) when
+/// `--dest-compress-level` is out of `--dest-compress-format`'s range
+/// (clap's own check knows only the widest, zstd's 1..=22).
+fn usage_check_level(format: Option<stevedore::copy::CompressFormat>, level: Option<i32>) {
+    if let (Some(format), Some(level)) = (format, level) {
+        let levels = format.levels();
+        if !levels.contains(&level) {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "invalid value '{level}' for '--dest-compress-level': \
+                     {format:?} takes {} to {}\n",
+                    levels.start(),
+                    levels.end()
+                ),
+            )
+            .exit();
+        }
+    }
+}
+
 fn describe_copy(r: &CopyReport) -> String {
     let mut out = format!(
         "Copied {} to {}\nDigest: {}\nBlobs:  {} sent ({}), {} mounted, {} already present\n",
@@ -434,7 +458,10 @@ fn describe_copy(r: &CopyReport) -> String {
         out.push_str(&format!("Tag:    {tag} (the destination named no tag)\n"));
     }
     if r.digest != r.source_digest {
-        out.push_str(&format!("From:   {} (the source index)\n", r.source_digest));
+        out.push_str(&format!(
+            "From:   {} (the source's top-level manifest)\n",
+            r.source_digest
+        ));
     }
     if r.referrers_copied > 0 {
         out.push_str(&format!(

@@ -9,7 +9,9 @@ use stevedore::platform::Platform;
 use stevedore::registry::Client;
 use stevedore::{Error, FilesOptions};
 
-use crate::output::{emit, emit_json, emit_with, to_json};
+use crate::output::{
+    emit, emit_json, emit_with, reader_gone_ends_verb, reader_gone_is_done, to_json,
+};
 
 /// `stevedore ls IMAGE [PATH]`.
 #[derive(Args)]
@@ -21,8 +23,9 @@ pub struct LsArgs {
     /// Show type, mode, owner, size and link targets.
     #[arg(short, long)]
     long: bool,
-    /// Print the listing (layers and entries) as JSON.
-    #[arg(long, conflicts_with = "long")]
+    /// Print the listing (layers and entries) as JSON; it carries every
+    /// field, so `-l` changes nothing there.
+    #[arg(long)]
     json: bool,
     /// The platform to choose from an index (os/arch[/variant]); defaults to the host's.
     #[arg(long)]
@@ -135,8 +138,8 @@ pub fn cat(args: CatArgs, client: &Client, out: &mut dyn Write) -> Result<(), Er
     let image = super::image(&args.image, client)?;
     let fs = stevedore::ImageFs::open(&image, &options(args.platform), false)?;
     let mut file = fs.open_file(&args.path)?;
-    stevedore::store::copy_stream(&mut file, out)
-        .and_then(|_| out.flush())
+    reader_gone_is_done(stevedore::store::copy_stream(&mut file, out).and_then(|_| out.flush()))
+        .map(drop)
         .map_err(|e| stevedore::error::from_io(format!("writing {}", args.path), e))
 }
 
@@ -145,16 +148,26 @@ pub fn export(args: ExportArgs, client: &Client, out: &mut dyn Write) -> Result<
     let image = super::image(&args.image, client)?;
     let options = options(args.platform);
     match args.output {
-        Some(path) => stevedore::export_to_path(&image, &path, &options).map(drop),
+        Some(path) => {
+            let options = FilesOptions {
+                cancel: Some(crate::interrupt::cancel_on_signals()?),
+                ..options
+            };
+            stevedore::export_to_path(&image, &path, &options).map(drop)
+        }
         None if std::io::stdout().is_terminal() => Err(Error::invalid(
             "refusing to write a tar archive to a terminal: redirect stdout or use -o FILE",
         )),
         None => {
             let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
-            stevedore::export(&image, &mut buffered, &options)?;
-            buffered
-                .flush()
-                .map_err(|e| Error::io("writing to stdout", e))
+            reader_gone_ends_verb(
+                stevedore::export(&image, &mut buffered, &options)
+                    .map(drop)
+                    .and_then(|()| {
+                        reader_gone_is_done(buffered.flush())
+                            .map_err(|e| Error::io("writing to stdout", e))
+                    }),
+            )
         }
     }
 }

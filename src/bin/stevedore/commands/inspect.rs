@@ -118,7 +118,10 @@ pub fn blob(args: BlobArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
     let image = super::image(&args.image, client)?;
     let digest = args.digest;
     match args.output {
-        Some(path) => stevedore::fetch::blob_to_file(&image, &digest, &path).map(drop),
+        Some(path) => {
+            let cancel = crate::interrupt::cancel_on_signals()?;
+            stevedore::fetch::blob_to_file(&image, &digest, &path, Some(&cancel)).map(drop)
+        }
         None => {
             let mut blob = stevedore::fetch::blob(&image, &digest)?;
             let written = stevedore::store::copy_stream(&mut blob, out).and_then(|_| out.flush());
