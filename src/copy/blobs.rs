@@ -5,12 +5,12 @@
 //! cache (mount sources across runs).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::blob_cache::{self, BlobCache};
 use crate::descriptor::Descriptor;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::media_types;
 use crate::progress::{note, Monitor, ProgressEvent};
 use crate::transport::Transport;
@@ -123,34 +123,53 @@ pub(crate) fn transfer_blobs(
     jobs: usize,
     transfers: &Transfers,
 ) -> Result<Counts> {
+    let moved = run_parallel(blobs, jobs, monitor, |blob| {
+        monitor.observing_retries(Some(&blob.digest), || {
+            move_blob(blob, src, dst, monitor, transfers)
+        })
+    })?;
+    let mut counts = Counts {
+        copied: 0,
+        mounted: 0,
+        bytes: 0,
+        foreign: Vec::new(),
+    };
+    for (blob, moved) in blobs.iter().zip(moved) {
+        match moved {
+            Moved::Skipped => {}
+            Moved::Foreign => counts.foreign.push(blob.clone()),
+            Moved::Mounted => counts.mounted += 1,
+            Moved::Copied(size) => {
+                counts.copied += 1;
+                counts.bytes += size;
+            }
+        }
+    }
+    counts.foreign.sort_by_key(|d| d.digest.to_string());
+    Ok(counts)
+}
+
+/// Runs `work` on each item with up to `jobs` threads, keeping the order of
+/// the results; the first failure (or a cancel) stops the rest and is
+/// returned.
+pub(crate) fn run_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    monitor: &Monitor,
+    work: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
     let next = AtomicUsize::new(0);
-    let (copied, mounted, bytes) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicU64::new(0));
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
     let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let foreign: Mutex<Vec<Descriptor>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(blobs.len()) {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= blobs.len() || monitor.check().is_err() {
+                if i >= items.len() || monitor.check().is_err() {
                     break;
                 }
-                let blob = &blobs[i];
-                let moved = monitor.observing_retries(Some(&blob.digest), || {
-                    move_blob(blob, src, dst, monitor, transfers)
-                });
-                match moved {
-                    Ok(Moved::Skipped) => {}
-                    Ok(Moved::Foreign) => foreign
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(blob.clone()),
-                    Ok(Moved::Mounted) => {
-                        mounted.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Ok(Moved::Copied(size)) => {
-                        copied.fetch_add(1, Ordering::SeqCst);
-                        bytes.fetch_add(size, Ordering::SeqCst);
-                    }
+                match work(&items[i]) {
+                    Ok(out) => results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(out),
                     Err(e) => {
                         failure
                             .lock()
@@ -167,16 +186,12 @@ pub(crate) fn transfer_blobs(
         return Err(e);
     }
     monitor.check()?;
-    Ok(Counts {
-        copied: copied.into_inner(),
-        mounted: mounted.into_inner(),
-        bytes: bytes.into_inner(),
-        foreign: {
-            let mut foreign = foreign.into_inner().unwrap_or_else(|p| p.into_inner());
-            foreign.sort_by_key(|d| d.digest.to_string());
-            foreign
-        },
-    })
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|r| r.ok_or_else(|| Error::new(ErrorKind::Cancelled, "copy cancelled")))
+        .collect()
 }
 
 /// Moves one blob: skipped when `dst` has it, else mounted from the source's

@@ -9,16 +9,16 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use super::blobs::run_parallel;
+use crate::archive::HashingWriter;
 use crate::config::ImageConfig;
 use crate::descriptor::Descriptor;
-use crate::digest::{Algorithm, Digest, Hasher};
+use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::{decompress, Compression};
 use crate::manifest::{Manifest, ManifestContent};
@@ -253,68 +253,6 @@ fn diff_ids(src: &dyn Transport, config: &Descriptor) -> Result<Option<Vec<Diges
         .map(Some)
 }
 
-/// Runs `work` on each item with up to `jobs` threads, keeping the order of
-/// the results; the first failure (or a cancel) stops the rest.
-fn run_parallel<T: Sync, R: Send>(
-    items: &[T],
-    jobs: usize,
-    monitor: &Monitor,
-    work: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R>>>> =
-        Mutex::new(items.iter().map(|_| None).collect::<Vec<_>>());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= items.len() || monitor.check().is_err() {
-                    break;
-                }
-                let out = work(&items[i]);
-                let failed = out.is_err();
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(out);
-                if failed {
-                    monitor.stop();
-                    break;
-                }
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    if let Some(e) = results
-        .iter()
-        .find_map(|r| r.as_ref().and_then(|r| r.as_ref().err()))
-    {
-        return Err(e.clone());
-    }
-    monitor.check()?;
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Cancelled, "copy cancelled"))))
-        .collect()
-}
-
-/// A writer that hashes and counts what it passes on.
-struct Hashing<W> {
-    inner: W,
-    hasher: Hasher,
-    size: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Recompresses one layer into a file in `dir`: its digest, size and path.
 fn one_layer(
     src: &dyn Transport,
@@ -325,38 +263,33 @@ fn one_layer(
 ) -> Result<(Digest, u64, PathBuf)> {
     let reading =
         |e: io::Error| crate::error::from_io(format!("recompressing layer {}", layer.digest), e);
-    let (tar, _) = decompress(
+    let (mut tar, _) = decompress(
         src.get_blob(layer)?,
         &layer.media_type,
         &layer.digest,
         crate::layer::Limits::default().max_layer_bytes,
     )?;
-    let mut tar = Hashing {
-        inner: io::sink(),
-        hasher: Hasher::new(Algorithm::Sha256),
-        size: 0,
-    }
-    .tee(tar);
     let file = tempfile::NamedTempFile::new_in(dir.path())
         .map_err(|e| Error::io("creating a file for a recompressed layer", e))?;
-    let out = Hashing {
-        inner: io::BufWriter::new(file),
-        hasher: Hasher::new(Algorithm::Sha256),
-        size: 0,
-    };
-    let out = match format {
+    // uncompressed bytes → hashed (the diff ID) → encoder → hashed (the new
+    // digest) → the file.
+    let out = HashingWriter::new(io::BufWriter::new(file));
+    let (out, uncompressed) = match format {
         CompressFormat::Gzip => {
-            let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(level as u32));
-            io::copy(&mut tar, &mut gz).map_err(reading)?;
-            gz.finish().map_err(reading)?
+            let gz = flate2::write::GzEncoder::new(out, flate2::Compression::new(level as u32));
+            let mut plain = HashingWriter::new(gz);
+            io::copy(&mut tar, &mut plain).map_err(reading)?;
+            let (gz, uncompressed, _) = plain.finish();
+            (gz.finish().map_err(reading)?, uncompressed)
         }
         CompressFormat::Zstd => {
-            let mut zs = zstd::stream::write::Encoder::new(out, level).map_err(reading)?;
-            io::copy(&mut tar, &mut zs).map_err(reading)?;
-            zs.finish().map_err(reading)?
+            let zs = zstd::stream::write::Encoder::new(out, level).map_err(reading)?;
+            let mut plain = HashingWriter::new(zs);
+            io::copy(&mut tar, &mut plain).map_err(reading)?;
+            let (zs, uncompressed, _) = plain.finish();
+            (zs.finish().map_err(reading)?, uncompressed)
         }
     };
-    let uncompressed = tar.hashing.hasher.finish();
     if let Some(expected) = diff_id.filter(|d| **d != uncompressed) {
         return Err(Error::new(
             ErrorKind::DigestMismatch,
@@ -366,40 +299,13 @@ fn one_layer(
             ),
         ));
     }
-    let Hashing {
-        inner,
-        hasher,
-        size,
-    } = out;
+    let (inner, digest, size) = out.finish();
     let file = inner.into_inner().map_err(|e| reading(e.into_error()))?;
     let path = file
         .into_temp_path()
         .keep()
         .map_err(|e| Error::io("keeping a recompressed layer", e.error))?;
-    Ok((hasher.finish(), size, path))
-}
-
-/// A reader that feeds what it reads through a [`Hashing`] sink.
-struct Tee<R> {
-    inner: R,
-    hashing: Hashing<io::Sink>,
-}
-
-impl Hashing<io::Sink> {
-    fn tee<R: Read>(self, inner: R) -> Tee<R> {
-        Tee {
-            inner,
-            hashing: self,
-        }
-    }
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hashing.write_all(&buf[..n])?;
-        Ok(n)
-    }
+    Ok((digest, size, path))
 }
 
 /// `manifest` naming the recompressed layers `replaced` and the rewritten
