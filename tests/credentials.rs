@@ -505,3 +505,45 @@ fn plain_http_missing_tags_and_bare_tls_verify() {
         "{err}"
     );
 }
+
+/// With --tls-verify=false a registry is tried over HTTPS first. docker-
+/// registry on plain HTTP answers the TLS handshake in plain HTTP, and that
+/// answer stands for the `/v2/` ping: the first request goes out at once
+/// (its 401 brings the challenge), and `login` still asks for the challenge
+/// before it checks the credentials, so a wrong password is refused.
+#[test]
+fn a_plain_http_answer_to_the_tls_probe_stands_for_the_ping() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let registry = private_registry(home);
+    let pings = registry.count("GET", "/v2/ HTTP");
+    let creds = format!("{USER}:{PASS}");
+    let repo = registry.image("app");
+    let tags = ok(
+        home,
+        &["--tls-verify=false", "--creds", &creds, "tags", &repo],
+    );
+    assert_eq!(tags, "1\n");
+    assert_eq!(registry.count("GET", "/v2/ HTTP"), pings, "no ping");
+    assert_eq!(
+        registry.count("GET", "/v2/app/tags/list"),
+        2,
+        "anonymous, then with credentials"
+    );
+
+    let out = run(
+        home,
+        &[
+            "--tls-verify=false",
+            "login",
+            "-u",
+            USER,
+            "--password-stdin",
+            &registry.addr,
+        ],
+        Some("wrong\n"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused the credentials"), "{err}");
+}

@@ -287,22 +287,27 @@ pub(crate) fn status_error(method: &Method, url: &str, mut response: Response<Bo
         .with_registry_errors(errors)
 }
 
-fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
+/// Whether a TLS handshake failed because the server answered in plain
+/// HTTP (a record that is not TLS, such as `HTTP/1.1 400`).
+fn answered_plain_http(e: &ureq::Error) -> bool {
     let plain_reply = |r: &rustls::Error| {
         matches!(
             r,
             rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
         )
     };
-    let plain_http = match &e {
+    match e {
         ureq::Error::Rustls(r) => plain_reply(r),
         ureq::Error::Io(io) => io
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             .is_some_and(plain_reply),
         _ => false,
-    };
-    if plain_http {
+    }
+}
+
+fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
+    if answered_plain_http(&e) {
         return Error::new(
             ErrorKind::Network,
             format!(
@@ -339,7 +344,9 @@ impl Client {
         base + jitter(self.retry_delay())
     }
 
-    /// The endpoint of `registry`, found once per client by pinging `/v2/`.
+    /// The endpoint of `registry`, found once per client by pinging `/v2/`;
+    /// where HTTPS is tried before plain HTTP and the port answers the TLS
+    /// handshake in plain HTTP, that answer is the ping.
     pub(crate) fn endpoint(&self, registry: &str) -> Result<Arc<Endpoint>> {
         if let Some(e) = self
             .inner
@@ -361,31 +368,61 @@ impl Client {
                 trusting: insecure,
                 auth: Mutex::new(AuthScheme::None),
             };
-            let mut ping = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
-            if schemes.len() > 1 && *scheme == "https" {
-                // A plain-HTTP registry fails the TLS handshake: fall back at once.
-                ping = ping.no_retry();
-            }
-            match self.send(&endpoint, &ping) {
-                Ok(response) => {
-                    if response.status().as_u16() == 401 {
-                        let challenge = header_str(&response, "www-authenticate").unwrap_or("");
-                        let answered = answered_by(&response, &ping.url);
-                        endpoint.set_scheme(scheme_of(challenge, answered));
+            let url = endpoint.url("/v2/");
+            let pinged = if schemes.len() > 1 && *scheme == "https" {
+                // Tried first, with plain HTTP to fall back on: no retry.
+                match self.send_once(&endpoint, &Method::GET, &url, &[], None, None) {
+                    // The port answered the TLS handshake in plain HTTP: that
+                    // is the endpoint, and pinging it would only learn what
+                    // the first request's own 401 (if any) will say.
+                    Err(e) if answered_plain_http(&e) => {
+                        let endpoint = Endpoint {
+                            base: format!("http://{host}"),
+                            ..endpoint
+                        };
+                        return Ok(self.remember(endpoint));
                     }
-                    let endpoint = Arc::new(endpoint);
-                    self.inner
-                        .endpoints
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(registry.to_owned(), endpoint.clone());
-                    return Ok(endpoint);
+                    Err(e) => Err(network_error(&Method::GET, &url, e)),
+                    Ok(response) if !response.status().is_redirection() => Ok(response),
+                    Ok(_) => self.send(&endpoint, &Call::new(Method::GET, url, Vec::new())),
+                }
+            } else {
+                self.send(&endpoint, &Call::new(Method::GET, url, Vec::new()))
+            };
+            match pinged {
+                Ok(response) => {
+                    self.learn_scheme(&endpoint, response);
+                    return Ok(self.remember(endpoint));
                 }
                 Err(e) => last_error = Some(e),
             }
         }
         let e = last_error.unwrap_or_else(|| Error::new(ErrorKind::Network, "no scheme to try"));
         Err(e.context(format!("cannot reach registry {registry}")))
+    }
+
+    fn remember(&self, endpoint: Endpoint) -> Arc<Endpoint> {
+        let endpoint = Arc::new(endpoint);
+        self.inner
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(endpoint.registry.clone(), endpoint.clone());
+        endpoint
+    }
+
+    /// Takes the auth scheme from a `/v2/` ping's reply (a 401's challenge),
+    /// and reads the short body to its end so that the connection goes back
+    /// to the pool for the request that follows.
+    fn learn_scheme(&self, endpoint: &Endpoint, mut response: Response<Body>) {
+        if response.status().as_u16() == 401 {
+            let challenge = header_str(&response, "www-authenticate").unwrap_or("");
+            let ping = endpoint.url("/v2/");
+            endpoint.set_scheme(scheme_of(challenge, answered_by(&response, &ping)));
+        }
+        let _ = self
+            .guarded(response.body_mut().as_reader().take(ERROR_BODY_MAX))
+            .read_to_end(&mut Vec::new());
     }
 
     /// Sends `call` to `endpoint`, with authentication, retries and
@@ -601,6 +638,12 @@ impl Client {
     /// with them (basic), or a token asked for no scope (bearer), as
     /// `docker login` does. Errors: `Unauthorized` when they are refused.
     pub(crate) fn check_login(&self, endpoint: &Endpoint) -> Result<()> {
+        if matches!(endpoint.scheme(), AuthScheme::None) {
+            // Found without a ping (a plain-HTTP port): ask for the challenge.
+            let call = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
+            let response = self.send(endpoint, &call)?;
+            self.learn_scheme(endpoint, response);
+        }
         match endpoint.scheme() {
             AuthScheme::None => Ok(()),
             AuthScheme::Basic => {

@@ -15,6 +15,37 @@ use crate::error::{Error, ErrorKind, Result};
 /// The largest page read.
 const PAGE_SIZE_MAX: u64 = 16 * 1024 * 1024;
 
+/// One page of a tag list or of the catalog (distribution spec, "Listing
+/// Tags" and "Listing Repositories"); other fields are skipped unread.
+#[derive(serde::Deserialize)]
+struct Page {
+    tags: Option<Vec<String>>,
+    repositories: Option<Vec<String>>,
+}
+
+/// Which list a listing collects.
+#[derive(Clone, Copy)]
+enum Field {
+    Tags,
+    Repositories,
+}
+
+impl Field {
+    fn of(self, page: Page) -> Option<Vec<String>> {
+        match self {
+            Field::Tags => page.tags,
+            Field::Repositories => page.repositories,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Tags => "tags",
+            Field::Repositories => "repositories",
+        }
+    }
+}
+
 impl Client {
     /// Pages through `first` and collects `field` of each page.
     fn paginate(
@@ -22,7 +53,7 @@ impl Client {
         registry: &str,
         first: String,
         scopes: Vec<Scope>,
-        field: &str,
+        field: Field,
     ) -> Result<Vec<String>> {
         let endpoint = self.endpoint(registry)?;
         let mut items = Vec::new();
@@ -38,20 +69,18 @@ impl Client {
             }
             let call = Call::new(Method::GET, url.clone(), scopes.clone());
             let response = self.expect(&endpoint, &call, &[200])?;
-            let next = next_page(&link_values(&response), answered_by(&response, &url))
-                .map_err(|e| e.context(format!("listing {field} of registry {registry}")))?;
-            let page: serde_json::Value =
-                serde_json::from_slice(&self.read_body(&call, response, PAGE_SIZE_MAX)?).map_err(
-                    |e| {
-                        Error::new(
-                            ErrorKind::Network,
-                            format!("registry {registry} sent a malformed list: {e}"),
-                        )
-                    },
-                )?;
-            if let Some(list) = page.get(field).and_then(|v| v.as_array()) {
-                items.extend(list.iter().filter_map(|v| v.as_str().map(str::to_owned)));
-            }
+            let next =
+                next_page(&link_values(&response), answered_by(&response, &url)).map_err(|e| {
+                    e.context(format!("listing {} of registry {registry}", field.name()))
+                })?;
+            let body = self.read_body(&call, response, PAGE_SIZE_MAX)?;
+            let page: Page = serde_json::from_slice(&body).map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("registry {registry} sent a malformed list: {e}"),
+                )
+            })?;
+            items.extend(field.of(page).unwrap_or_default());
             match next {
                 Some(next) => url = next,
                 None => return Ok(items),
@@ -75,7 +104,7 @@ impl Client {
             &repo.registry,
             url,
             vec![Scope::repository(&repo.name, &["pull"])],
-            "tags",
+            Field::Tags,
         )
     }
 
@@ -114,6 +143,6 @@ impl Client {
             resource: "registry:catalog".into(),
             actions: vec!["*"],
         };
-        self.paginate(registry, url, vec![scope], "repositories")
+        self.paginate(registry, url, vec![scope], Field::Repositories)
     }
 }
