@@ -1,4 +1,5 @@
-//! HTTP/1.1 connections for the server: a thread per connection, request
+//! HTTP/1.1 connections for the server: a thread per connection (kept for
+//! the next connection when it ends, see [`super::workers`]), request
 //! heads parsed by `httparse` (at most [`Limits::max_head_bytes`], 100
 //! headers), bodies by `Content-Length` or chunked (`chunked_transfer`),
 //! keep-alive, `Expect: 100-continue`, HEAD, and TLS by rustls. A TLS
@@ -27,6 +28,7 @@ use percent_encoding::percent_decode_str;
 
 use super::handlers::{Incoming, Method};
 use super::reply::{Body, Reply};
+use super::workers::Workers;
 use crate::store::copy_stream;
 
 /// The buffer of a connection's reads: request heads are parsed from it,
@@ -65,18 +67,19 @@ type State = Arc<AtomicU64>;
 const BUSY: u64 = u64::MAX;
 const EVICTED: u64 = u64::MAX - 1;
 
-/// An open connection: its socket (to shut it down), its state and its thread.
+/// An open connection: its socket (to shut it down) and its state.
 struct Open {
     socket: TcpStream,
     state: State,
-    thread: Option<JoinHandle<()>>,
 }
 
-/// The open connections, to close them when the server stops.
+/// The open connections, to close them when the server stops, and the
+/// threads serving them.
 #[derive(Default)]
 struct Connections {
     open: Mutex<HashMap<u64, Open>>,
     next: AtomicU64,
+    workers: Workers,
 }
 
 /// How a connection's thread watches its own socket: the clock of its
@@ -181,12 +184,10 @@ impl Listener {
                 .unwrap_or_else(|p| p.into_inner());
             open.drain().map(|(_, c)| c).collect()
         };
-        for Open { socket, thread, .. } in open {
+        for Open { socket, .. } in open {
             let _ = socket.shutdown(Shutdown::Both);
-            if let Some(thread) = thread {
-                let _ = thread.join();
-            }
         }
+        self.connections.workers.stop();
     }
 }
 
@@ -273,20 +274,17 @@ fn accept(
             Open {
                 socket: handle,
                 state,
-                thread: None,
             },
         );
-        let thread = std::thread::spawn(move || {
+        drop(open);
+        connections.workers.run(Box::new(move || {
             connection(stream, tls, handler.as_ref(), &watch);
             connections2
                 .open
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&id);
-        });
-        if let Some(entry) = open.get_mut(&id) {
-            entry.thread = Some(thread);
-        }
+        }));
     }
 }
 

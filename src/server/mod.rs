@@ -23,11 +23,13 @@ pub mod fuzzing;
 mod gc;
 mod handlers;
 mod http;
+mod listing_cache;
 mod meta;
 mod reply;
 mod routes;
 mod storage;
 mod uploads;
+mod workers;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
