@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use super::listing_cache::ListingCache;
 use crate::error::{Error, Result};
 use crate::new_file::{temp_file_in, FILE_MODE};
 use crate::s3::Bucket;
@@ -39,13 +40,18 @@ pub fn sync_path(path: &Path) -> io::Result<()> {
 pub struct FsMeta {
     root: PathBuf,
     durable: bool,
+    listings: ListingCache,
 }
 
 impl FsMeta {
     /// Records under `root`, each flushed to disk with its directory before
     /// [`Meta::put`] returns when `durable`.
     pub fn new(root: PathBuf, durable: bool) -> FsMeta {
-        FsMeta { root, durable }
+        FsMeta {
+            root,
+            durable,
+            listings: ListingCache::default(),
+        }
     }
 }
 
@@ -105,22 +111,36 @@ impl Meta for FsMeta {
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let dir = self.root.join(prefix);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
+        let meta = match fs::metadata(&dir) {
+            Ok(meta) => meta,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
         };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') {
-                names.push(name);
-            }
-        }
-        names.sort();
-        Ok(names)
+        self.listings.list(&dir, &meta, || read_names(&dir))
     }
+}
+
+/// The sorted names in `dir`, leaving out the temporary files (`.`-named).
+fn read_names(dir: &Path) -> Result<Vec<String>> {
+    let fail = |e| Error::io(format!("reading {}", dir.display()), e);
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(fail(e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let name = entry
+            .map_err(fail)?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// Records in memory.
