@@ -65,7 +65,34 @@ class Manifest:
     raw: bytes
 
 
-class Client:
+class _Handle:
+    """Owns a library handle: made by the function `_new` from options,
+    released once by `_free`; a context manager that releases it on exit."""
+
+    _new = _free = ""
+
+    def __init__(self, opts):
+        self._handle = None
+        handle = ctypes.c_void_p()
+        call(self._new, opts, ctypes.byref(handle))
+        self._handle = handle
+
+    def _release(self):
+        if self._handle:
+            getattr(_native.lib, self._free)(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._release()
+
+    def __del__(self):
+        self._release()
+
+
+class Client(_Handle):
     """A registry client: options and a token cache shared by every call and
     thread that uses it. Options are those of `stevedore_client_new`
     (`credentials={"host:port": {"username": …, "password": …}}` — bound
@@ -73,26 +100,14 @@ class Client:
     `insecure`, `plain_http`, `cert_dir`, `connect_timeout_secs`,
     `read_timeout_secs`, `max_retries`, `chunk_size`, …)."""
 
+    _new, _free = "stevedore_client_new", "stevedore_client_free"
+
     def __init__(self, **client_options):
-        self._handle = None
-        handle = ctypes.c_void_p()
-        call("stevedore_client_new", options(**client_options), ctypes.byref(handle))
-        self._handle = handle
+        super().__init__(options(**client_options))
 
     def close(self):
         """Releases the client; later calls fail."""
-        if self._handle:
-            _native.lib.stevedore_client_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
+        self._release()
 
     def _live(self):
         if not self._handle:
@@ -342,7 +357,7 @@ class Client:
         return call_string("stevedore_logout", self._live(), encode(registry), None)
 
 
-class Server:
+class Server(_Handle):
     """A registry server (the OCI distribution API) running in this process.
     Options are those of `stevedore_server_start` (`addr`, default
     `127.0.0.1:0`; `root`, default in memory; `htpasswd`, `read_only`,
@@ -354,11 +369,10 @@ class Server:
     rest from the AWS environment; `redirect`). Use it as a context
     manager, or call `stop()`."""
 
+    _new, _free = "stevedore_server_start", "stevedore_server_stop"
+
     def __init__(self, **server_options):
-        self._handle = None
-        handle = ctypes.c_void_p()
-        call("stevedore_server_start", options(**server_options), ctypes.byref(handle))
-        self._handle = handle
+        super().__init__(options(**server_options))
 
     @property
     def address(self) -> str:
@@ -369,18 +383,7 @@ class Server:
 
     def stop(self):
         """Stops serving; waits for open connections to close."""
-        if self._handle:
-            _native.lib.stevedore_server_stop(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def __del__(self):
-        self.stop()
+        self._release()
 
 
 def gc(root=None, s3: dict = None, dry_run: bool = False, grace_secs: float = None) -> dict:
