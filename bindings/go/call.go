@@ -200,3 +200,13 @@ func optional(s string) any {
 	}
 	return s
 }
+
+// newHandle makes a library handle (a client, a server) with f, a C call
+// that takes options JSON and writes the handle to out.
+func newHandle[T any](options any, f func(opts *C.char, out **T) C.stevedore_status) (*T, error) {
+	var ptr *T
+	err := invoke(context.Background(), options, nil, func(opts *C.char, _ []*C.char) C.stevedore_status {
+		return f(opts, &ptr)
+	})
+	return ptr, err
+}

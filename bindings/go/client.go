@@ -7,8 +7,6 @@ package stevedore
 */
 import "C"
 
-import "context"
-
 // Credentials for one registry: Username and Password, or IdentityToken.
 type Credentials struct {
 	Username      string `json:"username,omitempty"`
@@ -42,14 +40,13 @@ type Client struct {
 
 // NewClient creates a client.
 func NewClient(options ClientOptions) (*Client, error) {
-	c := &Client{}
-	err := invoke(context.Background(), options, nil, func(opts *C.char, _ []*C.char) C.stevedore_status {
-		return C.stevedore_client_new(opts, &c.ptr)
+	ptr, err := newHandle(options, func(opts *C.char, out **C.stevedore_client) C.stevedore_status {
+		return C.stevedore_client_new(opts, out)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return &Client{ptr: ptr}, nil
 }
 
 // Close releases the client. Calls must not be running on it.

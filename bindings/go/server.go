@@ -82,14 +82,13 @@ type Server struct {
 
 // StartServer binds and starts a registry server.
 func StartServer(options ServerOptions) (*Server, error) {
-	s := &Server{}
-	err := invoke(context.Background(), options, nil, func(opts *C.char, _ []*C.char) C.stevedore_status {
-		return C.stevedore_server_start(opts, &s.ptr)
+	ptr, err := newHandle(options, func(opts *C.char, out **C.stevedore_server) C.stevedore_status {
+		return C.stevedore_server_start(opts, out)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &Server{ptr: ptr}, nil
 }
 
 // Address is the server's HOST:PORT, the registry part of image references.
