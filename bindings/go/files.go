@@ -45,57 +45,29 @@ type DiffReport struct {
 // Files lists the merged root filesystem of image without unpacking it;
 // with path non-empty, only that directory's entries.
 func (c *Client) Files(ctx context.Context, image, path string) (*Listing, error) {
-	var listing Listing
-	err := c.jsonCall(ctx, image, nil, &listing, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		var p *C.char
-		if path != "" {
-			p = cString(path)
-			defer free(p)
-		}
-		return C.stevedore_files(cl, i, p, o, out)
+	return jsonResult[Listing](ctx, nil, []any{image, optional(path)}, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_files(c.ptr, a[0], a[1], opts, out)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &listing, nil
 }
 
 // ReadFile returns the bytes of one file of image, following symlinks inside the image only.
 func (c *Client) ReadFile(ctx context.Context, image, path string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	img, p := cString(image), cString(path)
-	defer free(img)
-	defer free(p)
-	var out *C.uint8_t
-	var n C.size_t
-	if err := call(func() C.stevedore_status { return C.stevedore_read_file(c.ptr, img, p, nil, &out, &n) }); err != nil {
-		return nil, err
-	}
-	return takeBytes(out, n), nil
+	return bytesResult(ctx, nil, []any{image, path}, func(opts *C.char, a []*C.char, out **C.uint8_t, n *C.size_t) C.stevedore_status {
+		return C.stevedore_read_file(c.ptr, a[0], a[1], opts, out, n)
+	})
 }
 
 // Export writes the merged root of image as one uncompressed tar to path (whole or not at all).
 func (c *Client) Export(ctx context.Context, image, path string) error {
 	var report map[string]uint64
-	return c.jsonCall(ctx, image, nil, &report, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		p := cString(path)
-		defer free(p)
-		return C.stevedore_export(cl, i, p, o, out)
+	return jsonInto(ctx, nil, []any{image, path}, &report, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_export(c.ptr, a[0], a[1], opts, out)
 	})
 }
 
 // Diff compares the merged roots of images a and b.
 func (c *Client) Diff(ctx context.Context, a, b string) (*DiffReport, error) {
-	var report DiffReport
-	err := c.jsonCall(ctx, a, nil, &report, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		other := cString(b)
-		defer free(other)
-		return C.stevedore_diff(cl, i, other, o, out)
+	return jsonResult[DiffReport](ctx, nil, []any{a, b}, func(opts *C.char, args []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_diff(c.ptr, args[0], args[1], opts, out)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &report, nil
 }

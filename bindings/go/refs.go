@@ -7,11 +7,7 @@ package stevedore
 */
 import "C"
 
-import (
-	"context"
-	"encoding/json"
-	"unsafe"
-)
+import "context"
 
 // TagList is a repository's tags as skopeo's list-tags prints them.
 type TagList struct {
@@ -36,10 +32,8 @@ type digestResult struct {
 // repository or layout, without pulling it, and returns its digest.
 func (c *Client) Tag(ctx context.Context, image, tag string) (string, error) {
 	var result digestResult
-	err := c.jsonCall(ctx, image, nil, &result, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		t := cString(tag)
-		defer free(t)
-		return C.stevedore_tag(cl, i, t, o, out)
+	err := jsonInto(ctx, nil, []any{image, tag}, &result, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_tag(c.ptr, a[0], a[1], opts, out)
 	})
 	return result.Digest, err
 }
@@ -47,29 +41,24 @@ func (c *Client) Tag(ctx context.Context, image, tag string) (string, error) {
 // Digest returns the digest of the manifest image names (an index's own).
 func (c *Client) Digest(ctx context.Context, image string) (string, error) {
 	var result digestResult
-	err := c.jsonCall(ctx, image, nil, &result, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		return C.stevedore_digest(cl, i, o, out)
+	err := jsonInto(ctx, nil, []any{image}, &result, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_digest(c.ptr, a[0], opts, out)
 	})
 	return result.Digest, err
 }
 
 // ListTags lists a repository's or layout's tags with its name, as skopeo's list-tags.
 func (c *Client) ListTags(ctx context.Context, image string) (*TagList, error) {
-	var list TagList
-	err := c.jsonCall(ctx, image, nil, &list, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		return C.stevedore_list_tags(cl, i, o, out)
+	return jsonResult[TagList](ctx, nil, []any{image}, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_list_tags(c.ptr, a[0], opts, out)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &list, nil
 }
 
 // Catalog lists the repositories of the registry at registry ("host[:port]").
 func (c *Client) Catalog(ctx context.Context, registry string) ([]string, error) {
 	var repositories []string
-	err := c.jsonCall(ctx, registry, nil, &repositories, func(cl *C.stevedore_client, r, o *C.char, out **C.char) C.stevedore_status {
-		return C.stevedore_catalog(cl, r, o, out)
+	err := jsonInto(ctx, nil, []any{registry}, &repositories, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_catalog(c.ptr, a[0], opts, out)
 	})
 	return repositories, err
 }
@@ -80,8 +69,8 @@ func (c *Client) Catalog(ctx context.Context, registry string) ([]string, error)
 func (c *Client) VerifyPolicy(ctx context.Context, image, policyFile string) (*PolicyDecision, error) {
 	var decision PolicyDecision
 	options := map[string]string{"policy": policyFile}
-	err := c.jsonCall(ctx, image, options, &decision, func(cl *C.stevedore_client, i, o *C.char, out **C.char) C.stevedore_status {
-		return C.stevedore_verify(cl, i, o, out)
+	err := jsonInto(ctx, options, []any{image}, &decision, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_verify(c.ptr, a[0], opts, out)
 	})
 	if decision.Image == "" {
 		return nil, err
@@ -95,34 +84,26 @@ func (c *Client) VerifyPolicy(ctx context.Context, image, policyFile string) (*P
 // ErrUnauthorized and writes nothing.
 func (c *Client) Login(ctx context.Context, registry, username, password string) (string, error) {
 	credentials := map[string]string{"username": username, "password": password}
-	return c.authFileCall(ctx, registry, credentials, func(cl *C.stevedore_client, r, o *C.char, out **C.char) C.stevedore_status {
-		return C.stevedore_login(cl, r, o, out)
+	return authFileCall(ctx, registry, credentials, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_login(c.ptr, a[0], opts, out)
 	})
 }
 
 // Logout removes the login for registry from the auth file and returns the
 // file written; ErrNotFound when it held none.
 func (c *Client) Logout(ctx context.Context, registry string) (string, error) {
-	return c.authFileCall(ctx, registry, nil, func(cl *C.stevedore_client, r, o *C.char, out **C.char) C.stevedore_status {
-		return C.stevedore_logout(cl, r, o, out)
+	return authFileCall(ctx, registry, nil, func(opts *C.char, a []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_logout(c.ptr, a[0], opts, out)
 	})
 }
 
 // authFileCall runs login or logout, whose result is the auth file's path.
-func (c *Client) authFileCall(ctx context.Context, registry string, options any,
-	f func(*C.stevedore_client, *C.char, *C.char, **C.char) C.stevedore_status) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	r := cString(registry)
-	defer free(r)
-	opts, err := cOptions(options)
-	if err != nil {
-		return "", err
-	}
-	defer free(opts)
+func authFileCall(ctx context.Context, registry string, options any, f jsonFunc) (string, error) {
 	var path *C.char
-	if err := call(func() C.stevedore_status { return f(c.ptr, r, opts, &path) }); err != nil {
+	err := invoke(ctx, options, []any{registry}, func(opts *C.char, a []*C.char) C.stevedore_status {
+		return f(opts, a, &path)
+	})
+	if err != nil {
 		return "", err
 	}
 	return takeString(path), nil
@@ -131,19 +112,12 @@ func (c *Client) authFileCall(ctx context.Context, registry string, options any,
 // ManifestDigest returns the digest of a manifest's exact bytes, as
 // skopeo's manifest-digest.
 func ManifestDigest(manifest []byte) (string, error) {
-	var data *C.uint8_t
-	if len(manifest) > 0 {
-		data = (*C.uint8_t)(C.CBytes(manifest))
-		defer C.free(unsafe.Pointer(data))
-	}
-	var out *C.char
-	if err := call(func() C.stevedore_status {
-		return C.stevedore_manifest_digest(data, C.size_t(len(manifest)), nil, &out)
-	}); err != nil {
-		return "", err
-	}
-	var result digestResult
-	if err := json.Unmarshal([]byte(takeString(out)), &result); err != nil {
+	data := cBytes(manifest)
+	defer freeBytes(data)
+	result, err := jsonResult[digestResult](context.Background(), nil, nil, func(opts *C.char, _ []*C.char, out **C.char) C.stevedore_status {
+		return C.stevedore_manifest_digest(data, C.size_t(len(manifest)), opts, out)
+	})
+	if err != nil {
 		return "", err
 	}
 	return result.Digest, nil

@@ -47,18 +47,11 @@ type SbomReport struct {
 // Sbom makes the software bill of materials of image: the document (JSON
 // text) and its report.
 func (c *Client) Sbom(ctx context.Context, image string, options SbomOptions) (string, *SbomReport, error) {
-	if err := ctx.Err(); err != nil {
-		return "", nil, err
-	}
-	img := cString(image)
-	defer free(img)
-	opts, err := cOptions(options)
-	if err != nil {
-		return "", nil, err
-	}
-	defer free(opts)
 	var document, result *C.char
-	if err := call(func() C.stevedore_status { return C.stevedore_sbom(c.ptr, img, opts, &document, &result) }); err != nil {
+	err := invoke(ctx, options, []any{image}, func(opts *C.char, a []*C.char) C.stevedore_status {
+		return C.stevedore_sbom(c.ptr, a[0], opts, &document, &result)
+	})
+	if err != nil {
 		return "", nil, err
 	}
 	doc := takeString(document)

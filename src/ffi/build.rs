@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::boundary::{boundary, stevedore_status};
+use super::boundary::stevedore_status;
 use super::client::{client_or_default, stevedore_client};
-use super::image::{image, to_json};
-use super::memory::{input_str, options, OutString};
+use super::memory::{input_json, input_str, options};
+use super::verb::{image, json_verb, src_dst_verb};
 use crate::build::{BuildSpec, Mutation};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::image::layer::Compression;
 use crate::platform::{self, Platform};
 
@@ -40,8 +40,9 @@ struct RebaseOptions {
     platform: Option<Platform>,
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::invalid(format!("invalid {what}: {e}")))
+/// The layer compression `name` (default `gzip`) names, at `level`.
+fn compression(name: Option<&str>, level: Option<i32>) -> Result<Compression> {
+    Compression::parse(name.unwrap_or("gzip"), level)
 }
 
 /// Builds the image `spec_json` describes (the README's spec format) and
@@ -61,8 +62,7 @@ pub unsafe extern "C" fn stevedore_build(
     dst: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let spec = BuildSpec::from_json(input_str(spec_json, "spec_json")?, "spec_json")?;
         let dir = if base_dir.is_null() {
             PathBuf::from(".")
@@ -71,7 +71,7 @@ pub unsafe extern "C" fn stevedore_build(
         };
         let dst = image(client, dst, "dst")?;
         let built = crate::build(&spec, &dir, &client_or_default(client)?)?;
-        out.set(to_json(&crate::write_image(&built, &dst)?)?)
+        crate::write_image(&built, &dst)
     })
 }
 
@@ -90,14 +90,11 @@ pub unsafe extern "C" fn stevedore_append(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let (base, dst) = (image(client, base, "base")?, image(client, dst, "dst")?);
+    src_dst_verb(client, base, "base", dst, out_json, |base, dst| {
         let opts: AppendOptions = options(options_json)?;
-        let compression =
-            Compression::parse(opts.compression.as_deref().unwrap_or("gzip"), opts.level)?;
-        let built = crate::append(&base, opts.platform.as_ref(), &opts.layers, compression)?;
-        out.set(to_json(&crate::write_image(&built, &dst)?)?)
+        let compression = compression(opts.compression.as_deref(), opts.level)?;
+        let built = crate::append(base, opts.platform.as_ref(), &opts.layers, compression)?;
+        crate::write_image(&built, dst)
     })
 }
 
@@ -118,12 +115,9 @@ pub unsafe extern "C" fn stevedore_mutate(
     dst: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
-        let mutation: Mutation =
-            parse_json(input_str(mutation_json, "mutation_json")?, "mutation_json")?;
-        out.set(to_json(&crate::mutate(&src, &mutation, &dst)?)?)
+    src_dst_verb(client, src, "src", dst, out_json, |src, dst| {
+        let mutation: Mutation = input_json(mutation_json, "mutation_json")?;
+        crate::mutate(src, &mutation, dst)
     })
 }
 
@@ -144,15 +138,14 @@ pub unsafe extern "C" fn stevedore_rebase(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let src = image(client, src, "src")?;
         let old = image(client, old_base, "old_base")?;
         let new = image(client, new_base, "new_base")?;
         let dst = image(client, dst, "dst")?;
         let opts: RebaseOptions = options(options_json)?;
         let rebased = crate::rebase(&src, &old, &new, opts.platform.as_ref())?;
-        out.set(to_json(&crate::write_image(&rebased, &dst)?)?)
+        crate::write_image(&rebased, &dst)
     })
 }
 
@@ -168,16 +161,15 @@ pub unsafe extern "C" fn stevedore_index_create(
     dst: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let names: Vec<String> = parse_json(input_str(images_json, "images_json")?, "images_json")?;
+    json_verb(out_json, || {
+        let names: Vec<String> = input_json(images_json, "images_json")?;
         let client_ref = client_or_default(client)?;
         let images = names
             .iter()
             .map(|n| crate::transport::parse_with(n, &client_ref))
             .collect::<Result<Vec<_>>>()?;
         let dst = image(client, dst, "dst")?;
-        out.set(to_json(&crate::index_create(&images, &dst)?)?)
+        crate::index_create(&images, &dst)
     })
 }
 
@@ -194,12 +186,11 @@ pub unsafe extern "C" fn stevedore_index_add(
     dst: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let index = image(client, index, "index")?;
         let added = image(client, image_ref, "image_ref")?;
         let dst = image(client, dst, "dst")?;
-        out.set(to_json(&crate::index_add(&index, &added, &dst)?)?)
+        crate::index_add(&index, &added, &dst)
     })
 }
 
@@ -217,12 +208,11 @@ pub unsafe extern "C" fn stevedore_index_remove(
     dst: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let index = image(client, index, "index")?;
         let platform: Platform = input_str(platform, "platform")?.parse()?;
         let dst = image(client, dst, "dst")?;
-        out.set(to_json(&crate::index_remove(&index, &platform, &dst)?)?)
+        crate::index_remove(&index, &platform, &dst)
     })
 }
 
@@ -261,15 +251,9 @@ pub unsafe extern "C" fn stevedore_flatten(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
+    src_dst_verb(client, src, "src", dst, out_json, |src, dst| {
         let opts: PlatformOptions = options(options_json)?;
-        out.set(to_json(&crate::flatten(
-            &src,
-            opts.platform.as_ref(),
-            &dst,
-        )?)?)
+        crate::flatten(src, opts.platform.as_ref(), dst)
     })
 }
 
@@ -290,12 +274,10 @@ pub unsafe extern "C" fn stevedore_layer_remove(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
+    src_dst_verb(client, src, "src", dst, out_json, |src, dst| {
         let opts: PlatformOptions = options(options_json)?;
-        let changed = crate::remove_layer(&src, position, opts.platform.as_ref())?;
-        out.set(to_json(&crate::write_image(&changed, &dst)?)?)
+        let changed = crate::remove_layer(src, position, opts.platform.as_ref())?;
+        crate::write_image(&changed, dst)
     })
 }
 
@@ -318,15 +300,12 @@ pub unsafe extern "C" fn stevedore_layer_replace(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
+    src_dst_verb(client, src, "src", dst, out_json, |src, dst| {
         let path = PathBuf::from(input_str(layer_path, "layer_path")?);
         let opts: ReplaceOptions = options(options_json)?;
-        let compression =
-            Compression::parse(opts.compression.as_deref().unwrap_or("gzip"), opts.level)?;
+        let compression = compression(opts.compression.as_deref(), opts.level)?;
         let changed =
-            crate::replace_layer(&src, position, &path, compression, opts.platform.as_ref())?;
-        out.set(to_json(&crate::write_image(&changed, &dst)?)?)
+            crate::replace_layer(src, position, &path, compression, opts.platform.as_ref())?;
+        crate::write_image(&changed, dst)
     })
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::boundary::{boundary, stevedore_status};
 use super::client::stevedore_client;
-use super::image::{image, to_json, NoOptions};
 use super::memory::{input_str, options, OutBytes, OutString};
+use super::verb::{bytes_verb, image, to_json, NoOptions};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::platform::{self, Platform};
@@ -93,13 +93,10 @@ pub unsafe extern "C" fn stevedore_blob(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutBytes::new(out, out_len)?;
+    bytes_verb(out, out_len, || {
         let image = image(client, image_ref, "image_ref")?;
         let opts: BlobOptions = options(options_json)?;
-        let bytes = crate::fetch::blob_bytes(&image, &digest(digest_str)?, opts.max_size)?;
-        out.set(bytes);
-        Ok(())
+        crate::fetch::blob_bytes(&image, &digest(digest_str)?, opts.max_size)
     })
 }
 

@@ -3,10 +3,10 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use super::boundary::{boundary, stevedore_status};
+use super::boundary::stevedore_status;
 use super::client::stevedore_client;
-use super::image::{image, to_json};
-use super::memory::{input_str, options, OutBytes, OutString};
+use super::memory::{input_str, options};
+use super::verb::{bytes_verb, image, json_verb};
 use crate::files::FilesOptions;
 use crate::layer::Limits;
 use crate::platform::{self, Platform};
@@ -52,16 +52,14 @@ pub unsafe extern "C" fn stevedore_files(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let image = image(client, image_ref, "image_ref")?;
         let opts: FilesOptions = options(options_json)?;
-        let listing = if path.is_null() {
-            crate::files::files(&image, &opts)?
+        if path.is_null() {
+            crate::files::files(&image, &opts)
         } else {
-            crate::files::files_in(&image, input_str(path, "path")?, &opts)?
-        };
-        out.set(to_json(&listing)?)
+            crate::files::files_in(&image, input_str(path, "path")?, &opts)
+        }
     })
 }
 
@@ -83,8 +81,7 @@ pub unsafe extern "C" fn stevedore_read_file(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutBytes::new(out, out_len)?;
+    bytes_verb(out, out_len, || {
         let image = image(client, image_ref, "image_ref")?;
         let path = input_str(path, "path")?;
         let opts: ReadOptions = options(options_json)?;
@@ -94,13 +91,7 @@ pub unsafe extern "C" fn stevedore_read_file(
             store: None,
             cancel: None,
         };
-        out.set(crate::files::read_file(
-            &image,
-            path,
-            opts.max_size,
-            &files,
-        )?);
-        Ok(())
+        crate::files::read_file(&image, path, opts.max_size, &files)
     })
 }
 
@@ -119,14 +110,11 @@ pub unsafe extern "C" fn stevedore_export(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let image = image(client, image_ref, "image_ref")?;
         let path = Path::new(input_str(path, "path")?);
         let opts: FilesOptions = options(options_json)?;
-        out.set(to_json(&crate::files::export_to_path(
-            &image, path, &opts,
-        )?)?)
+        crate::files::export_to_path(&image, path, &opts)
     })
 }
 
@@ -146,11 +134,10 @@ pub unsafe extern "C" fn stevedore_diff(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let a = image(client, image_a, "image_a")?;
         let b = image(client, image_b, "image_b")?;
         let opts: FilesOptions = options(options_json)?;
-        out.set(to_json(&crate::files::diff(&a, &b, &opts)?)?)
+        crate::files::diff(&a, &b, &opts)
     })
 }

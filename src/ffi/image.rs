@@ -4,29 +4,14 @@ use std::ffi::{c_char, c_void};
 
 use super::boundary::{boundary, stevedore_status};
 use super::client::{client_or_default, stevedore_client};
-use super::memory::{input_str, options, OutBytes, OutString};
+use super::memory::{input_json, options};
 use super::progress::{progress_fn, stevedore_progress_fn};
+use super::verb::{bytes_verb, image, image_verb, json_verb, src_dst_verb, NoOptions};
 use crate::copy::CopyOptions;
 use crate::error::{Error, Result};
 use crate::inspect::InspectOptions;
 use crate::sync::SyncJob;
-use crate::transport::{self, ImageRef};
-
-/// Parses the image string `ptr` with the handle's client.
-///
-/// # Safety
-/// `client` is NULL or a live handle; `ptr` is NULL or NUL-terminated.
-pub(crate) unsafe fn image(
-    client: *const stevedore_client,
-    ptr: *const c_char,
-    what: &str,
-) -> Result<ImageRef> {
-    transport::parse_with(input_str(ptr, what)?, &client_or_default(client)?)
-}
-
-pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot render result: {e}")))
-}
+use crate::transport;
 
 /// Copy options from JSON, with the caller's progress callback.
 ///
@@ -40,26 +25,6 @@ unsafe fn copy_options(
     let mut opts: CopyOptions = options(options_json)?;
     opts.progress = progress_fn(progress, userdata);
     Ok(opts)
-}
-
-/// The body of a verb over one image with options `O` and a JSON result.
-pub(crate) unsafe fn image_verb<O, T>(
-    client: *const stevedore_client,
-    image_ref: *const c_char,
-    options_json: *const c_char,
-    out_json: *mut *mut c_char,
-    verb: impl FnOnce(&ImageRef, O) -> Result<T>,
-) -> stevedore_status
-where
-    O: serde::de::DeserializeOwned + Default,
-    T: serde::Serialize,
-{
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let image = image(client, image_ref, "image_ref")?;
-        let result = verb(&image, options(options_json)?)?;
-        out.set(to_json(&result)?)
-    })
 }
 
 /// Copies the image `src` names to `dst` (transport strings such as
@@ -94,12 +59,8 @@ pub unsafe extern "C" fn stevedore_copy(
     userdata: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let (src, dst) = (image(client, src, "src")?, image(client, dst, "dst")?);
-        let opts = copy_options(options_json, progress, userdata)?;
-        let report = crate::copy(&src, &dst, &opts)?;
-        out.set(to_json(&report)?)
+    src_dst_verb(client, src, "src", dst, out_json, |src, dst| {
+        crate::copy(src, dst, &copy_options(options_json, progress, userdata)?)
     })
 }
 
@@ -126,14 +87,13 @@ pub unsafe extern "C" fn stevedore_sync(
     userdata: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let jobs: Vec<SyncJob> = serde_json::from_str(input_str(jobs_json, "jobs_json")?)
-            .map_err(|e| Error::invalid(format!("invalid jobs_json: {e}")))?;
+    json_verb(out_json, || {
+        let jobs: Vec<SyncJob> = input_json(jobs_json, "jobs_json")?;
         let opts = copy_options(options_json, progress, userdata)?;
         let client = client_or_default(client)?;
-        let results = crate::sync(&jobs, &opts, |s| transport::parse_with(s, &client));
-        out.set(to_json(&results)?)
+        Ok(crate::sync(&jobs, &opts, |s| {
+            transport::parse_with(s, &client)
+        }))
     })
 }
 
@@ -188,27 +148,24 @@ pub unsafe extern "C" fn stevedore_inspect_raw(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutBytes::new(out, out_len)?;
+    bytes_verb(out, out_len, || {
         let image = image(client, image_ref, "image_ref")?;
         let opts: RawOptions = options(options_json)?;
-        let bytes = if opts.config {
+        if opts.config {
             crate::raw_config(
                 &image,
                 &InspectOptions {
                     platform: opts.platform,
                     ..InspectOptions::default()
                 },
-            )?
+            )
         } else if opts.platform.is_some() {
-            return Err(Error::invalid(
+            Err(Error::invalid(
                 "\"platform\" applies only with \"config\": true",
-            ));
+            ))
         } else {
-            crate::raw_manifest(&image)?.raw().to_vec()
-        };
-        out.set(bytes);
-        Ok(())
+            Ok(crate::raw_manifest(&image)?.raw().to_vec())
+        }
     })
 }
 
@@ -253,8 +210,3 @@ pub unsafe extern "C" fn stevedore_delete(
         crate::delete(&image)
     })
 }
-
-/// An options object that accepts no keys.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NoOptions {}

@@ -3,10 +3,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, stevedore_status};
+use super::boundary::stevedore_status;
 use super::client::{client_or_default, stevedore_client};
-use super::image::NoOptions;
-use super::memory::{input_str, options, OutString};
+use super::memory::{input_str, options};
+use super::verb::{string_verb, NoOptions};
 use crate::auth::{Credentials, Secret};
 
 #[derive(Default, serde::Deserialize)]
@@ -34,8 +34,7 @@ pub unsafe extern "C" fn stevedore_login(
     options_json: *const c_char,
     path_out: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(path_out, "path_out")?;
+    string_verb(path_out, "path_out", || {
         let registry = input_str(registry, "registry")?;
         let opts: LoginOptions = options(options_json)?;
         if opts.username.is_empty() || opts.password.expose().is_empty() {
@@ -48,7 +47,7 @@ pub unsafe extern "C" fn stevedore_login(
             password: opts.password,
         };
         let path = crate::login(&client_or_default(client)?, registry, &credentials)?;
-        out.set(path.display().to_string())
+        Ok(path.display().to_string())
     })
 }
 
@@ -66,11 +65,10 @@ pub unsafe extern "C" fn stevedore_logout(
     options_json: *const c_char,
     path_out: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(path_out, "path_out")?;
+    string_verb(path_out, "path_out", || {
         let registry = input_str(registry, "registry")?;
         let _: NoOptions = options(options_json)?;
         let path = crate::logout(&client_or_default(client)?, registry)?;
-        out.set(path.display().to_string())
+        Ok(path.display().to_string())
     })
 }

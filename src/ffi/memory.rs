@@ -34,8 +34,17 @@ pub(crate) unsafe fn options<T: DeserializeOwned + Default>(ptr: *const c_char) 
     if ptr.is_null() {
         return Ok(T::default());
     }
-    let text = input_str(ptr, "options_json")?;
-    serde_json::from_str(text).map_err(|e| Error::invalid(format!("invalid options_json: {e}")))
+    input_json(ptr, "options_json")
+}
+
+/// Reads a JSON value from the NUL-terminated string `ptr` points to; `what`
+/// names the argument in the error.
+///
+/// # Safety
+/// As [`input_str`].
+pub(crate) unsafe fn input_json<T: DeserializeOwned>(ptr: *const c_char, what: &str) -> Result<T> {
+    serde_json::from_str(input_str(ptr, what)?)
+        .map_err(|e| Error::invalid(format!("invalid {what}: {e}")))
 }
 
 /// A string out-parameter, checked for NULL before any work is done and

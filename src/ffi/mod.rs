@@ -17,6 +17,7 @@ mod sbom;
 mod server;
 mod sign;
 mod static_registry;
+mod verb;
 mod version;
 
 pub use boundary::{stevedore_last_error_json, stevedore_last_error_message, stevedore_status};

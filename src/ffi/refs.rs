@@ -4,10 +4,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, stevedore_status};
+use super::boundary::stevedore_status;
 use super::client::{client_or_default, stevedore_client};
-use super::image::{image, image_verb, to_json, NoOptions};
-use super::memory::{input_str, options, OutString};
+use super::memory::{input_str, options};
+use super::verb::{image, image_verb, json_verb, NoOptions};
 use crate::digest::Digest;
 use crate::error::Error;
 
@@ -36,13 +36,12 @@ pub unsafe extern "C" fn stevedore_tag(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let image = image(client, image_ref, "image_ref")?;
         let tag = input_str(tag, "tag")?;
         let _: NoOptions = options(options_json)?;
         let digest = crate::tag(&image, tag)?;
-        out.set(to_json(&DigestResult { digest })?)
+        Ok(DigestResult { digest })
     })
 }
 
@@ -90,8 +89,7 @@ pub unsafe extern "C" fn stevedore_manifest_digest(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let _: NoOptions = options(options_json)?;
         if manifest.is_null() || manifest_len == 0 {
             return Err(Error::invalid(
@@ -99,9 +97,9 @@ pub unsafe extern "C" fn stevedore_manifest_digest(
             ));
         }
         let bytes = std::slice::from_raw_parts(manifest, manifest_len);
-        out.set(to_json(&DigestResult {
+        Ok(DigestResult {
             digest: Digest::sha256(bytes),
-        })?)
+        })
     })
 }
 
@@ -144,11 +142,9 @@ pub unsafe extern "C" fn stevedore_catalog(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let registry = input_str(registry, "registry")?;
         let _: NoOptions = options(options_json)?;
-        let repositories = crate::catalog(&client_or_default(client)?, registry)?;
-        out.set(to_json(&repositories)?)
+        crate::catalog(&client_or_default(client)?, registry)
     })
 }

@@ -4,8 +4,8 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, stevedore_status};
 use super::client::stevedore_client;
-use super::image::{image, to_json};
 use super::memory::{options, OutString};
+use super::verb::{image, to_json};
 use crate::sbom::SbomOptions;
 
 /// Makes the SBOM of the image `image_ref` names (the host's platform from an

@@ -3,8 +3,8 @@
 use std::ffi::{c_char, CString};
 
 use super::boundary::{boundary, stevedore_status};
-use super::image::to_json;
-use super::memory::{null_argument, options, OutString};
+use super::memory::{null_argument, options};
+use super::verb::json_verb;
 use crate::server::{GcOptions, Server, ServerOptions};
 
 /// A running registry server. Create with `stevedore_server_start`; stop and
@@ -93,9 +93,7 @@ pub unsafe extern "C" fn stevedore_gc(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
-        let report = crate::server::gc(&options::<GcOptions>(options_json)?)?;
-        out.set(to_json(&report)?)
+    json_verb(out_json, || {
+        crate::server::gc(&options::<GcOptions>(options_json)?)
     })
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::boundary::{boundary, stevedore_status};
 use super::client::stevedore_client;
-use super::image::{image, image_verb, to_json};
 use super::memory::{options, OutString};
+use super::verb::{image, image_verb, json_verb, to_json};
 use crate::auth::Secret;
 use crate::error::{Error, ErrorKind, Result};
 use crate::referrers::{self, AttachOptions};
@@ -257,8 +257,7 @@ pub unsafe extern "C" fn stevedore_generate_key_pair(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let args: KeyPairArguments = options(options_json)?;
         let password = Secret::new(
             args.password
@@ -266,9 +265,9 @@ pub unsafe extern "C" fn stevedore_generate_key_pair(
                 .unwrap_or_default(),
         );
         let (private_key, public_key) = keys::generate_key_pair(&password)?;
-        out.set(to_json(&serde_json::json!({
+        Ok(serde_json::json!({
             "private_key": private_key,
             "public_key": public_key,
-        }))?)
+        }))
     })
 }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::boundary::{boundary, stevedore_status};
+use super::boundary::stevedore_status;
 use super::client::stevedore_client;
-use super::image::{image, to_json};
-use super::memory::{input_str, options, OutString};
+use super::memory::{input_str, options};
+use super::verb::{image, json_verb};
 use crate::copy::{CopyOptions, DEFAULT_JOBS};
 use crate::platform::{self, Platform};
 use crate::static_registry::{self, StaticOptions};
@@ -74,8 +74,7 @@ pub unsafe extern "C" fn stevedore_static(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> stevedore_status {
-    boundary(|| {
-        let out = OutString::new(out_json, "out_json")?;
+    json_verb(out_json, || {
         let src = image(client, src, "src")?;
         let dir = PathBuf::from(input_str(dir, "dir")?);
         let args: StaticArguments = options(options_json)?;
@@ -94,7 +93,6 @@ pub unsafe extern "C" fn stevedore_static(
                 ..CopyOptions::default()
             },
         };
-        let report = static_registry::export(&src, &dir, &options)?;
-        out.set(to_json(&report)?)
+        static_registry::export(&src, &dir, &options)
     })
 }

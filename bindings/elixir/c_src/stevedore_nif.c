@@ -122,19 +122,54 @@ static int client_arg(ErlNifEnv *env, ERL_NIF_TERM term, const stevedore_client 
 
 #define MAX_STRINGS 5
 
-/* Reads argv[first..first+n) as C strings; frees them all on failure. */
-static int strings(ErlNifEnv *env, const ERL_NIF_TERM argv[], int first, int n, char *out[MAX_STRINGS]) {
+/* The decoded arguments of one NIF call: the client, the strings (C copies,
+ * NULL for nil), and a position, a binary or a progress target for the calls
+ * that take one. */
+typedef struct {
+  const stevedore_client *client;
+  char *s[MAX_STRINGS];
+  int n;
+  ErlNifUInt64 position;
+  ErlNifBinary binary;
+  progress_target progress;
+} nif_args;
+
+static void free_args(nif_args *a) {
+  for (int i = 0; i < a->n; i++) free(a->s[i]);
+  a->n = 0;
+}
+
+/* Appends argv[first..first+n) to a's strings; frees them all on failure. */
+static int strings(ErlNifEnv *env, const ERL_NIF_TERM argv[], int first, int n, nif_args *a) {
   for (int i = 0; i < n; i++) {
-    if (!c_string(env, argv[first + i], &out[i])) {
-      for (int j = 0; j < i; j++) free(out[j]);
+    if (a->n == MAX_STRINGS || !c_string(env, argv[first + i], &a->s[a->n])) {
+      free_args(a);
       return 0;
     }
+    a->n++;
   }
   return 1;
 }
 
-static void free_strings(char *s[MAX_STRINGS], int n) {
-  for (int i = 0; i < n; i++) free(s[i]);
+/* The client (argv[0]) and n strings after it. */
+static int client_strings(ErlNifEnv *env, const ERL_NIF_TERM argv[], int n, nif_args *a) {
+  return client_arg(env, argv[0], &a->client) && strings(env, argv, 1, n, a);
+}
+
+/* The progress pid (argv[first], or nil) and cancel token (argv[first + 1],
+ * or nil) of a copy. */
+static int progress_args(ErlNifEnv *env, const ERL_NIF_TERM argv[], int first, nif_args *a) {
+  if (!enif_is_atom(env, argv[first])) {
+    if (!enif_get_local_pid(env, argv[first], &a->progress.pid)) return 0;
+    a->progress.has_pid = 1;
+  }
+  return enif_is_atom(env, argv[first + 1]) ||
+         enif_get_resource(env, argv[first + 1], cancel_type, (void **)&a->progress.cancel);
+}
+
+/* The callback to give a copy: none when nothing watches it. */
+static stevedore_progress_fn progress_fn(const nif_args *a) {
+  return a->progress.has_pid || a->progress.cancel != NULL ? progress_callback : NULL;
 }
 
 static ERL_NIF_TERM ok_string(ErlNifEnv *env, char *out) {
@@ -148,6 +183,58 @@ static ERL_NIF_TERM ok_bytes(ErlNifEnv *env, uint8_t *out, size_t len) {
   stevedore_bytes_free(out, len);
   return enif_make_tuple2(env, atom(env, "ok"), term);
 }
+
+/* Frees the arguments and answers {ok, Json} or {error, Detail}. */
+static ERL_NIF_TERM json_reply(ErlNifEnv *env, nif_args *a, stevedore_status st, char *out) {
+  free_args(a);
+  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
+}
+
+/* Frees the arguments and answers {ok, Bytes} or {error, Detail}. */
+static ERL_NIF_TERM bytes_reply(ErlNifEnv *env, nif_args *a, stevedore_status st, uint8_t *out, size_t len) {
+  free_args(a);
+  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
+}
+
+/* Frees the arguments and answers ok or {error, Detail}. */
+static ERL_NIF_TERM ok_reply(ErlNifEnv *env, nif_args *a, stevedore_status st) {
+  free_args(a);
+  return st == STEVEDORE_OK ? atom(env, "ok") : error_term(env, st);
+}
+
+/* Defines the NIF `name`: READ decodes argv into `a` (badarg when it fails),
+ * then CALL, the C call, writes a JSON string to `out`. */
+#define JSON_NIF(name, READ, CALL)                                                  \
+  static ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) { \
+    (void)argc;                                                                     \
+    nif_args a = {0};                                                               \
+    if (!(READ)) return enif_make_badarg(env);                                      \
+    char *out = NULL;                                                               \
+    stevedore_status st = CALL;                                                     \
+    return json_reply(env, &a, st, out);                                            \
+  }
+
+/* As JSON_NIF, for a C call that writes a byte buffer to `out` and `len`. */
+#define BYTES_NIF(name, READ, CALL)                                                 \
+  static ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) { \
+    (void)argc;                                                                     \
+    nif_args a = {0};                                                               \
+    if (!(READ)) return enif_make_badarg(env);                                      \
+    uint8_t *out = NULL;                                                            \
+    size_t len = 0;                                                                 \
+    stevedore_status st = CALL;                                                     \
+    return bytes_reply(env, &a, st, out, len);                                      \
+  }
+
+/* As JSON_NIF, for a C call with no result but its status. */
+#define OK_NIF(name, READ, CALL)                                                    \
+  static ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) { \
+    (void)argc;                                                                     \
+    nif_args a = {0};                                                               \
+    if (!(READ)) return enif_make_badarg(env);                                      \
+    stevedore_status st = CALL;                                                     \
+    return ok_reply(env, &a, st);                                                   \
+  }
 
 static ERL_NIF_TERM nif_version(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -164,11 +251,11 @@ static ERL_NIF_TERM nif_abi_version(ErlNifEnv *env, int argc, const ERL_NIF_TERM
 /* client_new(OptionsJson | nil) */
 static ERL_NIF_TERM nif_client_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
-  char *s[MAX_STRINGS];
-  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
+  nif_args a = {0};
+  if (!strings(env, argv, 0, 1, &a)) return enif_make_badarg(env);
   stevedore_client *client = NULL;
-  stevedore_status st = stevedore_client_new(s[0], &client);
-  free_strings(s, 1);
+  stevedore_status st = stevedore_client_new(a.s[0], &client);
+  free_args(&a);
   if (st != STEVEDORE_OK) return error_term(env, st);
   client_resource *res = enif_alloc_resource(client_type, sizeof(client_resource));
   res->client = client;
@@ -180,11 +267,11 @@ static ERL_NIF_TERM nif_client_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
 /* server_start(OptionsJson | nil) -> {ok, Server} */
 static ERL_NIF_TERM nif_server_start(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
-  char *s[MAX_STRINGS];
-  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
+  nif_args a = {0};
+  if (!strings(env, argv, 0, 1, &a)) return enif_make_badarg(env);
   stevedore_server *server = NULL;
-  stevedore_status st = stevedore_server_start(s[0], &server);
-  free_strings(s, 1);
+  stevedore_status st = stevedore_server_start(a.s[0], &server);
+  free_args(&a);
   if (st != STEVEDORE_OK) return error_term(env, st);
   server_resource *res = enif_alloc_resource(server_type, sizeof(server_resource));
   res->server = server;
@@ -232,289 +319,111 @@ static ERL_NIF_TERM nif_cancel(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
 }
 
 /* copy(Client, Src, Dst, OptionsJson, ProgressPid | nil, CancelToken | nil) */
-static ERL_NIF_TERM nif_copy(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  progress_target target = {0, {0}, NULL};
-  if (!enif_is_atom(env, argv[4])) {
-    if (!enif_get_local_pid(env, argv[4], &target.pid)) return enif_make_badarg(env);
-    target.has_pid = 1;
-  }
-  if (!enif_is_atom(env, argv[5]) && !enif_get_resource(env, argv[5], cancel_type, (void **)&target.cancel))
-    return enif_make_badarg(env);
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  int watched = target.has_pid || target.cancel != NULL;
-  char *out = NULL;
-  stevedore_status st =
-      stevedore_copy(client, s[0], s[1], s[2], watched ? progress_callback : NULL, &target, &out);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_copy, progress_args(env, argv, 4, &a) && client_strings(env, argv, 3, &a),
+         stevedore_copy(a.client, a.s[0], a.s[1], a.s[2], progress_fn(&a), &a.progress, &out))
 
 /* sync(Client, JobsJson, OptionsJson, ProgressPid | nil, CancelToken | nil) */
-static ERL_NIF_TERM nif_sync(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  progress_target target = {0, {0}, NULL};
-  if (!enif_is_atom(env, argv[3])) {
-    if (!enif_get_local_pid(env, argv[3], &target.pid)) return enif_make_badarg(env);
-    target.has_pid = 1;
-  }
-  if (!enif_is_atom(env, argv[4]) && !enif_get_resource(env, argv[4], cancel_type, (void **)&target.cancel))
-    return enif_make_badarg(env);
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
-  int watched = target.has_pid || target.cancel != NULL;
-  char *out = NULL;
-  stevedore_status st = stevedore_sync(client, s[0], s[1], watched ? progress_callback : NULL, &target, &out);
-  free_strings(s, 2);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
-
-typedef stevedore_status (*json_verb)(const stevedore_client *, const char *, const char *, char **);
-
-static ERL_NIF_TERM json_call(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_verb verb) {
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = verb(client, s[0], s[1], &out);
-  free_strings(s, 2);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
-
-typedef stevedore_status (*json_verb3)(const stevedore_client *, const char *, const char *,
-                                       const char *, char **);
-
-/* A verb of three strings and a JSON result (build, mutate). */
-static ERL_NIF_TERM json_call3(ErlNifEnv *env, const ERL_NIF_TERM argv[], json_verb3 verb) {
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = verb(client, s[0], s[1], s[2], &out);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_sync, progress_args(env, argv, 3, &a) && client_strings(env, argv, 2, &a),
+         stevedore_sync(a.client, a.s[0], a.s[1], progress_fn(&a), &a.progress, &out))
 
 /* build(Client, SpecJson, BaseDir | nil, Dst) */
-static ERL_NIF_TERM nif_build(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_build);
-}
+JSON_NIF(nif_build, client_strings(env, argv, 3, &a), stevedore_build(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* mutate(Client, Image, MutationJson, Dst) */
-static ERL_NIF_TERM nif_mutate(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_mutate);
-}
+JSON_NIF(nif_mutate, client_strings(env, argv, 3, &a), stevedore_mutate(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* append(Client, Base, Dst, OptionsJson) */
-static ERL_NIF_TERM nif_append(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_append);
-}
+JSON_NIF(nif_append, client_strings(env, argv, 3, &a), stevedore_append(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* flatten(Client, Image, Dst, OptionsJson | nil) */
-static ERL_NIF_TERM nif_flatten(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_flatten);
-}
+JSON_NIF(nif_flatten, client_strings(env, argv, 3, &a), stevedore_flatten(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* index_create(Client, ImagesJson, Dst) */
-static ERL_NIF_TERM nif_index_create(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_index_create);
-}
+JSON_NIF(nif_index_create, client_strings(env, argv, 2, &a), stevedore_index_create(a.client, a.s[0], a.s[1], &out))
 
 /* index_add(Client, Index, Image, Dst) */
-static ERL_NIF_TERM nif_index_add(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_index_add);
-}
+JSON_NIF(nif_index_add, client_strings(env, argv, 3, &a),
+         stevedore_index_add(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* index_remove(Client, Index, Platform, Dst) */
-static ERL_NIF_TERM nif_index_remove(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_index_remove);
-}
+JSON_NIF(nif_index_remove, client_strings(env, argv, 3, &a),
+         stevedore_index_remove(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* rebase(Client, Image, OldBase, NewBase, Dst, OptionsJson | nil) */
-static ERL_NIF_TERM nif_rebase(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 5, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_rebase(client, s[0], s[1], s[2], s[3], s[4], &out);
-  free_strings(s, 5);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_rebase, client_strings(env, argv, 5, &a),
+         stevedore_rebase(a.client, a.s[0], a.s[1], a.s[2], a.s[3], a.s[4], &out))
 
 /* layer_remove(Client, Image, Position, Dst, OptionsJson | nil) */
-static ERL_NIF_TERM nif_layer_remove(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  ErlNifUInt64 position;
-  char *img[MAX_STRINGS], *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !enif_get_uint64(env, argv[2], &position) ||
-      !strings(env, argv, 1, 1, img))
-    return enif_make_badarg(env);
-  if (!strings(env, argv, 3, 2, s)) {
-    free_strings(img, 1);
-    return enif_make_badarg(env);
-  }
-  char *out = NULL;
-  stevedore_status st = stevedore_layer_remove(client, img[0], (size_t)position, s[0], s[1], &out);
-  free_strings(img, 1);
-  free_strings(s, 2);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_layer_remove,
+         enif_get_uint64(env, argv[2], &a.position) && client_strings(env, argv, 1, &a) &&
+             strings(env, argv, 3, 2, &a),
+         stevedore_layer_remove(a.client, a.s[0], (size_t)a.position, a.s[1], a.s[2], &out))
 
 /* layer_replace(Client, Image, Position, Layer, Dst, OptionsJson | nil) */
-static ERL_NIF_TERM nif_layer_replace(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  ErlNifUInt64 position;
-  char *img[MAX_STRINGS], *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !enif_get_uint64(env, argv[2], &position) ||
-      !strings(env, argv, 1, 1, img))
-    return enif_make_badarg(env);
-  if (!strings(env, argv, 3, 3, s)) {
-    free_strings(img, 1);
-    return enif_make_badarg(env);
-  }
-  char *out = NULL;
-  stevedore_status st = stevedore_layer_replace(client, img[0], (size_t)position, s[0], s[1], s[2], &out);
-  free_strings(img, 1);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_layer_replace,
+         enif_get_uint64(env, argv[2], &a.position) && client_strings(env, argv, 1, &a) &&
+             strings(env, argv, 3, 3, &a),
+         stevedore_layer_replace(a.client, a.s[0], (size_t)a.position, a.s[1], a.s[2], a.s[3], &out))
 
 /* generate_key_pair(OptionsJson | nil) */
-static ERL_NIF_TERM nif_generate_key_pair(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  char *s[MAX_STRINGS];
-  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_generate_key_pair(s[0], &out);
-  free_strings(s, 1);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_generate_key_pair, strings(env, argv, 0, 1, &a), stevedore_generate_key_pair(a.s[0], &out))
 
 /* static(Client, Src, Dir, OptionsJson) */
-static ERL_NIF_TERM nif_static(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_static(client, s[0], s[1], s[2], &out);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_static, client_strings(env, argv, 3, &a), stevedore_static(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* sign(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_sign(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_sign);
-}
+JSON_NIF(nif_sign, client_strings(env, argv, 2, &a), stevedore_sign(a.client, a.s[0], a.s[1], &out))
 
 /* verify(Client, Image, PolicyJson) -> {ok, Report} | {error, Detail} |
  * {error, Detail, Report} when no signature satisfies the policy. */
 static ERL_NIF_TERM nif_verify(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  nif_args a = {0};
+  if (!client_strings(env, argv, 2, &a)) return enif_make_badarg(env);
   char *out = NULL;
-  stevedore_status st = stevedore_verify(client, s[0], s[1], &out);
-  free_strings(s, 2);
-  if (st == STEVEDORE_OK) return ok_string(env, out);
-  ERL_NIF_TERM error = error_term(env, st);
-  if (out == NULL) return error;
+  stevedore_status st = stevedore_verify(a.client, a.s[0], a.s[1], &out);
+  ERL_NIF_TERM reply = json_reply(env, &a, st, out);
+  if (st == STEVEDORE_OK || out == NULL) return reply;
   const ERL_NIF_TERM *parts;
   int arity;
-  enif_get_tuple(env, error, &arity, &parts);
+  enif_get_tuple(env, reply, &arity, &parts);
   ERL_NIF_TERM report = string_term(env, out);
   stevedore_string_free(out);
   return enif_make_tuple3(env, parts[0], parts[1], report);
 }
 
 /* attach(Client, Image, Artifact :: binary, OptionsJson) */
-static ERL_NIF_TERM nif_attach(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  ErlNifBinary artifact;
-  char *image[MAX_STRINGS], *opts[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !enif_inspect_binary(env, argv[2], &artifact))
-    return enif_make_badarg(env);
-  if (!strings(env, argv, 1, 1, image)) return enif_make_badarg(env);
-  if (!strings(env, argv, 3, 1, opts)) {
-    free_strings(image, 1);
-    return enif_make_badarg(env);
-  }
-  char *out = NULL;
-  stevedore_status st = stevedore_attach(client, image[0], artifact.data, artifact.size, opts[0], &out);
-  free_strings(image, 1);
-  free_strings(opts, 1);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_attach,
+         enif_inspect_binary(env, argv[2], &a.binary) && client_strings(env, argv, 1, &a) &&
+             strings(env, argv, 3, 1, &a),
+         stevedore_attach(a.client, a.s[0], a.binary.data, a.binary.size, a.s[1], &out))
 
 /* referrers(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_referrers(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_referrers);
-}
+JSON_NIF(nif_referrers, client_strings(env, argv, 2, &a), stevedore_referrers(a.client, a.s[0], a.s[1], &out))
 
 /* inspect(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_inspect(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_inspect);
-}
+JSON_NIF(nif_inspect, client_strings(env, argv, 2, &a), stevedore_inspect(a.client, a.s[0], a.s[1], &out))
 
 /* tags(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_tags(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_tags);
-}
+JSON_NIF(nif_tags, client_strings(env, argv, 2, &a), stevedore_tags(a.client, a.s[0], a.s[1], &out))
 
 /* delete(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_delete(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
-  stevedore_status st = stevedore_delete(client, s[0], s[1]);
-  free_strings(s, 2);
-  return st == STEVEDORE_OK ? atom(env, "ok") : error_term(env, st);
-}
+OK_NIF(nif_delete, client_strings(env, argv, 2, &a), stevedore_delete(a.client, a.s[0], a.s[1]))
 
 /* inspect_raw(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_inspect_raw(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
-  uint8_t *out = NULL;
-  size_t len = 0;
-  stevedore_status st = stevedore_inspect_raw(client, s[0], s[1], &out, &len);
-  free_strings(s, 2);
-  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
-}
+BYTES_NIF(nif_inspect_raw, client_strings(env, argv, 2, &a),
+          stevedore_inspect_raw(a.client, a.s[0], a.s[1], &out, &len))
 
 /* manifest(Client, Image, OptionsJson) -> {ok, Json, Raw} */
 static ERL_NIF_TERM nif_manifest(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  nif_args a = {0};
+  if (!client_strings(env, argv, 2, &a)) return enif_make_badarg(env);
   char *json = NULL;
   uint8_t *raw = NULL;
   size_t len = 0;
-  stevedore_status st = stevedore_manifest(client, s[0], s[1], &json, &raw, &len);
-  free_strings(s, 2);
+  stevedore_status st = stevedore_manifest(a.client, a.s[0], a.s[1], &json, &raw, &len);
+  free_args(&a);
   if (st != STEVEDORE_OK) return error_term(env, st);
   ERL_NIF_TERM json_term = string_term(env, json);
   ERL_NIF_TERM raw_term = binary_of(env, raw, len);
@@ -524,87 +433,33 @@ static ERL_NIF_TERM nif_manifest(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 }
 
 /* blob(Client, Image, Digest, OptionsJson) */
-static ERL_NIF_TERM nif_blob(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  uint8_t *out = NULL;
-  size_t len = 0;
-  stevedore_status st = stevedore_blob(client, s[0], s[1], s[2], &out, &len);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
-}
+BYTES_NIF(nif_blob, client_strings(env, argv, 3, &a), stevedore_blob(a.client, a.s[0], a.s[1], a.s[2], &out, &len))
 
 /* blob_to_file(Client, Image, Digest, Path, OptionsJson) */
-static ERL_NIF_TERM nif_blob_to_file(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 4, s)) return enif_make_badarg(env);
-  stevedore_status st = stevedore_blob_to_file(client, s[0], s[1], s[2], s[3]);
-  free_strings(s, 4);
-  return st == STEVEDORE_OK ? atom(env, "ok") : error_term(env, st);
-}
+OK_NIF(nif_blob_to_file, client_strings(env, argv, 4, &a),
+       stevedore_blob_to_file(a.client, a.s[0], a.s[1], a.s[2], a.s[3]))
 
 /* files(Client, Image, Path | nil, OptionsJson) */
-static ERL_NIF_TERM nif_files(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_files(client, s[0], s[1], s[2], &out);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_files, client_strings(env, argv, 3, &a), stevedore_files(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* read_file(Client, Image, Path, OptionsJson) */
-static ERL_NIF_TERM nif_read_file(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  uint8_t *out = NULL;
-  size_t len = 0;
-  stevedore_status st = stevedore_read_file(client, s[0], s[1], s[2], &out, &len);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_bytes(env, out, len) : error_term(env, st);
-}
+BYTES_NIF(nif_read_file, client_strings(env, argv, 3, &a),
+          stevedore_read_file(a.client, a.s[0], a.s[1], a.s[2], &out, &len))
 
 /* export(Client, Image, Path, OptionsJson) */
-static ERL_NIF_TERM nif_export(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_export(client, s[0], s[1], s[2], &out);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_export, client_strings(env, argv, 3, &a), stevedore_export(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* diff(Client, ImageA, ImageB, OptionsJson) */
-static ERL_NIF_TERM nif_diff(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 3, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_diff(client, s[0], s[1], s[2], &out);
-  free_strings(s, 3);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_diff, client_strings(env, argv, 3, &a), stevedore_diff(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* sbom(Client, Image, OptionsJson) -> {:ok, {Document, ReportJson}} */
 static ERL_NIF_TERM nif_sbom(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
-  const stevedore_client *client;
-  char *s[MAX_STRINGS];
-  if (!client_arg(env, argv[0], &client) || !strings(env, argv, 1, 2, s)) return enif_make_badarg(env);
+  nif_args a = {0};
+  if (!client_strings(env, argv, 2, &a)) return enif_make_badarg(env);
   char *document = NULL, *report = NULL;
-  stevedore_status st = stevedore_sbom(client, s[0], s[1], &document, &report);
-  free_strings(s, 2);
+  stevedore_status st = stevedore_sbom(a.client, a.s[0], a.s[1], &document, &report);
+  free_args(&a);
   if (st != STEVEDORE_OK) return error_term(env, st);
   ERL_NIF_TERM pair = enif_make_tuple2(env, string_term(env, document), string_term(env, report));
   stevedore_string_free(document);
@@ -613,63 +468,29 @@ static ERL_NIF_TERM nif_sbom(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
 }
 
 /* tag(Client, Image, Tag, OptionsJson) */
-static ERL_NIF_TERM nif_tag(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call3(env, argv, stevedore_tag);
-}
+JSON_NIF(nif_tag, client_strings(env, argv, 3, &a), stevedore_tag(a.client, a.s[0], a.s[1], a.s[2], &out))
 
 /* digest(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_digest(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_digest);
-}
+JSON_NIF(nif_digest, client_strings(env, argv, 2, &a), stevedore_digest(a.client, a.s[0], a.s[1], &out))
 
 /* list_tags(Client, Image, OptionsJson) */
-static ERL_NIF_TERM nif_list_tags(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_list_tags);
-}
+JSON_NIF(nif_list_tags, client_strings(env, argv, 2, &a), stevedore_list_tags(a.client, a.s[0], a.s[1], &out))
 
 /* catalog(Client, Registry, OptionsJson) */
-static ERL_NIF_TERM nif_catalog(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_catalog);
-}
+JSON_NIF(nif_catalog, client_strings(env, argv, 2, &a), stevedore_catalog(a.client, a.s[0], a.s[1], &out))
 
 /* login(Client, Registry, OptionsJson) -> {ok, AuthFilePath} */
-static ERL_NIF_TERM nif_login(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_login);
-}
+JSON_NIF(nif_login, client_strings(env, argv, 2, &a), stevedore_login(a.client, a.s[0], a.s[1], &out))
 
 /* logout(Client, Registry, OptionsJson) -> {ok, AuthFilePath} */
-static ERL_NIF_TERM nif_logout(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return json_call(env, argv, stevedore_logout);
-}
+JSON_NIF(nif_logout, client_strings(env, argv, 2, &a), stevedore_logout(a.client, a.s[0], a.s[1], &out))
 
 /* manifest_digest(Manifest :: binary, OptionsJson) */
-static ERL_NIF_TERM nif_manifest_digest(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  ErlNifBinary manifest;
-  char *s[MAX_STRINGS];
-  if (!enif_inspect_binary(env, argv[0], &manifest) || !strings(env, argv, 1, 1, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_manifest_digest(manifest.data, manifest.size, s[0], &out);
-  free_strings(s, 1);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_manifest_digest, enif_inspect_binary(env, argv[0], &a.binary) && strings(env, argv, 1, 1, &a),
+         stevedore_manifest_digest(a.binary.data, a.binary.size, a.s[0], &out))
 
 /* gc(OptionsJson) */
-static ERL_NIF_TERM nif_gc(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  char *s[MAX_STRINGS];
-  if (!strings(env, argv, 0, 1, s)) return enif_make_badarg(env);
-  char *out = NULL;
-  stevedore_status st = stevedore_gc(s[0], &out);
-  free_strings(s, 1);
-  return st == STEVEDORE_OK ? ok_string(env, out) : error_term(env, st);
-}
+JSON_NIF(nif_gc, strings(env, argv, 0, 1, &a), stevedore_gc(a.s[0], &out))
 
 #define IO ERL_NIF_DIRTY_JOB_IO_BOUND
 

@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass
 
 from . import _native
-from ._native import call, encode, options, take_bytes, take_string
+from ._native import call, call_bytes, call_json, call_judged, call_string, encode, options, take_bytes, take_string
 from .errors import (  # noqa: F401  (re-exported)
     CancelledError, DeniedError, DigestMismatchError, InvalidInputError, NetworkError,
     NotFoundError, PanicError, PolicyError, RateLimitedError, StevedoreError, StevedoreIOError,
@@ -65,7 +65,34 @@ class Manifest:
     raw: bytes
 
 
-class Client:
+class _Handle:
+    """Owns a library handle: made by the function `_new` from options,
+    released once by `_free`; a context manager that releases it on exit."""
+
+    _new = _free = ""
+
+    def __init__(self, opts):
+        self._handle = None
+        handle = ctypes.c_void_p()
+        call(self._new, opts, ctypes.byref(handle))
+        self._handle = handle
+
+    def _release(self):
+        if self._handle:
+            getattr(_native.lib, self._free)(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._release()
+
+    def __del__(self):
+        self._release()
+
+
+class Client(_Handle):
     """A registry client: options and a token cache shared by every call and
     thread that uses it. Options are those of `stevedore_client_new`
     (`credentials={"host:port": {"username": …, "password": …}}` — bound
@@ -73,26 +100,14 @@ class Client:
     `insecure`, `plain_http`, `cert_dir`, `connect_timeout_secs`,
     `read_timeout_secs`, `max_retries`, `chunk_size`, …)."""
 
+    _new, _free = "stevedore_client_new", "stevedore_client_free"
+
     def __init__(self, **client_options):
-        self._handle = None
-        handle = ctypes.c_void_p()
-        call("stevedore_client_new", options(**client_options), ctypes.byref(handle))
-        self._handle = handle
+        super().__init__(options(**client_options))
 
     def close(self):
         """Releases the client; later calls fail."""
-        if self._handle:
-            _native.lib.stevedore_client_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
+        self._release()
 
     def _live(self):
         if not self._handle:
@@ -100,9 +115,10 @@ class Client:
         return self._handle
 
     def _json(self, name, *args):
-        out = ctypes.c_void_p()
-        call(name, self._live(), *args, ctypes.byref(out))
-        return json.loads(take_string(out))
+        return call_json(name, self._live(), *args)
+
+    def _bytes(self, name, *args) -> bytes:
+        return call_bytes(name, self._live(), *args)
 
     def copy(self, src: str, dst: str, all: bool = False, platform: str = None, platforms=None,
              jobs: int = None, progress=None, referrers: bool = False,
@@ -124,9 +140,7 @@ class Client:
         opts = options(all=all or None, platform=platform, platforms=platforms, jobs=jobs,
                        referrers=referrers or None, preserve_digests=preserve_digests or None,
                        compress_format=compress_format, compress_level=compress_level)
-        out = ctypes.c_void_p()
-        call("stevedore_copy", self._live(), encode(src), encode(dst), opts, callback, None, ctypes.byref(out))
-        return json.loads(take_string(out))
+        return self._json("stevedore_copy", encode(src), encode(dst), opts, callback, None)
 
     def sync(self, pairs, all: bool = False, jobs: int = None, progress=None,
              referrers: bool = False) -> list:
@@ -136,10 +150,8 @@ class Client:
         brings each image's signatures and attached artifacts along."""
         callback = _native.PROGRESS(_progress_trampoline(progress)) if progress else _native.PROGRESS()
         job_list = json.dumps([{"src": src, "dst": dst} for src, dst in pairs]).encode()
-        out = ctypes.c_void_p()
         opts = options(all=all or None, jobs=jobs, referrers=referrers or None)
-        call("stevedore_sync", self._live(), job_list, opts, callback, None, ctypes.byref(out))
-        return json.loads(take_string(out))
+        return self._json("stevedore_sync", job_list, opts, callback, None)
 
     def build(self, spec: dict, dst: str, base_dir: str = None) -> dict:
         """Builds the image `spec` describes (the README's spec format, as a
@@ -207,18 +219,13 @@ class Client:
         """Deletes an image (a layout's tag, or a registry's manifest)."""
         call("stevedore_delete", self._live(), encode(image), None)
 
-    def _raw(self, image, opts):
-        out, length = ctypes.c_void_p(), ctypes.c_size_t()
-        call("stevedore_inspect_raw", self._live(), encode(image), opts, ctypes.byref(out), ctypes.byref(length))
-        return take_bytes(out, length)
-
     def raw_manifest(self, image: str) -> bytes:
         """The manifest exactly as stored."""
-        return self._raw(image, None)
+        return self._bytes("stevedore_inspect_raw", encode(image), None)
 
     def raw_config(self, image: str, platform: str = None) -> bytes:
         """The config exactly as stored."""
-        return self._raw(image, options(config=True, platform=platform))
+        return self._bytes("stevedore_inspect_raw", encode(image), options(config=True, platform=platform))
 
     def manifest(self, image: str, platform: str = None) -> Manifest:
         """The manifest, parsed and raw; with `platform`, an index is followed
@@ -233,12 +240,7 @@ class Client:
 
     def blob(self, image: str, digest: str, max_size: int = None) -> bytes:
         """A blob, verified, in memory."""
-        out, length = ctypes.c_void_p(), ctypes.c_size_t()
-        call(
-            "stevedore_blob", self._live(), encode(image), encode(digest), options(max_size=max_size),
-            ctypes.byref(out), ctypes.byref(length),
-        )
-        return take_bytes(out, length)
+        return self._bytes("stevedore_blob", encode(image), encode(digest), options(max_size=max_size))
 
     def export_static(self, src: str, dir: str, name: str = None, tag: str = None,
                       nginx_conf: str = None, caddyfile: str = None, base_url: str = None,
@@ -250,9 +252,7 @@ class Client:
         opts = options(name=name, tag=tag, nginx_conf=nginx_conf, caddyfile=caddyfile,
                        base_url=base_url, all=all or None, platform=platform,
                        referrers=referrers or None)
-        out = ctypes.c_void_p()
-        call("stevedore_static", self._live(), encode(src), encode(dir), opts, ctypes.byref(out))
-        return json.loads(take_string(out))
+        return self._json("stevedore_static", encode(src), encode(dir), opts)
 
     def files(self, image: str, path: str = None, platform: str = None) -> dict:
         """The merged root filesystem without unpacking it: `{"name", "layers",
@@ -263,12 +263,8 @@ class Client:
 
     def read_file(self, image: str, path: str, platform: str = None, max_size: int = None) -> bytes:
         """One file's bytes, symlinks followed inside the image only."""
-        out, length = ctypes.c_void_p(), ctypes.c_size_t()
-        call(
-            "stevedore_read_file", self._live(), encode(image), encode(path),
-            options(platform=platform, max_size=max_size), ctypes.byref(out), ctypes.byref(length),
-        )
-        return take_bytes(out, length)
+        return self._bytes("stevedore_read_file", encode(image), encode(path),
+                           options(platform=platform, max_size=max_size))
 
     def export(self, image: str, path, platform: str = None) -> dict:
         """Writes the merged root as one uncompressed tar to `path` (whole or
@@ -304,24 +300,15 @@ class Client:
         deny: returns the report when a signature satisfies the policy, and
         raises `PolicyError` (its `report` attribute holds every verdict)
         when none does."""
-        out = ctypes.c_void_p()
         opts = options(keys=list(keys), identity=identity, annotations=annotations)
-        try:
-            call("stevedore_verify", self._live(), encode(image), opts, ctypes.byref(out))
-        except PolicyError as e:
-            e.report = json.loads(take_string(out)) if out.value else None
-            raise
-        return json.loads(take_string(out))
+        return call_judged("stevedore_verify", self._live(), encode(image), opts)
 
     def attach(self, image: str, artifact: bytes, artifact_type: str, media_type: str = None,
                annotations: dict = None) -> dict:
         """Attaches `artifact` (an SBOM, a scan result) to an image as an OCI
         1.1 referrer; returns its manifest's digest and the subject's."""
-        out = ctypes.c_void_p()
         opts = options(artifact_type=artifact_type, media_type=media_type, annotations=annotations)
-        call("stevedore_attach", self._live(), encode(image), bytes(artifact), len(artifact), opts,
-             ctypes.byref(out))
-        return json.loads(take_string(out))
+        return self._json("stevedore_attach", encode(image), bytes(artifact), len(artifact), opts)
 
     def referrers(self, image: str, artifact_type: str = None) -> list:
         """The artifacts attached to an image (descriptors), of one type if given."""
@@ -336,13 +323,7 @@ class Client:
         path), as `stevedore verify --policy`: returns the decision `{image,
         policy, scope, accepted, reasons}` when accepted, and raises
         `PolicyError` (its `report` attribute holds the decision) when not."""
-        out = ctypes.c_void_p()
-        try:
-            call("stevedore_verify", self._live(), encode(image), options(policy=str(policy)), ctypes.byref(out))
-        except PolicyError as e:
-            e.report = json.loads(take_string(out)) if out.value else None
-            raise
-        return json.loads(take_string(out))
+        return call_judged("stevedore_verify", self._live(), encode(image), options(policy=str(policy)))
 
     def tag(self, image: str, tag: str) -> str:
         """Gives the manifest `image` names the tag `tag` too, in the same
@@ -367,20 +348,16 @@ class Client:
         them in the client's `auth_file` (or the primary auth file of
         containers-auth.json(5)); returns the file written. A refusal raises
         `UnauthorizedError` and writes nothing."""
-        out = ctypes.c_void_p()
-        call("stevedore_login", self._live(), encode(registry),
-             options(username=username, password=password), ctypes.byref(out))
-        return take_string(out)
+        return call_string("stevedore_login", self._live(), encode(registry),
+                           options(username=username, password=password))
 
     def logout(self, registry: str) -> str:
         """Removes the login for `registry` from the auth file; returns the
         file written. `NotFoundError` when it held none."""
-        out = ctypes.c_void_p()
-        call("stevedore_logout", self._live(), encode(registry), None, ctypes.byref(out))
-        return take_string(out)
+        return call_string("stevedore_logout", self._live(), encode(registry), None)
 
 
-class Server:
+class Server(_Handle):
     """A registry server (the OCI distribution API) running in this process.
     Options are those of `stevedore_server_start` (`addr`, default
     `127.0.0.1:0`; `root`, default in memory; `htpasswd`, `read_only`,
@@ -392,11 +369,10 @@ class Server:
     rest from the AWS environment; `redirect`). Use it as a context
     manager, or call `stop()`."""
 
+    _new, _free = "stevedore_server_start", "stevedore_server_stop"
+
     def __init__(self, **server_options):
-        self._handle = None
-        handle = ctypes.c_void_p()
-        call("stevedore_server_start", options(**server_options), ctypes.byref(handle))
-        self._handle = handle
+        super().__init__(options(**server_options))
 
     @property
     def address(self) -> str:
@@ -407,18 +383,7 @@ class Server:
 
     def stop(self):
         """Stops serving; waits for open connections to close."""
-        if self._handle:
-            _native.lib.stevedore_server_stop(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def __del__(self):
-        self.stop()
+        self._release()
 
 
 def gc(root=None, s3: dict = None, dry_run: bool = False, grace_secs: float = None) -> dict:
@@ -426,28 +391,22 @@ def gc(root=None, s3: dict = None, dry_run: bool = False, grace_secs: float = No
     as `Server`'s) that no manifest reaches, written before the grace period
     (default 3600 s); safe while servers serve. Returns `{dry_run, marked,
     kept_recent, removed, removed_bytes, removed_uploads}`."""
-    out = ctypes.c_void_p()
     opts = options(root=None if root is None else str(root), s3=s3, dry_run=dry_run,
                    grace_secs=grace_secs)
-    call("stevedore_gc", opts, ctypes.byref(out))
-    return json.loads(take_string(out))
+    return call_json("stevedore_gc", opts)
 
 
 def generate_key_pair(password: str = None) -> tuple:
     """A new key pair as cosign writes it: (private PEM, encrypted with
     `password` or $COSIGN_PASSWORD; public PEM)."""
-    out = ctypes.c_void_p()
-    call("stevedore_generate_key_pair", options(password=password), ctypes.byref(out))
-    pair = json.loads(take_string(out))
+    pair = call_json("stevedore_generate_key_pair", options(password=password))
     return pair["private_key"], pair["public_key"]
 
 
 def manifest_digest(manifest: bytes) -> str:
     """The digest of a manifest's exact bytes (skopeo's `manifest-digest`)."""
-    out = ctypes.c_void_p()
     data = bytes(manifest)
-    call("stevedore_manifest_digest", data, len(data), None, ctypes.byref(out))
-    return json.loads(take_string(out))["digest"]
+    return call_json("stevedore_manifest_digest", data, len(data), None)["digest"]
 
 
 def _progress_trampoline(progress):

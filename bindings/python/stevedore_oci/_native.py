@@ -138,3 +138,34 @@ def take_bytes(pointer: ctypes.c_void_p, length: ctypes.c_size_t) -> bytes:
         return ctypes.string_at(pointer.value, length.value) if length.value else b""
     finally:
         lib.stevedore_bytes_free(pointer, length)
+
+
+def call_string(name, *args) -> str:
+    """Calls `name` with a string out-parameter after `args`; returns the string."""
+    out = ctypes.c_void_p()
+    call(name, *args, ctypes.byref(out))
+    return take_string(out)
+
+
+def call_json(name, *args):
+    """Calls `name` with a JSON out-parameter after `args`; returns it parsed."""
+    return json.loads(call_string(name, *args))
+
+
+def call_bytes(name, *args) -> bytes:
+    """Calls `name` with a buffer and length out-parameter after `args`; returns the bytes."""
+    out, length = ctypes.c_void_p(), ctypes.c_size_t()
+    call(name, *args, ctypes.byref(out), ctypes.byref(length))
+    return take_bytes(out, length)
+
+
+def call_judged(name, *args):
+    """As `call_json`, for a verb that writes its JSON also when it refuses
+    (verify): a `PolicyError` raised carries it parsed as `report`."""
+    out = ctypes.c_void_p()
+    try:
+        call(name, *args, ctypes.byref(out))
+    except errors.PolicyError as e:
+        e.report = json.loads(take_string(out)) if out.value else None
+        raise
+    return json.loads(take_string(out))
