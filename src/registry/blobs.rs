@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use ureq::http::{header, Method};
 
-use super::http::{answered_by, header_str, resolve, status_error, with_query, Call, Endpoint};
+use super::endpoint::Endpoint;
+use super::http::{answered_by, header_str, resolve, status_error, with_query, Call};
 use super::rate::MinRate;
 use super::{Client, Repository};
 use crate::auth::Scope;

@@ -1,26 +1,27 @@
-//! One request to a registry, done right: the endpoint found by a `/v2/` ping
+//! One request to a registry, done right: to the endpoint found by a `/v2/` ping
 //! (HTTPS, or plain HTTP where allowed), authentication answered from the
 //! `WWW-Authenticate` challenge, retries with backoff and `Retry-After`, and
 //! redirects followed by hand so that credentials never leave the registry's
 //! origin.
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ureq::http::{self as h, header, Method, Response};
 use ureq::Body;
 
+use super::endpoint::Endpoint;
 use super::rate::MinRate;
-use super::{api_host, Client, ClientOptions};
-use crate::auth::{parse_challenges, Credentials, Scope, Secret};
+use super::{Client, ClientOptions};
+use crate::auth::{Scope, Secret};
 use crate::error::{from_io, Error, ErrorKind, RegistryError, Result};
 use crate::progress::report_retry;
 
 /// The longest wait honoured from a `Retry-After`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
 /// How much of an error reply is read.
-const ERROR_BODY_MAX: u64 = 64 * 1024;
+pub(super) const ERROR_BODY_MAX: u64 = 64 * 1024;
 
 /// Builds a `ureq` agent: no automatic redirects (we follow them ourselves),
 /// statuses returned rather than turned into errors, and the TLS trust chosen.
@@ -81,41 +82,6 @@ fn trusted_certs(dir: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'st
         }
     }
     Ok(certs)
-}
-
-/// How a registry wants to be authenticated, learnt from its challenge.
-#[derive(Debug, Clone)]
-enum AuthScheme {
-    None,
-    Basic,
-    Bearer {
-        realm: String,
-        service: Option<String>,
-    },
-}
-
-/// A registry as reached: its base URL, its TLS trust, its auth scheme.
-#[derive(Debug)]
-pub(crate) struct Endpoint {
-    pub registry: String,
-    pub base: String,
-    trusting: bool,
-    auth: Mutex<AuthScheme>,
-}
-
-impl Endpoint {
-    fn scheme(&self) -> AuthScheme {
-        self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn set_scheme(&self, scheme: AuthScheme) {
-        *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = scheme;
-    }
-
-    /// The URL of `path` (which starts with `/v2/`) on this registry.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
 }
 
 /// A request: method, absolute URL, headers, an optional body held in memory
@@ -179,7 +145,7 @@ pub(crate) fn link_values(response: &Response<Body>) -> Vec<&str> {
 }
 
 /// The URL without its query, for messages (queries hold upload state).
-fn shown(url: &str) -> &str {
+pub(super) fn shown(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
@@ -289,7 +255,7 @@ pub(crate) fn status_error(method: &Method, url: &str, mut response: Response<Bo
 
 /// Whether a TLS handshake failed because the server answered in plain
 /// HTTP (a record that is not TLS, such as `HTTP/1.1 400`).
-fn answered_plain_http(e: &ureq::Error) -> bool {
+pub(super) fn answered_plain_http(e: &ureq::Error) -> bool {
     let plain_reply = |r: &rustls::Error| {
         matches!(
             r,
@@ -306,7 +272,7 @@ fn answered_plain_http(e: &ureq::Error) -> bool {
     }
 }
 
-fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
+pub(super) fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error {
     if answered_plain_http(&e) {
         return Error::new(
             ErrorKind::Network,
@@ -330,7 +296,7 @@ fn jitter(limit: Duration) -> Duration {
 }
 
 impl Client {
-    fn agent(&self, endpoint: &Endpoint) -> &ureq::Agent {
+    pub(super) fn agent(&self, endpoint: &Endpoint) -> &ureq::Agent {
         if endpoint.trusting {
             &self.inner.trusting
         } else {
@@ -342,87 +308,6 @@ impl Client {
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let base = self.retry_delay() * 2u32.saturating_pow(attempt.min(10));
         base + jitter(self.retry_delay())
-    }
-
-    /// The endpoint of `registry`, found once per client by pinging `/v2/`;
-    /// where HTTPS is tried before plain HTTP and the port answers the TLS
-    /// handshake in plain HTTP, that answer is the ping.
-    pub(crate) fn endpoint(&self, registry: &str) -> Result<Arc<Endpoint>> {
-        if let Some(e) = self
-            .inner
-            .endpoints
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(registry)
-        {
-            return Ok(e.clone());
-        }
-        let host = api_host(registry);
-        let insecure = self.inner.options.is_insecure(registry);
-        let schemes = self.inner.options.schemes(registry);
-        let mut last_error = None;
-        for scheme in schemes {
-            let endpoint = Endpoint {
-                registry: registry.to_owned(),
-                base: format!("{scheme}://{host}"),
-                trusting: insecure,
-                auth: Mutex::new(AuthScheme::None),
-            };
-            let url = endpoint.url("/v2/");
-            let pinged = if schemes.len() > 1 && *scheme == "https" {
-                // Tried first, with plain HTTP to fall back on: no retry.
-                match self.send_once(&endpoint, &Method::GET, &url, &[], None, None) {
-                    // The port answered the TLS handshake in plain HTTP: that
-                    // is the endpoint, and pinging it would only learn what
-                    // the first request's own 401 (if any) will say.
-                    Err(e) if answered_plain_http(&e) => {
-                        let endpoint = Endpoint {
-                            base: format!("http://{host}"),
-                            ..endpoint
-                        };
-                        return Ok(self.remember(endpoint));
-                    }
-                    Err(e) => Err(network_error(&Method::GET, &url, e)),
-                    Ok(response) if !response.status().is_redirection() => Ok(response),
-                    Ok(_) => self.send(&endpoint, &Call::new(Method::GET, url, Vec::new())),
-                }
-            } else {
-                self.send(&endpoint, &Call::new(Method::GET, url, Vec::new()))
-            };
-            match pinged {
-                Ok(response) => {
-                    self.learn_scheme(&endpoint, response);
-                    return Ok(self.remember(endpoint));
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        let e = last_error.unwrap_or_else(|| Error::new(ErrorKind::Network, "no scheme to try"));
-        Err(e.context(format!("cannot reach registry {registry}")))
-    }
-
-    fn remember(&self, endpoint: Endpoint) -> Arc<Endpoint> {
-        let endpoint = Arc::new(endpoint);
-        self.inner
-            .endpoints
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(endpoint.registry.clone(), endpoint.clone());
-        endpoint
-    }
-
-    /// Takes the auth scheme from a `/v2/` ping's reply (a 401's challenge),
-    /// and reads the short body to its end so that the connection goes back
-    /// to the pool for the request that follows.
-    fn learn_scheme(&self, endpoint: &Endpoint, mut response: Response<Body>) {
-        if response.status().as_u16() == 401 {
-            let challenge = header_str(&response, "www-authenticate").unwrap_or("");
-            let ping = endpoint.url("/v2/");
-            endpoint.set_scheme(scheme_of(challenge, answered_by(&response, &ping)));
-        }
-        let _ = self
-            .guarded(response.body_mut().as_reader().take(ERROR_BODY_MAX))
-            .read_to_end(&mut Vec::new());
     }
 
     /// Sends `call` to `endpoint`, with authentication, retries and
@@ -512,7 +397,7 @@ impl Client {
         }
     }
 
-    fn send_once(
+    pub(super) fn send_once(
         &self,
         endpoint: &Endpoint,
         method: &Method,
@@ -533,245 +418,6 @@ impl Client {
             Some(bytes) => agent.run(request.body(bytes).map_err(ureq::Error::Http)?),
             None => agent.run(request.body(()).map_err(ureq::Error::Http)?),
         }
-    }
-
-    /// The `Authorization` to send proactively: a cached token, or basic
-    /// credentials where the registry asked for them.
-    fn authorization(&self, endpoint: &Endpoint, scopes: &[Scope]) -> Result<Option<Secret>> {
-        Ok(match endpoint.scheme() {
-            AuthScheme::None => None,
-            AuthScheme::Bearer { .. } => self
-                .inner
-                .tokens
-                .get(&endpoint.registry, scopes)
-                .map(|t| Secret::new(format!("Bearer {}", t.expose()))),
-            AuthScheme::Basic => self
-                .credentials_for(endpoint, scopes)?
-                .basic_header()
-                .map(Secret::new),
-        })
-    }
-
-    /// The error for a 401 the registry still answers after its challenge
-    /// was met: the credentials sent were refused, or none were found (and
-    /// where they were looked for). Never holds the credentials.
-    fn refused(&self, endpoint: &Endpoint, scopes: &[Scope], method: &Method, url: &str) -> Error {
-        let registry = &endpoint.registry;
-        let repository = scopes.iter().find_map(Scope::repository_name).unwrap_or("");
-        let source = &self.inner.credentials;
-        let message = match source.find(registry, repository) {
-            Err(e) => return e,
-            Ok((Credentials::Anonymous, _)) => {
-                let files: Vec<String> = source
-                    .files()
-                    .iter()
-                    .map(|f| f.display().to_string())
-                    .collect();
-                format!(
-                    "registry {registry} needs credentials for {repository}: none are bound to it \
-                     and none were found in the auth files ({}); give them with \
-                     --creds USER:PASSWORD or `stevedore login {registry}`",
-                    files.join(", ")
-                )
-            }
-            Ok((_, Some(file))) => format!(
-                "registry {registry} refused the credentials for it from {} \
-                 (for {method} {}); log in again with `stevedore login {registry}`",
-                file.display(),
-                shown(url)
-            ),
-            Ok((_, None)) => format!(
-                "registry {registry} refused the credentials given for it (for {method} {})",
-                shown(url)
-            ),
-        };
-        Error::new(ErrorKind::Unauthorized, message).with_http_status(401)
-    }
-
-    fn credentials_for(&self, endpoint: &Endpoint, scopes: &[Scope]) -> Result<Credentials> {
-        let repository = scopes.iter().find_map(Scope::repository_name).unwrap_or("");
-        self.inner
-            .credentials
-            .lookup(&endpoint.registry, repository)
-    }
-
-    /// Answers a 401 from `answered` to a request that carried `sent`:
-    /// learns the scheme and, for bearer, makes sure a token is cached.
-    /// Returns whether the request should be sent again.
-    fn answer_challenge(
-        &self,
-        endpoint: &Endpoint,
-        scopes: &[Scope],
-        header: &str,
-        answered: &str,
-        sent: Option<&Secret>,
-    ) -> Result<bool> {
-        let scheme = scheme_of(header, answered);
-        endpoint.set_scheme(scheme.clone());
-        match scheme {
-            AuthScheme::None => Ok(false),
-            AuthScheme::Basic => {
-                // Credentials already sent and refused: no second try.
-                Ok(sent.is_none()
-                    && self
-                        .credentials_for(endpoint, scopes)?
-                        .basic_header()
-                        .is_some())
-            }
-            AuthScheme::Bearer { realm, service } => {
-                // One fetch per registry and scope at a time: threads that met
-                // the same challenge wait, then use the token it earned,
-                // unless that token is the very one the server refused.
-                let key = format!("{} {}", endpoint.registry, scopes_key(scopes));
-                let lock = self.key_lock(key);
-                let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
-                let cached = self.authorization(endpoint, scopes)?;
-                if cached.is_none() || cached.as_ref() == sent {
-                    self.fetch_token(endpoint, &realm, service.as_deref(), scopes)?;
-                }
-                Ok(true)
-            }
-        }
-    }
-
-    /// Checks that the registry accepts the credentials bound to it: `/v2/`
-    /// with them (basic), or a token asked for no scope (bearer), as
-    /// `docker login` does. Errors: `Unauthorized` when they are refused.
-    pub(crate) fn check_login(&self, endpoint: &Endpoint) -> Result<()> {
-        if matches!(endpoint.scheme(), AuthScheme::None) {
-            // Found without a ping (a plain-HTTP port): ask for the challenge.
-            let call = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
-            let response = self.send(endpoint, &call)?;
-            self.learn_scheme(endpoint, response);
-        }
-        match endpoint.scheme() {
-            AuthScheme::None => Ok(()),
-            AuthScheme::Basic => {
-                let call = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
-                let response = self.send(endpoint, &call)?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(()),
-                    401 => Err(self.refused(endpoint, &[], &call.method, &call.url)),
-                    _ => Err(status_error(&call.method, &call.url, response)),
-                }
-            }
-            AuthScheme::Bearer { realm, service } => {
-                self.fetch_token(endpoint, &realm, service.as_deref(), &[])
-            }
-        }
-    }
-
-    /// Asks the token service at `realm` for a token granting `scopes`, and
-    /// caches it.
-    fn fetch_token(
-        &self,
-        endpoint: &Endpoint,
-        realm: &str,
-        service: Option<&str>,
-        scopes: &[Scope],
-    ) -> Result<()> {
-        let mut credentials = self.credentials_for(endpoint, scopes)?;
-        // The registry's own credentials go to the token service its
-        // challenge names (Docker Hub's is auth.docker.io), never in clear
-        // from a registry reached over verified TLS.
-        if realm.starts_with("http://") && !endpoint.trusting {
-            if credentials != Credentials::Anonymous {
-                return Err(Error::new(
-                    ErrorKind::Unauthorized,
-                    format!(
-                        "registry {} names a plain-HTTP token service ({}); its credentials \
-                         are not sent in clear (reach the registry with --tls-verify=false \
-                         to allow it)",
-                        endpoint.registry,
-                        shown(realm)
-                    ),
-                ));
-            }
-            credentials = Credentials::Anonymous;
-        }
-        let scope_strings: Vec<String> = scopes.iter().map(ToString::to_string).collect();
-        let agent = self.agent(endpoint);
-        let result = match &credentials {
-            Credentials::IdentityToken(token) => {
-                let scope = scope_strings.join(" ");
-                let mut form = vec![
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", token.expose()),
-                    ("client_id", "stevedore"),
-                    ("scope", scope.as_str()),
-                ];
-                if let Some(service) = service {
-                    form.push(("service", service));
-                }
-                agent.post(realm).send_form(form)
-            }
-            _ => {
-                let mut request = agent.get(realm);
-                if let Some(service) = service {
-                    request = request.query("service", service);
-                }
-                for scope in &scope_strings {
-                    request = request.query("scope", scope);
-                }
-                if let Some(basic) = credentials.basic_header() {
-                    request = request.header(header::AUTHORIZATION, basic);
-                }
-                request.call()
-            }
-        };
-        let realm_shown = shown(realm);
-        let mut response = result.map_err(|e| {
-            Error::new(
-                ErrorKind::Network,
-                format!("token service {realm_shown}: {e}"),
-            )
-        })?;
-        match response.status().as_u16() {
-            200 => {}
-            401 | 403 => {
-                return Err(Error::new(
-                    ErrorKind::Unauthorized,
-                    format!(
-                        "the token service {realm_shown} refused the credentials for {}",
-                        endpoint.registry
-                    ),
-                )
-                .with_http_status(response.status().as_u16()))
-            }
-            _ => return Err(status_error(&Method::GET, realm, response)),
-        }
-        #[derive(serde::Deserialize)]
-        struct TokenReply {
-            token: Option<Secret>,
-            access_token: Option<Secret>,
-            expires_in: Option<u64>,
-        }
-        let mut text = Vec::new();
-        self.guarded(response.body_mut().as_reader().take(ERROR_BODY_MAX))
-            .read_to_end(&mut text)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Network,
-                    format!("token service {realm_shown}: {e}"),
-                )
-            })?;
-        let reply: TokenReply = serde_json::from_slice(&text).map_err(|_| {
-            Error::new(
-                ErrorKind::Network,
-                format!("token service {realm_shown} sent no token"),
-            )
-        })?;
-        let token = reply.token.or(reply.access_token).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Network,
-                format!("token service {realm_shown} sent no token"),
-            )
-        })?;
-        let lifetime = Duration::from_secs(reply.expires_in.unwrap_or(60).max(10));
-        self.inner
-            .tokens
-            .put(&endpoint.registry, scopes, token, lifetime);
-        Ok(())
     }
 
     /// Sends `call` once with `length` bytes streamed from `content` as the
@@ -869,34 +515,6 @@ impl Client {
     }
 }
 
-fn scopes_key(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The scheme a challenge from `answered` asks for; a relative realm
-/// resolves against `answered` (RFC 3986), one that cannot is kept as sent
-/// so that the token request names it in its error.
-fn scheme_of(header: &str, answered: &str) -> AuthScheme {
-    let challenges = parse_challenges(header);
-    if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
-        if let Some(realm) = bearer.params.get("realm") {
-            return AuthScheme::Bearer {
-                realm: resolve(answered, realm).unwrap_or_else(|_| realm.clone()),
-                service: bearer.params.get("service").cloned(),
-            };
-        }
-    }
-    if challenges.iter().any(|c| c.scheme == "basic") {
-        AuthScheme::Basic
-    } else {
-        AuthScheme::None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -926,27 +544,5 @@ mod tests {
         assert!(resolve(base, "http://[::1").is_err());
         assert_eq!(origin("http://h:1/x?y"), origin("http://h:1/z"));
         assert_ne!(origin("http://h:1/x"), origin("http://h:2/x"));
-    }
-
-    #[test]
-    fn challenges_pick_bearer_over_basic() {
-        assert!(matches!(
-            scheme_of(
-                r#"Basic realm="r", Bearer realm="https://t/token",service="s""#,
-                "http://h/v2/"
-            ),
-            AuthScheme::Bearer { .. }
-        ));
-        assert!(matches!(
-            scheme_of(r#"Basic realm="r""#, "http://h/v2/"),
-            AuthScheme::Basic
-        ));
-        assert!(matches!(scheme_of("", "http://h/v2/"), AuthScheme::None));
-        let AuthScheme::Bearer { realm, .. } =
-            scheme_of(r#"Bearer realm="/token?x=1""#, "http://h:5/v2/a/")
-        else {
-            panic!("a bearer challenge");
-        };
-        assert_eq!(realm, "http://h:5/token?x=1");
     }
 }

@@ -3,6 +3,8 @@
 //! the HTTP connection pools and the token cache for every registry it talks to.
 
 mod blobs;
+mod challenge;
+mod endpoint;
 mod http;
 mod link;
 mod listing;
@@ -203,7 +205,7 @@ struct Inner {
     /// (per registry and scope), updating a fallback referrers index (per
     /// repository and tag), uploading a blob (per repository and digest).
     key_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    endpoints: Mutex<HashMap<String, Arc<http::Endpoint>>>,
+    endpoints: Mutex<HashMap<String, Arc<endpoint::Endpoint>>>,
     /// Where on each registry a blob was last seen or pushed: mount sources.
     blob_locations: Mutex<HashMap<(String, crate::digest::Digest), String>>,
 }
