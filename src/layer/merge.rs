@@ -102,6 +102,9 @@ impl MergedView {
     /// missing or later path, a truncated layer, more than
     /// [`Limits::max_layer_bytes`] or [`Limits::max_entries`]; a blob that
     /// does not match its digest is [`ErrorKind::DigestMismatch`].
+    ///
+    /// [`ErrorKind::InvalidInput`]: crate::error::ErrorKind::InvalidInput
+    /// [`ErrorKind::DigestMismatch`]: crate::error::ErrorKind::DigestMismatch
     pub fn build(source: &dyn LayerSource, limits: &Limits, digests: bool) -> Result<MergedView> {
         MergedView::build_visiting(source, limits, digests, None)
     }
