@@ -4,6 +4,7 @@
 
 pub mod fake;
 pub mod http;
+pub mod our_server;
 pub mod raw;
 pub mod registry;
 pub mod reset_proxy;
