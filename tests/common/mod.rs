@@ -12,6 +12,7 @@ pub mod registry;
 pub mod reset_proxy;
 pub mod s3;
 pub mod sbom_check;
+pub mod signing_keys;
 pub mod store_check;
 pub mod tree_rows;
 pub mod web;
