@@ -1,137 +1,34 @@
 //! The copy verb: move an image between two transports, every digest
 //! preserved, blobs streamed through a bounded pool of threads (`blobs`),
 //! mounted where the destination registry holds them already.
+//!
+//! What to do is in `options`, what gets written in `plan`, the signatures
+//! and referrers that come along in `referrers`; this file runs a copy.
 
 mod blobs;
+mod options;
+mod plan;
 mod recompress;
+mod referrers;
 
 pub(crate) use blobs::Transfers;
 use blobs::{transfer_blobs, Counts};
+use options::validate;
+pub use options::{CopyOptions, DEFAULT_JOBS};
+use plan::{subset, Plan};
 pub use recompress::{CompressFormat, Recompressed};
+pub(crate) use referrers::copy_missing_referrers;
+use referrers::copy_referrers;
 
-use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
-
-use crate::convert;
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
-use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::{Manifest, ManifestContent};
-use crate::platform::{self, Platform};
-use crate::progress::{collecting_notes, CancelToken, Monitor, ProgressEvent, ProgressFn};
-use crate::resolve::{child_manifest, image_for_platform};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::progress::{collecting_notes, Monitor, ProgressEvent};
+use crate::resolve::image_for_platform;
 use crate::transport::{ImageRef, Selector, Transport};
-
-/// How many blobs move at once by default.
-pub const DEFAULT_JOBS: usize = 6;
-
-/// How to copy.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CopyOptions {
-    /// Copy an index with every image it lists. Defaults to false: one image
-    /// is chosen from an index.
-    pub all: bool,
-    /// The one image to choose from an index, as `os/arch[/variant]`.
-    /// Defaults to the host's platform.
-    #[serde(deserialize_with = "platform::deserialize_optional")]
-    pub platform: Option<Platform>,
-    /// Copy an index with only the images of these platforms: a new index
-    /// is written, and its new digest reported. Defaults to none.
-    #[serde(deserialize_with = "platform::deserialize_list")]
-    pub platforms: Vec<Platform>,
-    /// How many blobs move at once. Defaults to 6.
-    pub jobs: usize,
-    /// Fail instead of converting when the destination cannot hold the
-    /// image as it is (skopeo's `--preserve-digests`). Defaults to false.
-    pub preserve_digests: bool,
-    /// Bring along what refers to the copied manifests: cosign's `.sig`,
-    /// `.att` and `.sbom` tags and OCI 1.1 referrers (signatures, SBOMs),
-    /// whose fallback indexes are rewritten at the destination. Defaults to
-    /// false.
-    pub referrers: bool,
-    /// Remember on disk which repositories of a registry hold each blob
-    /// (skopeo's blob-info cache), and mount from them instead of uploading,
-    /// across runs and processes. Defaults to true.
-    pub blob_cache: bool,
-    /// Where that cache lives. Defaults to `$XDG_CACHE_HOME/stevedore`
-    /// (or `~/.cache/stevedore`).
-    pub blob_cache_dir: Option<PathBuf>,
-    /// The manifest format to write (skopeo's `--format`): the image is
-    /// converted when it is in the other one, and its new digest reported.
-    /// Defaults to none: kept as it is (unless the destination holds only OCI).
-    pub format: Option<convert::ManifestFormat>,
-    /// A containers-policy.json(5) file the source must satisfy, as skopeo
-    /// enforces it (refused with [`ErrorKind::Policy`]). Defaults to none:
-    /// no check (the CLI uses [`crate::sign::policy_file::default_path`]).
-    pub policy: Option<std::path::PathBuf>,
-    /// Recompress the layers to this format (skopeo's
-    /// `--dest-compress-format`): each tar layer is decompressed and
-    /// compressed again, so layer and manifest digests change (reported in
-    /// [`CopyReport::recompressed`]); configs and diff IDs do not. A layer
-    /// already in this format is kept unless `compress_level` is given.
-    /// zstd needs OCI manifests (Docker schema 2 has no zstd media type:
-    /// set `format` to `oci`), and excludes `referrers` (the source's
-    /// signatures would not sign the copy). Defaults to none: layers move
-    /// as they are.
-    pub compress_format: Option<CompressFormat>,
-    /// The compression level (skopeo's `--dest-compress-level`): gzip 1 to
-    /// 9, zstd 1 to 22. Needs `compress_format`. Defaults to none: gzip 6,
-    /// zstd 3.
-    pub compress_level: Option<i32>,
-    /// Receives progress events; returning `false` cancels the copy.
-    /// Defaults to none.
-    #[serde(skip)]
-    pub progress: Option<Arc<ProgressFn>>,
-    /// Cancels the copy from another thread. Defaults to none.
-    #[serde(skip)]
-    pub cancel: Option<CancelToken>,
-}
-
-impl Default for CopyOptions {
-    fn default() -> CopyOptions {
-        CopyOptions {
-            all: false,
-            platform: None,
-            platforms: Vec::new(),
-            jobs: DEFAULT_JOBS,
-            preserve_digests: false,
-            referrers: false,
-            blob_cache: true,
-            blob_cache_dir: None,
-            format: None,
-            policy: None,
-            compress_format: None,
-            compress_level: None,
-            progress: None,
-            cancel: None,
-        }
-    }
-}
-
-impl fmt::Debug for CopyOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CopyOptions")
-            .field("all", &self.all)
-            .field("platform", &self.platform)
-            .field("platforms", &self.platforms)
-            .field("jobs", &self.jobs)
-            .field("preserve_digests", &self.preserve_digests)
-            .field("referrers", &self.referrers)
-            .field("blob_cache", &self.blob_cache)
-            .field("blob_cache_dir", &self.blob_cache_dir)
-            .field("format", &self.format)
-            .field("policy", &self.policy)
-            .field("compress_format", &self.compress_format)
-            .field("compress_level", &self.compress_level)
-            .field("progress", &self.progress.is_some())
-            .field("cancel", &self.cancel)
-            .finish()
-    }
-}
 
 /// What a copy did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,183 +76,6 @@ pub struct CopyReport {
     /// fallback tag that holds no referrers index (read as no referrers).
     pub notes: Vec<String>,
 }
-
-/// What a copy writes: the top-level manifest, the manifests it lists
-/// (children before parents), and the distinct blobs of all of them.
-struct Plan {
-    root: Manifest,
-    children: Vec<Manifest>,
-    blobs: Vec<Descriptor>,
-}
-
-impl Plan {
-    fn new(src: &dyn Transport, root: Manifest) -> Result<Plan> {
-        let mut plan = Plan {
-            root: root.clone(),
-            children: Vec::new(),
-            blobs: Vec::new(),
-        };
-        plan.gather(src, &root)?;
-        Ok(plan)
-    }
-
-    fn gather(&mut self, src: &dyn Transport, manifest: &Manifest) -> Result<()> {
-        if let ManifestContent::Index(index) = manifest.content() {
-            for entry in &index.manifests {
-                let child = child_manifest(src, entry)?;
-                self.gather(src, &child)?;
-                if !self.children.iter().any(|m| m.digest() == child.digest()) {
-                    self.children.push(child);
-                }
-            }
-        }
-        for blob in manifest.blobs() {
-            if !self.blobs.iter().any(|b| b.digest == blob.digest) {
-                self.blobs.push(blob.clone());
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Plan {
-    /// Converts the manifests to a form `dst` can hold, when it cannot hold
-    /// them as they are; returns what changed, for the report. With
-    /// `preserve_digests`, refuses instead.
-    fn adapt_to(
-        &mut self,
-        src: &dyn Transport,
-        dst: &dyn Transport,
-        preserve_digests: bool,
-        format: Option<convert::ManifestFormat>,
-    ) -> Result<Option<String>> {
-        use convert::ManifestFormat;
-        if format == Some(ManifestFormat::V2s2) && dst.oci_only() {
-            return Err(Error::unsupported(format!(
-                "{} holds OCI manifests only: it cannot take --format v2s2",
-                dst.name()
-            )));
-        }
-        let any = |f: fn(&Manifest) -> bool| f(&self.root) || self.children.iter().any(f);
-        let needs_docker = format == Some(ManifestFormat::V2s2) && any(convert::is_oci);
-        let needs_oci =
-            (dst.oci_only() || format == Some(ManifestFormat::Oci)) && any(convert::is_docker);
-        let note = if needs_docker {
-            Some(format!(
-                "--format v2s2: the OCI manifests were converted to Docker schema 2 \
-                 (blobs unchanged), so the manifest digest changed from {}",
-                self.root.digest()
-            ))
-        } else if needs_oci {
-            let why = if dst.oci_only() {
-                format!("{} holds OCI manifests only", dst.name())
-            } else {
-                "--format oci".to_owned()
-            };
-            Some(format!(
-                "{why}: the Docker schema 2 manifests were converted \
-                 to OCI (blobs unchanged), so the manifest digest changed from {}",
-                self.root.digest()
-            ))
-        } else {
-            dst.conversion(&self.root)
-        };
-        match (&note, preserve_digests) {
-            (Some(note), true) => {
-                return Err(Error::unsupported(format!(
-                    "the digests cannot be preserved: {note}"
-                )))
-            }
-            (Some(_), false) if needs_docker => {
-                let (root, children) = convert::to_docker(&self.root, &self.children)?;
-                self.root = root;
-                self.children = children;
-            }
-            (Some(_), false) if needs_oci => {
-                let (root, children) = convert::to_oci(src, &self.root, &self.children)?;
-                self.root = root;
-                self.children = children;
-            }
-            _ => {}
-        }
-        Ok(note)
-    }
-}
-
-impl Plan {
-    /// Recompresses the layers to `format` (see [`CopyOptions::compress_format`]),
-    /// rewriting the manifests and the blob list; the new layers' files.
-    fn recompress(
-        &mut self,
-        src: &dyn Transport,
-        format: CompressFormat,
-        options: &CopyOptions,
-        monitor: &Monitor,
-    ) -> Result<recompress::Layers> {
-        let (root, children, layers) = recompress::recompress(
-            src,
-            (&self.root, &self.children),
-            (format, options.compress_level),
-            options.jobs,
-            monitor,
-        )?;
-        self.root = root;
-        self.children = children;
-        self.blobs.clear();
-        for manifest in self.children.iter().chain(std::iter::once(&self.root)) {
-            for blob in manifest.blobs() {
-                if !self.blobs.iter().any(|b| b.digest == blob.digest) {
-                    self.blobs.push(blob.clone());
-                }
-            }
-        }
-        Ok(layers)
-    }
-}
-
-/// A new index holding only the entries of `root` for `platforms`.
-fn subset(root: &Manifest, platforms: &[Platform]) -> Result<Manifest> {
-    let ManifestContent::Index(index) = root.content() else {
-        return Ok(root.clone());
-    };
-    let mut entries: Vec<Descriptor> = Vec::new();
-    for platform in platforms {
-        let entry = platform.choose(&index.manifests)?;
-        if !entries.contains(entry) {
-            entries.push(entry.clone());
-        }
-    }
-    let mut chosen = index.as_ref().clone();
-    chosen.manifests = entries;
-    chosen.media_type = Some(root.media_type().to_owned());
-    Manifest::build(ManifestContent::Index(Box::new(chosen)))
-}
-
-fn validate(options: &CopyOptions) -> Result<()> {
-    let choices = [
-        options.all,
-        options.platform.is_some(),
-        !options.platforms.is_empty(),
-    ];
-    if choices.iter().filter(|c| **c).count() > 1 {
-        return Err(Error::invalid(
-            "\"all\", \"platform\" and \"platforms\" exclude each other: copy every image, one, or a subset",
-        ));
-    }
-    if options.jobs == 0 {
-        return Err(Error::invalid("\"jobs\" must be at least 1"));
-    }
-    recompress::validate(options.compress_format, options.compress_level)?;
-    if options.compress_format.is_some() && options.referrers {
-        return Err(Error::invalid(
-            "recompressing layers (--dest-compress-format) changes the manifest digests, so \
-             the source's signatures would not sign the copy: leave them behind \
-             (drop --referrers, or pass --remove-signatures) or copy without recompressing",
-        ));
-    }
-    Ok(())
-}
-
 /// Copies the image `src` names to `dst`. Manifests move as their exact bytes
 /// (except a subset index, which is new); blobs stream through up to `jobs`
 /// threads, verified on the way; blobs `dst` has are not sent, and on one
@@ -494,114 +214,6 @@ fn copy_noting(
         }
     }
 }
-
-/// Copies to `dst` what refers to `root` (and, for an index, to every
-/// manifest it names) in `src` that `dst` lacks, for an image both sides
-/// already hold: cosign's tags whose digest differs or that `dst` lacks,
-/// and the OCI 1.1 referrers not in `dst`'s referrers list. Returns how
-/// many moved (0 when `dst` already has them all).
-/// Its blobs move through `transfers`, which the caller saves.
-pub(crate) fn copy_missing_referrers(
-    src: &ImageRef,
-    dst: &ImageRef,
-    root: Manifest,
-    options: &CopyOptions,
-    transfers: &Transfers,
-) -> Result<usize> {
-    let plan = Plan::new(src.transport(), root)?;
-    let digests: Vec<Digest> = std::iter::once(&plan.root)
-        .chain(&plan.children)
-        .map(|m| m.digest().clone())
-        .collect();
-    copy_referrers(src, dst, &digests, options, transfers, true)
-}
-
-/// Copies what refers to the manifests `digests` (already copied): cosign's
-/// `sha256-<hex>.sig`, `.att` and `.sbom` tags, and the OCI 1.1 referrers
-/// the source keeps, each with its blobs; returns how many. With
-/// `only_missing`, those `dst` already holds are left alone.
-fn copy_referrers(
-    src: &ImageRef,
-    dst: &ImageRef,
-    digests: &[Digest],
-    options: &CopyOptions,
-    transfers: &Transfers,
-    only_missing: bool,
-) -> Result<usize> {
-    let inner = CopyOptions {
-        all: true,
-        platform: None,
-        platforms: Vec::new(),
-        referrers: false,
-        ..options.clone()
-    };
-    let source = src.transport();
-    let absent = |e: &Error| matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Unsupported);
-    let mut copied = 0;
-    for digest in digests {
-        for suffix in ["sig", "att", "sbom"] {
-            let tag = format!("{}-{}.{suffix}", digest.algorithm().as_str(), digest.hex());
-            let selector = Selector::Tag(tag.clone());
-            let manifest = match source.get_manifest(&selector) {
-                Ok(m) => m,
-                Err(e) if absent(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            let found = manifest.digest().clone();
-            if only_missing {
-                match dst.transport().get_manifest(&selector) {
-                    Ok(held) if held.digest() == &found => continue,
-                    Ok(_) => {}
-                    Err(e) if absent(&e) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let from = src.with_selector(Some(selector.clone()));
-            copy_selected(
-                &from,
-                &dst.with_selector(Some(selector)),
-                &inner,
-                transfers,
-                manifest,
-                found,
-            )?;
-            copied += 1;
-        }
-        let referrers = match source.referrers(digest, None) {
-            Ok(list) => list,
-            Err(e) if absent(&e) => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        let held = match only_missing {
-            true => match dst.transport().referrers(digest, None) {
-                Ok(list) => list,
-                Err(e) if absent(&e) => Vec::new(),
-                Err(e) => return Err(e),
-            },
-            false => Vec::new(),
-        };
-        for referrer in referrers {
-            if held.iter().any(|h| h.digest == referrer.digest) {
-                continue;
-            }
-            let selector = Selector::Digest(referrer.digest.clone());
-            let manifest = source.get_manifest(&selector)?;
-            let from = src.with_selector(Some(selector));
-            copy_selected(
-                &from,
-                &dst.with_selector(None),
-                &inner,
-                transfers,
-                manifest.clone(),
-                referrer.digest,
-            )?;
-            dst.transport().put_referrer(&manifest)?;
-            copied += 1;
-        }
-    }
-    Ok(copied)
-}
-
 /// Moves the blobs, then writes the manifests (children first).
 fn transfer(
     plan: &Plan,

@@ -10,6 +10,7 @@
 //! layer again through a [`LayerSource`]. Memory grows with the number of
 //! entries, never with layer size.
 
+mod changeset;
 mod compression;
 mod entry;
 mod merge;

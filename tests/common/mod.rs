@@ -4,11 +4,17 @@
 
 pub mod fake;
 pub mod http;
+pub mod layer_images;
+pub mod our_server;
 pub mod raw;
+pub mod raw_push;
 pub mod registry;
 pub mod reset_proxy;
 pub mod s3;
 pub mod sbom_check;
+pub mod signing_keys;
+pub mod store_check;
+pub mod tree_rows;
 pub mod web;
 
 use std::collections::BTreeMap;

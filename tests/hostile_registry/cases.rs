@@ -1,141 +1,15 @@
-//! A hostile registry (tests/common/raw.rs, raw TCP): every way a registry
-//! can lie, loop, dribble or flood, each met with its typed error within a
-//! bounded time and memory, and no credential sent where it must not go.
-//! Table-driven: a case is a handler that overrides a well-behaved registry
-//! for the requests it cares about, an action, and the expected outcome.
+//! The table of hostile behaviours: for each, the requests a handler
+//! answers instead of the well-behaved registry, the action taken, the
+//! error kind expected and the time allowed.
 
-mod common;
+use std::time::Duration;
 
-use std::io::Write;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use super::common::host_platform;
+use super::common::raw::{head, reply, Seen, Step};
+use super::honest::{Ctx, BASIC};
+use stevedore::{Digest, ErrorKind};
 
-use common::raw::{head, reply, RawServer, Seen, Step};
-use common::*;
-use stevedore::auth::{Credentials, Secret};
-use stevedore::files::FilesOptions;
-use stevedore::registry::{Client, ClientOptions, Repository};
-use stevedore::transport::parse_with;
-use stevedore::{copy, CopyOptions, Digest, ErrorKind};
-
-const BASIC: &str = "Basic YWxpY2U6cHc="; // alice:pw
-
-/// The image the registry serves, as bytes.
-struct Img {
-    manifest: Vec<u8>,
-    digest: String,
-    config: (String, Vec<u8>),
-    /// Every blob of the image, config included.
-    blobs: Vec<(String, Vec<u8>)>,
-    /// Its last layer.
-    layer: (String, Vec<u8>),
-    /// A layer of 64 MiB of zeros in one file, gzipped (about 64 KiB).
-    bomb: (String, Vec<u8>),
-    bomb_manifest: Vec<u8>,
-}
-
-fn gzip_bomb() -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let mut tar = tar::Builder::new(gz);
-    let mut header = tar::Header::new_gnu();
-    header.set_size(64 << 20);
-    header.set_mode(0o644);
-    header.set_cksum();
-    let zeros = std::io::Read::take(std::io::repeat(0), 64 << 20);
-    tar.append_data(&mut header, "zeros", zeros).unwrap();
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-fn image() -> Img {
-    let tmp = tempfile::tempdir().unwrap();
-    let manifest = make_image(tmp.path(), "1", b"hostile\n");
-    let blobs = manifest.blobs();
-    let read = |d: &Digest| std::fs::read(blob_path(tmp.path(), d)).unwrap();
-    let all: Vec<(String, Vec<u8>)> = blobs
-        .iter()
-        .map(|d| (d.digest.to_string(), read(&d.digest)))
-        .collect();
-    let config = all[0].clone();
-    let layer = all[all.len() - 1].clone();
-    let bomb = gzip_bomb();
-    let bomb_digest = Digest::sha256(&bomb).to_string();
-    let bomb_manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": stevedore::media_types::OCI_MANIFEST,
-        "config": {"mediaType": stevedore::media_types::OCI_CONFIG, "digest": config.0, "size": config.1.len()},
-        "layers": [{"mediaType": stevedore::media_types::OCI_LAYER_GZIP, "digest": bomb_digest, "size": bomb.len()}],
-    });
-    Img {
-        digest: manifest.digest().to_string(),
-        manifest: manifest.raw().to_vec(),
-        config,
-        blobs: all,
-        layer,
-        bomb: (bomb_digest, bomb),
-        bomb_manifest: serde_json::to_vec(&bomb_manifest).unwrap(),
-    }
-}
-
-/// What a case's handler sees: the image and the other host's address.
-struct Ctx {
-    img: Arc<Img>,
-    other: String,
-}
-
-/// The well-behaved registry: basic auth, the image by tag and digest.
-fn honest(ctx: &Ctx, seen: &Seen) -> Vec<Step> {
-    if seen.header("authorization") != Some(BASIC) {
-        return reply(401, &[("WWW-Authenticate", "Basic realm=\"hostile\"")], b"");
-    }
-    let img = &ctx.img;
-    let url = seen.url.as_str();
-    let manifest = |raw: &[u8]| {
-        let digest = Digest::sha256(raw).to_string();
-        let ct = [
-            ("Content-Type", stevedore::media_types::OCI_MANIFEST),
-            ("Docker-Content-Digest", digest.as_str()),
-        ];
-        reply(200, &ct, raw)
-    };
-    let blob = |bytes: &[u8]| {
-        if seen.method == "HEAD" {
-            vec![Step::Bytes(head(
-                200,
-                &[("Content-Length", &bytes.len().to_string())],
-            ))]
-        } else {
-            reply(200, &[], bytes)
-        }
-    };
-    match url {
-        "/v2/" => reply(200, &[], b"{}"),
-        "/v2/app/tags/list" => reply(200, &[], br#"{"name":"app","tags":["latest"]}"#),
-        "/v2/app/manifests/bomb" => manifest(&img.bomb_manifest),
-        _ if url.starts_with("/v2/app/manifests/") => manifest(&img.manifest),
-        _ if url.ends_with(&img.bomb.0) => blob(&img.bomb.1),
-        _ => match img.blobs.iter().find(|(d, _)| url.ends_with(d.as_str())) {
-            Some((_, bytes)) => blob(bytes),
-            None => reply(404, &[], b""),
-        },
-    }
-}
-
-/// The other host: serves blobs to redirects, and a token service that
-/// asks for credentials forever.
-fn other_host(ctx: &Ctx, seen: &Seen) -> Vec<Step> {
-    let url = seen.url.as_str();
-    if url.starts_with("/token") {
-        return reply(401, &[("WWW-Authenticate", "Basic realm=\"tokens\"")], b"");
-    }
-    for (digest, bytes) in &ctx.img.blobs {
-        if url.ends_with(digest.as_str()) {
-            return reply(200, &[], bytes);
-        }
-    }
-    reply(404, &[], b"")
-}
-
-enum Action {
+pub enum Action {
     /// `get_manifest` of this reference.
     Manifest(&'static str),
     /// A copy of `app:<tag>` into an `oci:` layout.
@@ -146,27 +20,27 @@ enum Action {
     Files(&'static str),
 }
 
-type Override = fn(&Ctx, &Seen) -> Option<Vec<Step>>;
+pub type Override = fn(&Ctx, &Seen) -> Option<Vec<Step>>;
 
-struct Case {
-    name: &'static str,
-    handler: Override,
-    action: Action,
+pub struct Case {
+    pub name: &'static str,
+    pub handler: Override,
+    pub action: Action,
     /// The error kind expected, `None` for success.
-    expect: Option<ErrorKind>,
+    pub expect: Option<ErrorKind>,
     /// The most seconds the action may take.
-    secs: u64,
+    pub secs: u64,
 }
 
-fn is_layer(ctx: &Ctx, seen: &Seen) -> bool {
+pub fn is_layer(ctx: &Ctx, seen: &Seen) -> bool {
     seen.method == "GET" && seen.url.ends_with(&ctx.img.layer.0)
 }
 
-fn authed(seen: &Seen) -> bool {
+pub fn authed(seen: &Seen) -> bool {
     seen.header("authorization") == Some(BASIC)
 }
 
-fn cases() -> Vec<Case> {
+pub fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "manifest with the wrong digest",
@@ -492,150 +366,4 @@ fn cases() -> Vec<Case> {
             secs: 5,
         },
     ]
-}
-
-/// The process's peak resident set (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-fn run(case: &Case, img: &Arc<Img>) -> (stevedore::Result<()>, Duration, Vec<Seen>, Vec<Seen>) {
-    let other_ctx = Ctx {
-        img: img.clone(),
-        other: String::new(),
-    };
-    let other = RawServer::start(move |seen| other_host(&other_ctx, seen));
-    let ctx = Ctx {
-        img: img.clone(),
-        other: other.addr(),
-    };
-    let handler = case.handler;
-    let registry =
-        RawServer::start(move |seen| handler(&ctx, seen).unwrap_or_else(|| honest(&ctx, seen)));
-    let client = Client::new(ClientOptions {
-        plain_http: vec![registry.addr(), other.addr()],
-        credentials: [(
-            registry.addr(),
-            Credentials::Basic {
-                username: "alice".into(),
-                password: Secret::new("pw"),
-            },
-        )]
-        .into(),
-        max_retries: 1,
-        retry_delay_ms: 10,
-        connect_timeout_secs: 3,
-        read_timeout_secs: 3,
-        max_redirects: 5,
-        min_body_bytes_per_sec: 100,
-        body_rate_window_secs: 2,
-        ..Default::default()
-    })
-    .unwrap();
-    let repo = Repository {
-        registry: registry.addr(),
-        name: "app".into(),
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let start = Instant::now();
-    let result = match case.action {
-        Action::Manifest(reference) => {
-            let reference = if reference == "DIGEST" {
-                img.digest.as_str()
-            } else {
-                reference
-            };
-            client.get_manifest(&repo, reference).map(drop)
-        }
-        Action::Copy(tag) => {
-            let src =
-                parse_with(&format!("docker://{}/app:{tag}", registry.addr()), &client).unwrap();
-            let dst = parse_with(&oci(&tmp.path().join("out"), "x"), &client).unwrap();
-            copy(&src, &dst, &CopyOptions::default()).map(drop)
-        }
-        Action::Tags => client.list_tags(&repo, None).map(drop),
-        Action::Files(tag) => {
-            let src =
-                parse_with(&format!("docker://{}/app:{tag}", registry.addr()), &client).unwrap();
-            let mut options = FilesOptions::default();
-            options.limits.max_layer_bytes = 8 << 20;
-            stevedore::files::files(&src, &options).map(drop)
-        }
-    };
-    let elapsed = start.elapsed();
-    let seen = (registry.seen(), other.seen());
-    drop(registry);
-    drop(other);
-    (result, elapsed, seen.0, seen.1)
-}
-
-#[test]
-fn a_hostile_registry_gets_typed_errors_in_bounded_time_and_memory() {
-    let img = Arc::new(image());
-    let mut failures = Vec::new();
-    for case in cases() {
-        let before = peak_rss_kib();
-        let (result, elapsed, at_registry, at_other) = run(&case, &img);
-        let grown_mib = (peak_rss_kib() - before) / 1024;
-        let kind = result.as_ref().err().map(|e| e.kind());
-        let message = result
-            .as_ref()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        let _ = writeln!(
-            std::io::stderr(),
-            "{:<60} {:>6.1}s {:>4} MiB {kind:?} {message}",
-            case.name,
-            elapsed.as_secs_f64(),
-            grown_mib
-        );
-        if kind != case.expect {
-            failures.push(format!(
-                "{}: expected {:?}, got {kind:?} ({message})",
-                case.name, case.expect
-            ));
-        }
-        if elapsed > Duration::from_secs(case.secs) {
-            failures.push(format!(
-                "{}: took {elapsed:?}, more than {} s",
-                case.name, case.secs
-            ));
-        }
-        if grown_mib > 64 {
-            failures.push(format!("{}: the peak RSS grew {grown_mib} MiB", case.name));
-        }
-        assert!(
-            !message.contains("pw") || !message.contains("alice:"),
-            "{message}"
-        );
-        // Credentials: the registry sees only its own; the other host none.
-        for seen in &at_registry {
-            let auth = seen.header("authorization");
-            if auth.is_some_and(|a| a != BASIC) {
-                failures.push(format!("{}: the registry saw {auth:?}", case.name));
-            }
-        }
-        for seen in &at_other {
-            if let Some(auth) = seen.header("authorization") {
-                failures.push(format!(
-                    "{}: the other host {} saw Authorization {auth}",
-                    case.name, seen.url
-                ));
-            }
-        }
-        if at_registry.len() > 40 {
-            failures.push(format!(
-                "{}: {} requests to the registry",
-                case.name,
-                at_registry.len()
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
