@@ -75,24 +75,31 @@ S=(skopeo --insecure-policy)
 rows=()
 row() { rows+=("$(printf "%-34s %8.3fs %8.3fs %6.2f | %7.1f %7.1f %6.2f" "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')" "$(awk -v a="$4" -v b="$5" 'BEGIN { print (b > 0 ? a / b : 0) }')")"); }
 
-# Registry -> registry copy of the big image (blobs streamed, nothing on disk).
+# Registry -> registry copy of the big image (blobs streamed, nothing on
+# disk), by ours, skopeo, and curl pipes (bench/curl_copy.sh: the least any
+# client can cost; "curl+sha" also hashes every stream, as a client that
+# checks what it moves must).
 for run in $(seq "$RUNS"); do
-  for tool in ours skopeo; do
+  for tool in ours skopeo curl curl+sha; do
     start_docker "r2r-$tool-$run"
     src_cpu=$(cpu_s "$src_pid")
-    if [ $tool = ours ]; then
-      measure "$work/r2r.ours" "$ours" --tls-verify=false copy --quiet --no-blob-cache "docker://$src/bench/big:1" "docker://$addr/bench/big:1"
-    else
-      measure "$work/r2r.skopeo" "${S[@]}" copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$src/bench/big:1" "docker://$addr/bench/big:1"
-    fi
+    case $tool in
+      ours) measure "$work/r2r.ours" "$ours" --tls-verify=false copy --quiet --no-blob-cache "docker://$src/bench/big:1" "docker://$addr/bench/big:1" ;;
+      skopeo) measure "$work/r2r.skopeo" "${S[@]}" copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$src/bench/big:1" "docker://$addr/bench/big:1" ;;
+      curl) measure "$work/r2r.curl" env VERIFY=0 bench/curl_copy.sh "$src" "$addr" bench/big 1 ;;
+      curl+sha) measure "$work/r2r.curl+sha" env VERIFY=1 bench/curl_copy.sh "$src" "$addr" bench/big 1 ;;
+    esac
     echo "$(cpu_s "$src_pid") $src_cpu $(cpu_s "$pid")" | awk '{ print $1 - $2, $3 }' >> "$work/r2r-registries.$tool"
     stop "$pid" "r2r-$tool-$run"
   done
 done
 row "copy big registry->registry" "$(col 1 "$work/r2r.ours")" "$(col 1 "$work/r2r.skopeo")" "$(col 2 "$work/r2r.ours")" "$(col 2 "$work/r2r.skopeo")"
+for tool in curl curl+sha; do
+  row "  $tool pipes, same copy" "$(col 1 "$work/r2r.$tool")" "$(col 1 "$work/r2r.skopeo")" "$(col 2 "$work/r2r.$tool")" "$(col 2 "$work/r2r.skopeo")"
+done
 # Where the copy's CPU goes: the client, the source and the destination
 # docker-registry (medians), and the least wall time that leaves on 2 cores.
-r2r_cpu=$(for tool in ours skopeo; do
+r2r_cpu=$(for tool in ours skopeo curl curl+sha; do
   printf '%s: client %.2fs, source registry %.2fs, destination registry %.2fs; ' "$tool" \
     "$(col 3 "$work/r2r.$tool")" "$(col 1 "$work/r2r-registries.$tool")" "$(col 2 "$work/r2r-registries.$tool")"
 done)
