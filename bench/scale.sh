@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stevedore at scale against skopeo (#21), each case side by side, wall time
-# and peak RSS (GNU time), a fresh destination registry per run:
+# and peak RSS (bench/timed.py), a fresh destination registry per run:
 #   - copy of the big image between two docker-registries (streamed: no disk);
 #   - sync of N images sharing a 3-layer base (N in $SIZES, 2 tags each)
 #     registry -> registry and registry -> local, then the same sync again;
@@ -17,6 +17,7 @@ source "$(dirname "$0")/common.sh"
 SIZES=${SIZES-"1 10 100"}
 TAGS=${TAGS:-"1 100 10000"}
 REPOS=${REPOS:-10000}
+COPY=${COPY:-1}   # 0 skips the registry -> registry copy
 BASE_MIB=${BASE_MIB:-8}
 export XDG_CACHE_HOME=$work/cache
 
@@ -37,13 +38,12 @@ start_ours() {
 stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; rm -rf "$work/store-$2"; }
 
 # measure FILE CMD...: appends "wall_s peak_rss_kib cpu_s" of CMD to FILE
-# (the wall time to the microsecond: GNU time's %e has 10 ms steps, too
-# coarse for the listings).
+# (bench/timed.py: the wall time to the microsecond from the command's own
+# start to its end; no shell's, GNU time's or date's start-up counted, which
+# added milliseconds to every listing, ours and skopeo's alike).
 measure() {
-  local file=$1 start; shift
-  start=$(date +%s.%N)
-  /usr/bin/time -f "%M %U %S" -o "$work/time.out" "$@" >/dev/null 2>>"$work/measure.log"
-  awk -v s="$start" -v e="$(date +%s.%N)" '{ printf "%.6f %s %s\n", e - s, $1, $2 + $3 }' "$work/time.out" >> "$file"
+  local file=$1; shift
+  python3 bench/timed.py "$file" "$@" 2>>"$work/measure.log"
 }
 col() { cut -d' ' -f"$1" "$2" | median; }
 # cpu_s PID: the CPU time (user + system, seconds) process PID has used.
@@ -69,7 +69,7 @@ for i in $(seq 0 99); do for t in a b; do
   echo "oci:$work/fixtures/scale:app$i-$t docker://$src/bench/app$i:$t"
 done; done > "$work/seed.list"
 "$ours" --tls-verify=false sync --no-blob-cache "$work/seed.list" >/dev/null
-"$ours" --tls-verify=false copy --quiet "oci:$work/fixtures/big:1" "docker://$src/bench/big:1"
+[ "$COPY" = 1 ] && "$ours" --tls-verify=false copy --quiet "oci:$work/fixtures/big:1" "docker://$src/bench/big:1"
 
 S=(skopeo --insecure-policy)
 rows=()
@@ -80,6 +80,7 @@ row() { rows+=("$(printf "%-34s %8.3fs %8.3fs %6.2f | %7.1f %7.1f %6.2f" "$1" "$
 # client can cost; "curl+sha" also hashes every stream, as a client that
 # checks what it moves must).
 for run in $(seq "$RUNS"); do
+  [ "$COPY" = 1 ] || break
   for tool in ours skopeo curl curl+sha; do
     start_docker "r2r-$tool-$run"
     src_cpu=$(cpu_s "$src_pid")
@@ -93,13 +94,13 @@ for run in $(seq "$RUNS"); do
     stop "$pid" "r2r-$tool-$run"
   done
 done
-row "copy big registry->registry" "$(col 1 "$work/r2r.ours")" "$(col 1 "$work/r2r.skopeo")" "$(col 2 "$work/r2r.ours")" "$(col 2 "$work/r2r.skopeo")"
-for tool in curl curl+sha; do
+[ "$COPY" = 1 ] && row "copy big registry->registry" "$(col 1 "$work/r2r.ours")" "$(col 1 "$work/r2r.skopeo")" "$(col 2 "$work/r2r.ours")" "$(col 2 "$work/r2r.skopeo")"
+[ "$COPY" = 1 ] && for tool in curl curl+sha; do
   row "  $tool pipes, same copy" "$(col 1 "$work/r2r.$tool")" "$(col 1 "$work/r2r.skopeo")" "$(col 2 "$work/r2r.$tool")" "$(col 2 "$work/r2r.skopeo")"
 done
 # Where the copy's CPU goes: the client, the source and the destination
 # docker-registry (medians), and the least wall time that leaves on 2 cores.
-r2r_cpu=$(for tool in ours skopeo curl curl+sha; do
+[ "$COPY" = 1 ] && r2r_cpu=$(for tool in ours skopeo curl curl+sha; do
   printf '%s: client %.2fs, source registry %.2fs, destination registry %.2fs; ' "$tool" \
     "$(col 3 "$work/r2r.$tool")" "$(col 1 "$work/r2r-registries.$tool")" "$(col 2 "$work/r2r-registries.$tool")"
 done)
@@ -175,8 +176,17 @@ PY
 }
 "$ours" --tls-verify=false copy --quiet "docker://$src/bench/app0:a" "docker://$src/bench/tags:t0"
 have=1
+# page_ms: a page of 1,000 tags from our server, by curl (median of 5, ms).
+page_ms() {
+  for _ in $(seq 5); do curl -s -o /dev/null -w '%{time_total}\n' "http://$ours_addr/v2/bench/tags/tags/list?n=1000"; done | median | awk '{ printf "%.1f", $1 * 1000 }'
+}
 for count in $TAGS; do
   add_tags "$have" "$count"; have=$count
+  # Our server keeps a large listing in memory once its directory has been
+  # unchanged for 2 s (src/server/listing_cache.rs): a page right after the
+  # tags were written reads the directory; the listings are timed settled.
+  fresh_ms=$(page_ms)
+  sleep 2.1
   for run in $(seq "$RUNS"); do
     for server in docker ours; do
       a=$src; [ $server = ours ] && a=$ours_addr
@@ -188,7 +198,7 @@ for count in $TAGS; do
     row "tags $count ($server)" "$(col 1 "$work/tags-$count-$server.ours")" "$(col 1 "$work/tags-$count-$server.skopeo")" "$(col 2 "$work/tags-$count-$server.ours")" "$(col 2 "$work/tags-$count-$server.skopeo")"
   done
 done
-page_ms=$(for _ in $(seq 5); do curl -s -o /dev/null -w '%{time_total}\n' "http://$ours_addr/v2/bench/tags/tags/list?n=1000"; done | median | awk '{ printf "%.1f", $1 * 1000 }')
+settled_ms=$(page_ms)
 
 # The catalog of $REPOS repositories in our server, every page followed.
 # Repository cat/r0 is pushed; the others are copies of its records, written
@@ -209,6 +219,7 @@ c.request("PUT", "/v2/cat/r0/manifests/1", body=body, headers={"Content-Type": k
 r = c.getresponse(); r.read(); assert r.status == 201, r.status
 for i in range(1, n):
     shutil.copytree(os.path.join(repos_dir, "cat+r0"), os.path.join(repos_dir, f"cat+r{i}"))
+time.sleep(2.1)  # settled, as the tag lists above
 start = time.time(); url = "/v2/_catalog?n=1000"; repos = 0; first = None
 while url:
     t = time.time(); c.request("GET", url); r = c.getresponse(); repos += len(json.loads(r.read())["repositories"])
@@ -223,8 +234,8 @@ stop "$src_pid" source
 echo
 printf "%-34s %9s %9s %6s | %7s %7s %6s\n" case ours skopeo ratio "MiB ours" skopeo ratio
 printf '%s\n' "${rows[@]}"
-echo "copy big CPU (median) ${r2r_cpu%; }"
+[ "$COPY" = 1 ] && echo "copy big CPU (median) ${r2r_cpu%; }"
 printf '%s\n' "${sync_cpu[@]}"
-echo "our server, one page of 1,000 tags: $page_ms ms (median of 5, curl)"
+echo "our server, one page of 1,000 tags of $have: $settled_ms ms settled, $fresh_ms ms right after they were written (median of 5, curl)"
 read -r repos secs first_ms <<< "$catalog"
 echo "our server, _catalog of $repos repositories, 1,000 a page: $secs s in all, first page $first_ms ms"
