@@ -508,9 +508,10 @@ fn plain_http_missing_tags_and_bare_tls_verify() {
 
 /// With --tls-verify=false a registry is tried over HTTPS first. docker-
 /// registry on plain HTTP answers the TLS handshake in plain HTTP, and that
-/// answer stands for the `/v2/` ping: the first request goes out at once
-/// (its 401 brings the challenge), and `login` still asks for the challenge
-/// before it checks the credentials, so a wrong password is refused.
+/// answer stands for the `/v2/` ping: the first request goes out at once and
+/// its 401 brings the challenge. (`login` still asks for the challenge before
+/// it checks credentials: the wrong password refused in
+/// `skopeo_login_then_stevedore_and_stevedore_login_then_skopeo` goes this way.)
 #[test]
 fn a_plain_http_answer_to_the_tls_probe_stands_for_the_ping() {
     let home = tempfile::tempdir().unwrap();
@@ -530,20 +531,4 @@ fn a_plain_http_answer_to_the_tls_probe_stands_for_the_ping() {
         2,
         "anonymous, then with credentials"
     );
-
-    let out = run(
-        home,
-        &[
-            "--tls-verify=false",
-            "login",
-            "-u",
-            USER,
-            "--password-stdin",
-            &registry.addr,
-        ],
-        Some("wrong\n"),
-    );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("refused the credentials"), "{err}");
 }
