@@ -142,13 +142,12 @@ pub fn tags(args: TagsArgs, client: &Client, out: &mut dyn Write) -> Result<(), 
     if args.json {
         emit(out, to_json(&tags)?.as_bytes())
     } else {
-        emit(
-            out,
-            tags.iter()
-                .map(|t| format!("{t}\n"))
-                .collect::<String>()
-                .as_bytes(),
-        )
+        let mut lines = String::with_capacity(tags.iter().map(|t| t.len() + 1).sum());
+        for tag in &tags {
+            lines.push_str(tag);
+            lines.push('\n');
+        }
+        emit(out, lines.as_bytes())
     }
 }
 
