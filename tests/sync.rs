@@ -310,3 +310,58 @@ fn a_synced_image_gets_referrers_attached_later() {
         (&serde_json::json!("skipped"), &serde_json::json!(0))
     );
 }
+
+/// `sync --src docker` lists the source repository's tags with the per-side
+/// flags bound, as skopeo does: `--src-tls-verify=false` reaches a
+/// plain-HTTP source and `--src-creds` an authenticated one, for the listing
+/// as for the copies.
+#[test]
+fn a_docker_source_is_listed_with_the_source_side_flags() {
+    let source = Registry::start_with_htpasswd("alice", "pw");
+    let mirror = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = make_image(tmp.path(), "1", b"listed\n");
+    let stevedore = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let pushed = stevedore(&[
+        "--tls-verify=false",
+        "--creds",
+        "alice:pw",
+        "copy",
+        &oci(tmp.path(), "1"),
+        &source.image("team/app:1"),
+    ]);
+    assert!(pushed.status.success(), "{pushed:?}");
+    let synced = stevedore(&[
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--src-creds",
+        "alice:pw",
+        &format!("{}/team/app", source.addr),
+        &format!("{}/mirror", mirror.addr),
+    ]);
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+    let inspected = tool_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &mirror.image("mirror/app:1"),
+        ],
+    );
+    assert_eq!(inspected, manifest.raw());
+}

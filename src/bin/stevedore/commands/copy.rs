@@ -357,6 +357,26 @@ pub fn sync(
                 _ => docker_source(&args.file)?,
             };
             client = Client::new(yaml.client_options(client.options())?)?;
+            // The per-side flags (--src-tls-verify, --src-creds, …) bind
+            // before the source's tags are listed, as for the copies.
+            let listed: Vec<(String, String)> = yaml
+                .registries
+                .iter()
+                .flat_map(|(registry, source)| {
+                    let repos = source.images.keys();
+                    let repos = repos
+                        .chain(source.images_by_tag_regex.keys())
+                        .chain(source.images_by_semver.keys());
+                    repos.map(move |repo| {
+                        (
+                            format!("docker://{registry}/{repo}"),
+                            format!("docker://{dest}/{repo}"),
+                        )
+                    })
+                })
+                .collect();
+            let pairs = listed.iter().map(|(s, d)| (s.as_str(), d.as_str()));
+            client = args.sides.sync_client(pairs, &client)?;
             let lister = |repo: &str| {
                 stevedore::tags(&stevedore::transport::parse_with(
                     &format!("docker://{repo}"),
