@@ -532,3 +532,61 @@ fn a_plain_http_answer_to_the_tls_probe_stands_for_the_ping() {
         "anonymous, then with credentials"
     );
 }
+
+/// A web server that is no registry (Python's `http.server`, whose `/v2/`
+/// is 404; it answers a TLS handshake in plain HTTP, so no ping precedes the
+/// first request) is named so: `login` refuses it and writes no auth file,
+/// and `tags` says it is not a registry instead of "no such repository", as
+/// skopeo's failed ping does (distribution spec, "Determining support").
+#[test]
+fn a_web_server_that_is_not_a_registry_is_named_so() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let port = common::registry::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "http.server");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let login = run(
+        home,
+        &[
+            "--tls-verify=false",
+            "login",
+            "-u",
+            "u",
+            "--password-stdin",
+            &addr,
+        ],
+        Some("pw\n"),
+    );
+    let tags = fails(
+        home,
+        &[
+            "--tls-verify=false",
+            "tags",
+            &format!("docker://{addr}/app"),
+        ],
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(!login.status.success());
+    let err = String::from_utf8_lossy(&login.stderr);
+    assert!(err.contains("is not an OCI registry"), "{err}");
+    assert!(!home.join("run/containers/auth.json").exists());
+    assert!(tags.contains("is not an OCI registry"), "{tags}");
+}

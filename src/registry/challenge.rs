@@ -143,7 +143,7 @@ impl Client {
             // Found without a ping (a plain-HTTP port): ask for the challenge.
             let call = Call::new(Method::GET, endpoint.url("/v2/"), Vec::new());
             let response = self.send(endpoint, &call)?;
-            self.learn_scheme(endpoint, response);
+            self.learn_scheme(endpoint, response)?;
         }
         match endpoint.scheme() {
             AuthScheme::None => Ok(()),

@@ -3,6 +3,7 @@
 //! its challenge named.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ureq::http::{Method, Response};
@@ -15,13 +16,15 @@ use super::http::{
 use super::{api_host, Client};
 use crate::error::{Error, ErrorKind, Result};
 
-/// A registry as reached: its base URL, its TLS trust, its auth scheme.
+/// A registry as reached: its base URL, its TLS trust, its auth scheme,
+/// and whether its `/v2/` has been seen to answer as a registry's does.
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     pub registry: String,
     pub base: String,
     pub(super) trusting: bool,
     auth: Mutex<AuthScheme>,
+    pinged: AtomicBool,
 }
 
 impl Endpoint {
@@ -31,6 +34,11 @@ impl Endpoint {
 
     pub(super) fn set_scheme(&self, scheme: AuthScheme) {
         *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = scheme;
+    }
+
+    /// Whether `/v2/` answered as a registry's does (not 404).
+    pub(super) fn pinged(&self) -> bool {
+        self.pinged.load(Ordering::SeqCst)
     }
 
     /// The URL of `path` (which starts with `/v2/`) on this registry.
@@ -63,6 +71,7 @@ impl Client {
                 base: format!("{scheme}://{host}"),
                 trusting: insecure,
                 auth: Mutex::new(AuthScheme::None),
+                pinged: AtomicBool::new(false),
             };
             let url = endpoint.url("/v2/");
             let pinged = if schemes.len() > 1 && *scheme == "https" {
@@ -87,7 +96,7 @@ impl Client {
             };
             match pinged {
                 Ok(response) => {
-                    self.learn_scheme(&endpoint, response);
+                    self.learn_scheme(&endpoint, response)?;
                     return Ok(self.remember(endpoint));
                 }
                 Err(e) => last_error = Some(e),
@@ -109,9 +118,16 @@ impl Client {
 
     /// Takes the auth scheme from a `/v2/` ping's reply (a 401's challenge),
     /// and reads the short body to its end so that the connection goes back
-    /// to the pool for the request that follows.
-    pub(super) fn learn_scheme(&self, endpoint: &Endpoint, mut response: Response<Body>) {
-        if response.status().as_u16() == 401 {
+    /// to the pool for the request that follows. Errors: `Unsupported` when
+    /// the ping answers 404, which the distribution spec ("Determining
+    /// support") says of a server that does not implement the API.
+    pub(super) fn learn_scheme(
+        &self,
+        endpoint: &Endpoint,
+        mut response: Response<Body>,
+    ) -> Result<()> {
+        let status = response.status().as_u16();
+        if status == 401 {
             let challenge = header_str(&response, "www-authenticate").unwrap_or("");
             let ping = endpoint.url("/v2/");
             endpoint.set_scheme(scheme_of(challenge, answered_by(&response, &ping)));
@@ -119,5 +135,26 @@ impl Client {
         let _ = self
             .guarded(response.body_mut().as_reader().take(ERROR_BODY_MAX))
             .read_to_end(&mut Vec::new());
+        if status == 404 {
+            return Err(Error::unsupported(format!(
+                "{} is not an OCI registry: GET {} answered 404 (a registry answers 200 or 401)",
+                endpoint.registry,
+                endpoint.url("/v2/")
+            )));
+        }
+        endpoint.pinged.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// After a 404 from an endpoint found without a ping: pings `/v2/` once
+    /// so that a server that is no registry at all is named so, rather than
+    /// reported as missing the repository or tag. Errors: `Unsupported` when
+    /// `/v2/` answers 404 too; a ping that fails otherwise leaves the 404.
+    pub(super) fn confirm_registry(&self, endpoint: &Endpoint) -> Result<()> {
+        let url = endpoint.url("/v2/");
+        match self.send_once(endpoint, &Method::GET, &url, &[], None, None) {
+            Ok(response) => self.learn_scheme(endpoint, response),
+            Err(_) => Ok(()),
+        }
     }
 }

@@ -391,6 +391,9 @@ impl Client {
                 std::thread::sleep(wait);
                 continue;
             }
+            if status == 404 && at_home && !endpoint.pinged() && !call.scopes.is_empty() {
+                self.confirm_registry(endpoint)?;
+            }
             let mut response = response;
             response.extensions_mut().insert(Answered(url));
             return Ok(response);
