@@ -256,3 +256,33 @@ fn verify_json_prints_only_json() {
         .unwrap_or_else(|e| panic!("{e}: {}", stderr(&refused)));
     assert_eq!(error["kind"], "policy");
 }
+
+/// Counts and seconds that must be positive are usage errors at 0 (a
+/// `--timeout 0` used to fail every request at once as a network error),
+/// and a registry port out of range is an invalid reference, refused before
+/// any name is looked up.
+#[test]
+fn zero_timeouts_and_jobs_and_out_of_range_ports_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for args in [
+        &["--timeout", "0", "tags", "docker://127.0.0.1:5000/app"][..],
+        &["--timeout", "soon", "tags", "docker://127.0.0.1:5000/app"][..],
+        &["copy", "--jobs", "0", "oci:/nowhere:1", "oci:/elsewhere:1"][..],
+    ] {
+        let out = run_in(t, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let text = stderr(&out);
+        assert!(
+            text.contains("must be at least 1") || text.contains("not a whole number"),
+            "{text}"
+        );
+    }
+    let out = run_in(t, &["inspect", "docker://127.0.0.1:99999/app:1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("out of range (1 to 65535)"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -186,6 +186,11 @@ fn validate_domain(domain: &str) -> std::result::Result<(), String> {
                 "the port {port:?} of registry {domain:?} must be a number"
             ));
         }
+        if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err(format!(
+                "the port {port} of registry {domain:?} is out of range (1 to 65535)"
+            ));
+        }
     }
     if let Some(host) = host {
         for component in host.split('.') {

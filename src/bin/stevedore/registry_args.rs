@@ -37,7 +37,8 @@ pub struct RegistryArgs {
     cert_dir: Option<PathBuf>,
     /// Seconds to wait for a connection, and for a stalled reply, before
     /// failing with a network error [default: 30 to connect, 60 to read].
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS",
+          value_parser = crate::commands::at_least_one::<u64>)]
     timeout: Option<u64>,
     /// How often a failed request is retried [default: 4].
     #[arg(long, global = true, value_name = "N")]

@@ -41,7 +41,7 @@ pub struct CopyArgs {
     override_variant: Option<String>,
     /// How many blobs move at once.
     #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+          value_parser = super::at_least_one::<usize>)]
     jobs: usize,
     /// Fail rather than convert when the destination cannot hold the
     /// image as it is (e.g. a Docker manifest into oci:).
@@ -150,7 +150,7 @@ pub struct SyncArgs {
     all: bool,
     /// How many blobs move at once.
     #[arg(long, default_value_t = stevedore::copy::DEFAULT_JOBS,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+          value_parser = super::at_least_one::<usize>)]
     jobs: usize,
     /// Bring along each image's signatures and attached artifacts.
     #[arg(long)]
