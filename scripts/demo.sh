@@ -95,7 +95,7 @@ export COSIGN_PASSWORD=demo
 "$stevedore" "${registry[@]}" sign --key cosign.key -a demo=yes "docker://$addr/demo/app:1.0"
 "$stevedore" "${registry[@]}" verify --key cosign.pub -a demo=yes "docker://$addr/demo/app:1.0"
 
-echo "== a verify with the wrong key is refused (exit status 1)"
+echo "== a verify with the wrong key is refused (exit status 7)"
 if "$stevedore" "${registry[@]}" verify --key stranger.pub "docker://$addr/demo/app:1.0"; then
   echo "FAIL: the wrong key was accepted"; exit 1
 fi
