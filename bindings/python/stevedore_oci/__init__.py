@@ -517,3 +517,8 @@ def raw_manifest(image: str) -> bytes:
 def raw_config(image: str, platform: str = None) -> bytes:
     """The exact config bytes, with a client of default options."""
     return _client().raw_config(image, platform=platform)
+
+
+def __dir__():
+    """The public names only (PEP 562): the module's helpers stay out of `dir()`."""
+    return sorted(__all__)

@@ -34,6 +34,7 @@ def test_all_names_every_public_name_and_only_those():
     }
     assert set(stevedore_oci.__all__) == public
     assert len(stevedore_oci.__all__) == len(set(stevedore_oci.__all__))
+    assert dir(stevedore_oci) == sorted(stevedore_oci.__all__), "helpers show in dir()"
 
 
 def test_the_public_functions_are_typed():
