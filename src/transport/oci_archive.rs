@@ -161,7 +161,7 @@ impl OciArchive {
         if self.path.exists() {
             unpack(&self.path, dir.path())?;
         }
-        let layout = Arc::new(OciLayout::cached(dir.path()));
+        let layout = Arc::new(OciLayout::cached(dir.path()).shown_as(self.name()));
         *unpacked = Some(Unpacked {
             _dir: dir,
             layout: Arc::clone(&layout),

@@ -32,6 +32,9 @@ pub struct OciLayout {
     created_root: AtomicBool,
     /// Blobs this handle wrote that were not there before, until `finalize`.
     written: Mutex<Vec<Digest>>,
+    /// What messages call the layout, when not `oci:ROOT` (an archive's
+    /// unpacked layout is called by the archive's name).
+    shown_as: Option<String>,
 }
 
 /// Parses the part after `oci:`: `PATH[:TAG]`.
@@ -104,6 +107,17 @@ impl OciLayout {
             init_lock: Mutex::new(()),
             created_root: AtomicBool::new(false),
             written: Mutex::new(Vec::new()),
+            shown_as: None,
+        }
+    }
+
+    /// The same layout, called `name` in messages (and as its
+    /// [`Transport::name`]): for a layout that stands in for something the
+    /// user named, such as an archive unpacked into a private directory.
+    pub(super) fn shown_as(self, name: String) -> OciLayout {
+        OciLayout {
+            shown_as: Some(name),
+            ..self
         }
     }
 
@@ -114,6 +128,15 @@ impl OciLayout {
 
     fn path(&self, file: &str) -> PathBuf {
         self.root.join(file)
+    }
+
+    /// The layout file `file` as messages name it: its path, or "FILE in
+    /// NAME" for a layout [`shown_as`](Self::shown_as) another name.
+    fn file_shown(&self, file: &str) -> String {
+        match &self.shown_as {
+            Some(name) => format!("{file} in {name}"),
+            None => self.path(file).display().to_string(),
+        }
     }
 
     fn read_index(&self) -> Result<ImageIndex> {
@@ -132,7 +155,7 @@ impl OciLayout {
         if version.as_deref() != Some("1.0.0") {
             return Err(Error::invalid(format!(
                 "{} does not declare imageLayoutVersion 1.0.0",
-                layout_path.display()
+                self.file_shown(LAYOUT_FILE)
             )));
         }
         let index_path = self.path(INDEX_FILE);
@@ -140,7 +163,7 @@ impl OciLayout {
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::invalid(format!(
                 "{} is not a valid OCI image index: {e}",
-                index_path.display()
+                self.file_shown(INDEX_FILE)
             ))
         })
     }
@@ -291,7 +314,10 @@ fn entry_matches(position: usize, d: &Descriptor, selector: &Selector) -> bool {
 
 impl Transport for OciLayout {
     fn name(&self) -> String {
-        format!("oci:{}", self.root.display())
+        match &self.shown_as {
+            Some(name) => name.clone(),
+            None => format!("oci:{}", self.root.display()),
+        }
     }
 
     fn default_selector(&self) -> Result<Selector> {
