@@ -5,10 +5,9 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{read_capped, verified_blob, write_atomically};
+use super::layout_files::{create_dir_with_parents, read_capped, verified_blob, write_atomically};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -29,7 +28,9 @@ pub struct OciLayout {
     store: FsStore,
     index_lock: Mutex<()>,
     init_lock: Mutex<()>,
-    created_root: AtomicBool,
+    /// The topmost directory this handle created (the root, or a parent
+    /// the root was created in), removed again by `abort`.
+    created: Mutex<Option<PathBuf>>,
     /// Blobs this handle wrote that were not there before, until `finalize`.
     written: Mutex<Vec<Digest>>,
     /// What messages call the layout, when not `oci:ROOT` (an archive's
@@ -105,7 +106,7 @@ impl OciLayout {
             root,
             index_lock: Mutex::new(()),
             init_lock: Mutex::new(()),
-            created_root: AtomicBool::new(false),
+            created: Mutex::new(None),
             written: Mutex::new(Vec::new()),
             shown_as: None,
         }
@@ -180,8 +181,8 @@ impl OciLayout {
         if self.path(LAYOUT_FILE).exists() {
             return Ok(());
         }
-        match fs::create_dir(&self.root) {
-            Ok(()) => self.created_root.store(true, Ordering::SeqCst),
+        match create_dir_with_parents(&self.root) {
+            Ok(top) => *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(top),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let entries = fs::read_dir(&self.root)
                     .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
@@ -525,16 +526,22 @@ impl Transport for OciLayout {
         Ok(())
     }
 
-    /// Removes a layout this handle created; in a layout that existed, removes
+    /// Removes a layout this handle created (and the parent directories it
+    /// created for it); in a layout that existed, removes
     /// the blobs this handle added that no index entry references. (A copy into
     /// the same layout from another process that reuses such a blob before
     /// tagging it can lose it; one writer per layout is the safe use.)
     fn abort(&self) {
         let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|p| p.into_inner()));
-        if self.created_root.swap(false, Ordering::SeqCst) {
+        let created = self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(top) = created {
             // Best effort: the directory is ours alone, and an error here must
             // not hide the error that made the copy fail.
-            let _ = fs::remove_dir_all(&self.root);
+            let _ = fs::remove_dir_all(top);
             return;
         }
         let _ = self.update_index(|index| {
