@@ -1,7 +1,7 @@
 //! Bad input met on the command line, each refused with the right kind and
 //! exit status: malformed `mutate` flags, a corrupted layer, a tar with `..`
-//! or absolute names given to `append`, `-o` into a missing directory; and
-//! `verify --json` printing nothing but JSON.
+//! or absolute names given to `append`, `-o` or an archive into a missing
+//! directory; and `verify --json` printing nothing but JSON.
 
 mod common;
 
@@ -201,10 +201,14 @@ fn output_into_a_missing_directory_is_an_io_error_naming_it() {
     let file = missing.join("file");
     let file = file.to_str().unwrap();
     let config = manifest.blobs()[0].digest.to_string();
+    let oci_archive = format!("oci-archive:{file}:1");
+    let docker_archive = format!("docker-archive:{file}:a/b:1");
     for args in [
         vec!["export", image.as_str(), "-o", file],
         vec!["sbom", image.as_str(), "-o", file],
         vec!["blob", image.as_str(), config.as_str(), "-o", file],
+        vec!["copy", image.as_str(), &oci_archive],
+        vec!["copy", image.as_str(), &docker_archive],
     ] {
         let out = run_in(t, &args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
@@ -214,6 +218,7 @@ fn output_into_a_missing_directory_is_an_io_error_naming_it() {
                 && text.contains(&format!("{} does not exist", missing.display())),
             "{text}"
         );
+        assert!(!t.join("missing").exists(), "{args:?}");
     }
 }
 

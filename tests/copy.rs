@@ -180,6 +180,108 @@ fn a_callback_cancels_and_a_rerun_sends_only_what_is_missing() {
     );
 }
 
+/// Copy options whose callback cancels at the `n`-th event (from 1).
+fn cancelling_at(n: usize) -> CopyOptions {
+    let seen = Arc::new(Mutex::new(0));
+    let callback: Arc<ProgressFn> = Arc::new(move |_: &ProgressEvent| {
+        let mut seen = seen.lock().unwrap();
+        *seen += 1;
+        *seen != n
+    });
+    CopyOptions {
+        jobs: 1,
+        progress: Some(callback),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_cancel_at_any_event_up_to_the_last_leaves_the_image_whole_or_absent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    layered_image(&src, "1", 2, 1 << 10);
+    let source = parse(&oci(&src, "1")).unwrap();
+    let (callback, events) = recorder();
+    let probe = CopyOptions {
+        jobs: 1,
+        progress: Some(callback),
+        ..Default::default()
+    };
+    copy(
+        &source,
+        &parse(&oci(&tmp.path().join("probe"), "1")).unwrap(),
+        &probe,
+    )
+    .unwrap();
+    let last = events.lock().unwrap().len();
+    for n in 1..=last {
+        let at = tmp.path().join(n.to_string());
+        std::fs::create_dir(&at).unwrap();
+        let existing = at.join("existing");
+        layered_image(&existing, "old", 1, 3 << 10);
+        // What each destination leaves behind when cancelled: nothing, but a
+        // static tree, which may be shared, keeps blobs (never the tag).
+        for (dst, created) in [
+            (
+                format!("oci-archive:{}/x.tar:1", at.display()),
+                Some(at.join("x.tar")),
+            ),
+            (
+                format!("docker-archive:{}/y.tar:a/b:1", at.display()),
+                Some(at.join("y.tar")),
+            ),
+            (oci(&at.join("lay"), "1"), Some(at.join("lay"))),
+            (
+                format!("dir:{}", at.join("dir").display()),
+                Some(at.join("dir")),
+            ),
+            (format!("static:{}/st/app:1", at.display()), None),
+        ] {
+            let result = copy(&source, &parse(&dst).unwrap(), &cancelling_at(n));
+            let back = parse(&dst).unwrap();
+            let found = back
+                .resolve()
+                .and_then(|selector| back.transport().get_manifest(&selector));
+            match result {
+                Ok(report) => {
+                    assert_eq!(
+                        found.unwrap().digest(),
+                        &report.digest,
+                        "{dst} at event {n}"
+                    );
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Cancelled, "{dst} at event {n}: {e}");
+                    assert!(
+                        found.is_err(),
+                        "{dst} cancelled at event {n} holds the image"
+                    );
+                    assert!(
+                        created.is_none_or(|path| !path.exists()),
+                        "{dst} cancelled at event {n} left it behind"
+                    );
+                }
+            }
+        }
+        let into = parse(&oci(&existing, "new")).unwrap();
+        match copy(&source, &into, &cancelling_at(n)) {
+            Ok(_) => assert!(into
+                .transport()
+                .list_tags()
+                .unwrap()
+                .contains(&"new".into())),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Cancelled, "at event {n}: {e}");
+                assert_eq!(
+                    into.transport().list_tags().unwrap(),
+                    ["old"],
+                    "at event {n}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn a_subset_of_an_index_is_written_as_a_new_index() {
     let tmp = tempfile::tempdir().unwrap();

@@ -113,6 +113,49 @@ fn a_layout_skopeo_writes_is_read_by_us_byte_for_byte() {
 }
 
 #[test]
+fn a_layout_or_dir_under_missing_parents_is_created_with_them_and_removed_on_cancel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let manifest = make_image(&t.join("src"), "1", b"deep\n");
+    let src = oci(&t.join("src"), "1");
+    let layout = oci(&t.join("missing/dir/lay"), "1");
+    let dir = format!("dir:{}", t.join("other/missing/dir").display());
+    for dst in [&layout, &dir] {
+        let report = copy_str(&src, dst, &CopyOptions::default()).unwrap();
+        assert_eq!(&report.digest, manifest.digest());
+        assert_eq!(
+            stevedore::Digest::sha256(&skopeo_raw(dst)),
+            report.digest,
+            "{dst}"
+        );
+    }
+    tool_ok(
+        "umoci",
+        &[
+            "stat",
+            "--image",
+            &format!("{}:1", t.join("missing/dir/lay").display()),
+        ],
+    );
+
+    // What a cancelled copy created, parents included, is removed.
+    let cancel_early = CopyOptions {
+        progress: Some(std::sync::Arc::new(
+            |_: &stevedore::progress::ProgressEvent| false,
+        )),
+        ..Default::default()
+    };
+    for dst in [
+        oci(&t.join("gone/a/lay"), "1"),
+        format!("dir:{}", t.join("gone/b/dir").display()),
+    ] {
+        let err = copy_str(&src, &dst, &cancel_early).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Cancelled, "{dst}: {err}");
+        assert!(!t.join("gone").exists(), "{dst} left its parents behind");
+    }
+}
+
+#[test]
 fn tags_share_blobs_retagging_replaces_and_indexes_are_entries() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));

@@ -475,6 +475,54 @@ fn bad_archives_get_clear_errors_and_leave_nothing_behind() {
 }
 
 #[test]
+fn messages_about_an_oci_archive_name_the_archive_not_its_unpacked_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    make_image(&t.join("src"), "1", b"hello\n");
+    let source = stevedore::transport::parse(&oci(&t.join("src"), "1")).unwrap();
+    let archive = format!("oci-archive:{}", path(t, "x.tar"));
+    let names_the_archive = |message: &str| {
+        assert!(!message.contains(".stevedore-"), "{message}");
+        assert!(!message.contains("oci:"), "{message}");
+        message.contains(&archive)
+    };
+
+    // A cancel while a blob is written into the unpacked layout.
+    let mut named = false;
+    for n in 1..10 {
+        let seen = Arc::new(std::sync::Mutex::new(0));
+        let options = CopyOptions {
+            jobs: 1,
+            progress: Some(Arc::new(move |_: &stevedore::progress::ProgressEvent| {
+                let mut seen = seen.lock().unwrap();
+                *seen += 1;
+                *seen != n
+            })),
+            ..Default::default()
+        };
+        let dst = stevedore::transport::parse(&format!("{archive}:1")).unwrap();
+        if let Err(e) = copy(&source, &dst, &options) {
+            assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+            named |= names_the_archive(e.message());
+        }
+    }
+    assert!(named, "no cancel came while a blob was written");
+
+    // A tag the archive does not hold.
+    copy(
+        &source,
+        &stevedore::transport::parse(&format!("{archive}:1")).unwrap(),
+        &CopyOptions::default(),
+    )
+    .unwrap();
+    let missing = stevedore::transport::parse(&format!("{archive}:big")).unwrap();
+    let err = stevedore::inspect(&missing, &Default::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(names_the_archive(err.message()), "{err}");
+    assert!(err.message().contains("tags: 1"), "{err}");
+}
+
+#[test]
 fn transport_strings_follow_containers_transports() {
     let client = Client::new(Default::default()).unwrap();
     let ok = |s: &str| parse_with(s, &client).unwrap().to_string();

@@ -232,11 +232,15 @@ fn transfer(
         monitor.check()?;
         dst.put_child_manifest(child)?;
     }
+    // The last moment a cancel takes effect: writing the top-level manifest
+    // and finalizing commit the image (index.json, an archive renamed into
+    // place), and a cancel after that comes too late to undo them, so the
+    // copy reports what it did rather than a cancel that removed nothing.
     monitor.check()?;
     dst.put_manifest(&plan.root, tag)?;
     dst.finalize()?;
-    monitor.emit(ProgressEvent::ImageDone {
+    let _ = monitor.emit(ProgressEvent::ImageDone {
         digest: plan.root.digest().clone(),
-    })?;
+    });
     Ok(counts)
 }

@@ -7,10 +7,9 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{read_capped, verified_blob, write_atomically};
+use super::layout_files::{create_dir_with_parents, read_capped, verified_blob, write_atomically};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -27,7 +26,9 @@ pub struct Dir {
     root: PathBuf,
     store: FsStore,
     init_lock: Mutex<()>,
-    created_root: AtomicBool,
+    /// The topmost directory this handle created (the root, or a parent
+    /// the root was created in), removed again by `abort`.
+    created: Mutex<Option<PathBuf>>,
 }
 
 /// Parses the part after `dir:`: a path, and nothing else.
@@ -48,7 +49,7 @@ impl Dir {
             store: FsStore::flat(&root),
             root,
             init_lock: Mutex::new(()),
-            created_root: AtomicBool::new(false),
+            created: Mutex::new(None),
         }
     }
 
@@ -76,8 +77,9 @@ impl Dir {
         manifest.map_err(|e| e.context(format!("{} holds a bad manifest", self.name())))
     }
 
-    /// Makes the directory ready for writing: created when missing; one that
-    /// exists must be empty or hold a `dir:` image already.
+    /// Makes the directory ready for writing: created with its missing
+    /// parents when missing; one that exists must be empty or hold a `dir:`
+    /// image already.
     fn ensure_dir(&self) -> Result<()> {
         let version = self.root.join(VERSION_FILE);
         if version.exists() {
@@ -87,8 +89,8 @@ impl Dir {
         if version.exists() {
             return Ok(());
         }
-        match fs::create_dir(&self.root) {
-            Ok(()) => self.created_root.store(true, Ordering::SeqCst),
+        match create_dir_with_parents(&self.root) {
+            Ok(top) => *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(top),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let mut entries = fs::read_dir(&self.root)
                     .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
@@ -247,15 +249,21 @@ impl Transport for Dir {
         self.remove_unused()
     }
 
-    /// Removes a directory this handle created; in one that existed, the
+    /// Removes a directory this handle created (and the parent directories
+    /// it created for it); in one that existed, the
     /// files the image in `manifest.json` does not use. (Blobs already
     /// complete are kept by a copy that is killed instead, so a re-run does
     /// not fetch them again.)
     fn abort(&self) {
-        if self.created_root.swap(false, Ordering::SeqCst) {
+        let created = self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(top) = created {
             // Best effort: the directory is ours alone, and an error here must
             // not hide the error that made the copy fail.
-            let _ = fs::remove_dir_all(&self.root);
+            let _ = fs::remove_dir_all(top);
         } else if self.root.join(MANIFEST_FILE).exists() {
             let _ = self.remove_unused();
         }

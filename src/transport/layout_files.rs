@@ -2,11 +2,11 @@
 //! `manifest.json`, `version`) read with a size limit and written atomically,
 //! and whole tar archives written atomically.
 
-use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::new_file::{temp_file_in, FILE_MODE};
+use crate::new_file::{output_dir, temp_file_in, FILE_MODE};
 
 use crate::descriptor::Descriptor;
 use crate::digest::VerifyingReader;
@@ -50,6 +50,26 @@ pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Creates the directory `root` of a new layout or `dir:` with its missing
+/// parents, as skopeo does (containers/image calls `MkdirAll`). Returns the
+/// topmost directory it created, whose removal undoes it all. Errors: the
+/// `io::Error` of the first directory that cannot be made; `AlreadyExists`
+/// when `root` exists.
+pub(super) fn create_dir_with_parents(root: &Path) -> io::Result<PathBuf> {
+    let mut top = root;
+    while let Some(parent) = top.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if fs::symlink_metadata(parent).is_ok() {
+            break;
+        }
+        top = parent;
+    }
+    if let Some(parent) = root.parent().filter(|_| top != root) {
+        fs::create_dir_all(parent)?;
+    }
+    fs::create_dir(root)?;
+    Ok(top.to_owned())
+}
+
 /// Writes `bytes` to `path` through a flushed temporary file in `dir` and a rename.
 pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |e| Error::io(format!("writing {}", path.display()), e);
@@ -73,10 +93,7 @@ pub(super) enum ArchiveFile {
 /// either keeps its old content or holds the whole new archive. Entries
 /// carry no owner and no time, so the same files make the same archive.
 pub(super) fn write_archive(path: &Path, files: &[(String, ArchiveFile)]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = output_dir(path)?;
     let fail = |e| Error::io(format!("writing {}", path.display()), e);
     let temp = temp_file_in(dir, ".stevedore-", FILE_MODE).map_err(fail)?;
     let mut builder = tar::Builder::new(BufWriter::with_capacity(COPY_BUFFER_SIZE, temp));

@@ -18,6 +18,7 @@ use crate::descriptor::Descriptor;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
+use crate::new_file::output_dir;
 use crate::store::COPY_BUFFER_SIZE;
 
 /// The layout unpacked from (or to be packed into) the archive.
@@ -161,7 +162,7 @@ impl OciArchive {
         if self.path.exists() {
             unpack(&self.path, dir.path())?;
         }
-        let layout = Arc::new(OciLayout::cached(dir.path()));
+        let layout = Arc::new(OciLayout::cached(dir.path()).shown_as(self.name()));
         *unpacked = Some(Unpacked {
             _dir: dir,
             layout: Arc::clone(&layout),
@@ -181,7 +182,10 @@ impl OciArchive {
     }
 
     /// The layout, for writing: the archive is rewritten at `finalize`.
+    /// Errors: [`ErrorKind::Io`](crate::ErrorKind::Io) when the archive's
+    /// directory does not exist, before anything is written.
     fn target(&self) -> Result<Arc<OciLayout>> {
+        output_dir(&self.path)?;
         let layout = self.layout()?;
         self.changed.store(true, Ordering::SeqCst);
         Ok(layout)

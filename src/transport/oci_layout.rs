@@ -5,10 +5,9 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{read_capped, verified_blob, write_atomically};
+use super::layout_files::{create_dir_with_parents, read_capped, verified_blob, write_atomically};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -29,9 +28,14 @@ pub struct OciLayout {
     store: FsStore,
     index_lock: Mutex<()>,
     init_lock: Mutex<()>,
-    created_root: AtomicBool,
+    /// The topmost directory this handle created (the root, or a parent
+    /// the root was created in), removed again by `abort`.
+    created: Mutex<Option<PathBuf>>,
     /// Blobs this handle wrote that were not there before, until `finalize`.
     written: Mutex<Vec<Digest>>,
+    /// What messages call the layout, when not `oci:ROOT` (an archive's
+    /// unpacked layout is called by the archive's name).
+    shown_as: Option<String>,
 }
 
 /// Parses the part after `oci:`: `PATH[:TAG]`.
@@ -102,8 +106,19 @@ impl OciLayout {
             root,
             index_lock: Mutex::new(()),
             init_lock: Mutex::new(()),
-            created_root: AtomicBool::new(false),
+            created: Mutex::new(None),
             written: Mutex::new(Vec::new()),
+            shown_as: None,
+        }
+    }
+
+    /// The same layout, called `name` in messages (and as its
+    /// [`Transport::name`]): for a layout that stands in for something the
+    /// user named, such as an archive unpacked into a private directory.
+    pub(super) fn shown_as(self, name: String) -> OciLayout {
+        OciLayout {
+            shown_as: Some(name),
+            ..self
         }
     }
 
@@ -114,6 +129,15 @@ impl OciLayout {
 
     fn path(&self, file: &str) -> PathBuf {
         self.root.join(file)
+    }
+
+    /// The layout file `file` as messages name it: its path, or "FILE in
+    /// NAME" for a layout [`shown_as`](Self::shown_as) another name.
+    fn file_shown(&self, file: &str) -> String {
+        match &self.shown_as {
+            Some(name) => format!("{file} in {name}"),
+            None => self.path(file).display().to_string(),
+        }
     }
 
     fn read_index(&self) -> Result<ImageIndex> {
@@ -132,7 +156,7 @@ impl OciLayout {
         if version.as_deref() != Some("1.0.0") {
             return Err(Error::invalid(format!(
                 "{} does not declare imageLayoutVersion 1.0.0",
-                layout_path.display()
+                self.file_shown(LAYOUT_FILE)
             )));
         }
         let index_path = self.path(INDEX_FILE);
@@ -140,7 +164,7 @@ impl OciLayout {
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::invalid(format!(
                 "{} is not a valid OCI image index: {e}",
-                index_path.display()
+                self.file_shown(INDEX_FILE)
             ))
         })
     }
@@ -157,8 +181,8 @@ impl OciLayout {
         if self.path(LAYOUT_FILE).exists() {
             return Ok(());
         }
-        match fs::create_dir(&self.root) {
-            Ok(()) => self.created_root.store(true, Ordering::SeqCst),
+        match create_dir_with_parents(&self.root) {
+            Ok(top) => *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(top),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let entries = fs::read_dir(&self.root)
                     .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
@@ -291,7 +315,10 @@ fn entry_matches(position: usize, d: &Descriptor, selector: &Selector) -> bool {
 
 impl Transport for OciLayout {
     fn name(&self) -> String {
-        format!("oci:{}", self.root.display())
+        match &self.shown_as {
+            Some(name) => name.clone(),
+            None => format!("oci:{}", self.root.display()),
+        }
     }
 
     fn default_selector(&self) -> Result<Selector> {
@@ -499,16 +526,22 @@ impl Transport for OciLayout {
         Ok(())
     }
 
-    /// Removes a layout this handle created; in a layout that existed, removes
+    /// Removes a layout this handle created (and the parent directories it
+    /// created for it); in a layout that existed, removes
     /// the blobs this handle added that no index entry references. (A copy into
     /// the same layout from another process that reuses such a blob before
     /// tagging it can lose it; one writer per layout is the safe use.)
     fn abort(&self) {
         let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|p| p.into_inner()));
-        if self.created_root.swap(false, Ordering::SeqCst) {
+        let created = self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(top) = created {
             // Best effort: the directory is ours alone, and an error here must
             // not hide the error that made the copy fail.
-            let _ = fs::remove_dir_all(&self.root);
+            let _ = fs::remove_dir_all(top);
             return;
         }
         let _ = self.update_index(|index| {

@@ -3,7 +3,6 @@
 //! `repositories`, `index.json`, `oci-layout` and `blobs/`) when it finishes.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use serde_json::json;
 
@@ -13,6 +12,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::{ImageIndex, Manifest, ManifestContent};
 use crate::media_types;
+use crate::new_file::output_dir;
 use crate::platform::Platform;
 use crate::reference::{Reference, DEFAULT_TAG};
 use crate::store::{FsStore, Store};
@@ -35,10 +35,7 @@ impl DockerArchive {
         let staging = match guard.as_mut() {
             Some(staging) => staging,
             None => {
-                let parent = match self.path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p,
-                    _ => Path::new("."),
-                };
+                let parent = output_dir(&self.path)?;
                 let dir = tempfile::Builder::new()
                     .prefix(".stevedore-")
                     .tempdir_in(parent)
