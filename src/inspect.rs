@@ -303,5 +303,6 @@ pub fn catalog(client: &Client, registry: &str) -> Result<Vec<String>> {
             "{registry:?} is not a registry host (host[:port], such as registry.example:5000)"
         )));
     }
+    crate::reference::validate_registry(host)?;
     client.catalog(host, None)
 }

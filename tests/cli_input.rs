@@ -291,3 +291,40 @@ fn zero_timeouts_and_jobs_and_out_of_range_ports_are_refused() {
         stderr(&out)
     );
 }
+
+/// A registry address given to `login`, `logout` or `catalog` is checked
+/// as one in a reference is: a port out of range used to be dropped, and
+/// the default ports 80 and 443 tried instead.
+#[test]
+fn registry_addresses_with_ports_out_of_range_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for args in [
+        &["login", "-u", "u", "--password-stdin", "127.0.0.1:99999"][..],
+        &["logout", "localhost:0"][..],
+        &["catalog", "docker://[::1]:70000"][..],
+    ] {
+        let out = run_in(t, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("invalid registry address"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A closed stderr (a script reading only part of our messages) does not
+/// turn a failure's status into a panic's 101.
+#[test]
+fn a_closed_stderr_keeps_the_verbs_exit_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+        .args(["inspect", &oci(&tmp.path().join("missing"), "1")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}

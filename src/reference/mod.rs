@@ -11,7 +11,7 @@ mod redact;
 mod tests;
 
 use parse::validate_tag;
-pub use parse::{validate_repository, validate_tag_name};
+pub use parse::{validate_registry, validate_repository, validate_tag_name};
 pub use redact::redacted;
 
 use std::fmt;

@@ -112,6 +112,12 @@ pub fn validate_repository(name: &str) -> Result<()> {
     validate_path(name).map_err(Error::invalid)
 }
 
+/// Checks a registry address, `host[:port]` (a DNS name, an IPv4 address, or
+/// an IPv6 address in brackets; a port from 1 to 65535), as in a reference.
+pub fn validate_registry(domain: &str) -> Result<()> {
+    validate_domain(domain).map_err(|e| Error::invalid(format!("invalid registry address: {e}")))
+}
+
 /// Checks a tag against `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 pub fn validate_tag_name(tag: &str) -> Result<()> {
     validate_tag(tag, tag)

@@ -71,7 +71,8 @@ impl Client {
                 format!(
                     "registry {registry} needs credentials for {repository}: none are bound to it \
                      and none were found in the auth files ({}); give them with \
-                     --creds USER:PASSWORD or `stevedore login {registry}`",
+                     --creds USER:PASSWORD (--src-creds or --dest-creds for one side of a \
+                     copy or sync) or `stevedore login {registry}`",
                     files.join(", ")
                 )
             }

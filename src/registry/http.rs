@@ -278,8 +278,9 @@ pub(super) fn network_error(method: &Method, url: &str, e: ureq::Error) -> Error
             ErrorKind::Network,
             format!(
                 "{method} {}: the registry answered plain HTTP to an HTTPS request; \
-                 to reach it over HTTP, pass --tls-verify=false (in the options JSON, \
-                 list it in \"insecure\")",
+                 to reach it over HTTP, pass --tls-verify=false (for one side of a copy \
+                 or sync, --src-tls-verify=false or --dest-tls-verify=false; in the \
+                 options JSON, list it in \"insecure\")",
                 shown(url)
             ),
         );

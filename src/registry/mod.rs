@@ -346,6 +346,7 @@ pub(crate) fn registry_key(key: &str) -> Result<String> {
              (such as registry.example:5000), not {key:?}"
         )));
     }
+    crate::reference::validate_registry(key)?;
     Ok(match key {
         "index.docker.io" | "registry-1.docker.io" => crate::reference::DEFAULT_DOMAIN.to_owned(),
         _ => key.to_owned(),

@@ -37,9 +37,9 @@ pub fn status(kind: ErrorKind) -> u8 {
 /// Reports `error` on stderr (as JSON when `json`) and gives its status.
 pub fn fail(error: &Error, json: bool) -> ExitCode {
     if json {
-        eprintln!("{}", error.to_json());
+        crate::output::note(&error.to_json().to_string());
     } else {
-        eprintln!("stevedore: {} error: {error}", error.kind());
+        crate::output::note(&format!("stevedore: {} error: {error}", error.kind()));
     }
     ExitCode::from(status(error.kind()))
 }

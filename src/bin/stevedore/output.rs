@@ -98,6 +98,13 @@ pub enum ProgressMode {
     None,
 }
 
+/// Writes `line` and a newline to stderr; a closed stderr is not an error
+/// (`eprintln!` would panic, and a script reading only the first line of
+/// our messages would see exit 101 instead of the verb's status).
+pub fn note(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The progress callback for `mode`, if any.
 pub fn progress_printer(mode: ProgressMode, quiet: bool) -> Option<Arc<ProgressFn>> {
     use std::io::IsTerminal;
@@ -106,7 +113,7 @@ pub fn progress_printer(mode: ProgressMode, quiet: bool) -> Option<Arc<ProgressF
         ProgressMode::None => None,
         ProgressMode::Json => Some(Arc::new(|event: &ProgressEvent| {
             if let Ok(line) = serde_json::to_string(event) {
-                eprintln!("{line}");
+                note(&line);
             }
             true
         })),

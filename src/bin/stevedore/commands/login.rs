@@ -32,6 +32,8 @@ pub struct LogoutArgs {
 
 /// Runs `login`: checks the credentials with the registry, then records them.
 pub fn login(args: LoginArgs, client: &Client, out: &mut dyn Write) -> Result<(), Error> {
+    // Before any password is asked for.
+    stevedore::reference::validate_registry(&args.registry)?;
     let terminal = std::io::stdin().is_terminal();
     let username = match args.username {
         Some(u) => u,

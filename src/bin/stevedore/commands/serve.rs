@@ -134,10 +134,10 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
         ..Default::default()
     })?;
     let scheme = if server.is_tls() { "https" } else { "http" };
-    eprintln!(
+    crate::output::note(&format!(
         "stevedore: serving {scheme}://{} (store: {where_}); stop with Ctrl-C",
         server.address()
-    );
+    ));
     loop {
         std::thread::park();
     }

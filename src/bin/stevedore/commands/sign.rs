@@ -155,7 +155,10 @@ pub fn verify(
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        eprintln!("{verdict:<18} {}  {}", check.payload_digest, check.reason);
+        crate::output::note(&format!(
+            "{verdict:<18} {}  {}",
+            check.payload_digest, check.reason
+        ));
     }
     if args.json {
         emit(out, to_json(&report)?.as_bytes())?;
@@ -195,7 +198,7 @@ fn verify_by_policy(
     let image = super::image(&args.image, client)?;
     let decision = stevedore::sign::policy_file::PolicyFile::load(&path)?.evaluate(&image)?;
     for reason in decision.reasons.iter().filter(|_| !args.json) {
-        eprintln!("{reason}");
+        crate::output::note(reason);
     }
     if args.json {
         emit(out, to_json(&decision)?.as_bytes())?;
