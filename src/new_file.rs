@@ -33,17 +33,16 @@ pub(crate) fn output_dir(path: &Path) -> Result<&Path> {
         .unwrap_or(Path::new("."));
     let why = match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => return Ok(dir),
-        Ok(_) => "is not a directory".to_string(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => "does not exist".to_string(),
-        Err(e) => format!("cannot be read: {e}"),
+        Ok(_) => format!("{} is a file, not a directory", dir.display()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => format!(
+            "the directory {} does not exist (create it first)",
+            dir.display()
+        ),
+        Err(e) => format!("the directory {} cannot be read: {e}", dir.display()),
     };
     Err(Error::new(
         ErrorKind::Io,
-        format!(
-            "cannot write {}: the directory {} {why} (create it first)",
-            path.display(),
-            dir.display()
-        ),
+        format!("cannot write {}: {why}", path.display()),
     ))
 }
 

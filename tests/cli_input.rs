@@ -220,6 +220,16 @@ fn output_into_a_missing_directory_is_an_io_error_naming_it() {
         );
         assert!(!t.join("missing").exists(), "{args:?}");
     }
+    // Under a regular file: said so, not "a directory that is not one".
+    std::fs::write(t.join("plain"), b"").unwrap();
+    let under_file = format!("oci-archive:{}:1", t.join("plain/x.tar").display());
+    let out = run_in(t, &["copy", &image, &under_file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plain is a file, not a directory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
