@@ -585,3 +585,35 @@ fn a_password_in_a_reference_never_reaches_stderr() {
         assert!(!text.contains("S3CRET"), "{args:?}: {text}");
     }
 }
+
+/// `serve` stopped by SIGTERM (or Ctrl-C) closes its connections, removes
+/// its scratch directory of uploads and exits 0; it used to die at the
+/// signal and leave a `stevedore-uploads-*` directory behind each run.
+#[test]
+fn serve_stops_cleanly_on_sigterm_leaving_no_scratch_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = common::registry::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+        .args(["serve", "--memory", "--addr", &addr])
+        .env("TMPDIR", tmp.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let scratch = || std::fs::read_dir(tmp.path()).unwrap().count();
+    assert_eq!(scratch(), 1, "the uploads directory while serving");
+    let _idle = std::net::TcpStream::connect(&addr).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(scratch(), 0, "nothing left in TMPDIR");
+}

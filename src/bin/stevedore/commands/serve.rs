@@ -103,7 +103,8 @@ fn default_root() -> Result<std::path::PathBuf, Error> {
     Ok(data.join("stevedore/registry"))
 }
 
-/// Runs `serve`; returns only when the server cannot start.
+/// Runs `serve` until SIGINT or SIGTERM, then stops it (connections closed,
+/// scratch directory removed) and returns; a second signal ends it at once.
 pub fn serve(args: ServeArgs) -> Result<(), Error> {
     let s3 = args.s3.config();
     let root = match (args.root, args.memory || s3.is_some()) {
@@ -138,7 +139,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
         "stevedore: serving {scheme}://{} (store: {where_}); stop with Ctrl-C",
         server.address()
     ));
-    loop {
-        std::thread::park();
+    let stop = crate::interrupt::cancel_on_signals()?;
+    while !stop.is_cancelled() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    // Stops accepting, closes the connections, removes the scratch directory.
+    drop(server);
+    crate::output::note("stevedore: stopped");
+    Ok(())
 }
