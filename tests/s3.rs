@@ -20,13 +20,12 @@ use stevedore::server::{gc, GcOptions, GcReport, Server, ServerOptions};
 use stevedore::transport::parse_with;
 use stevedore::{copy, CopyOptions, ErrorKind};
 
-/// A `stevedore serve` process, killed (by its id) when dropped.
+/// A `stevedore serve` process, stopped (SIGTERM) when dropped.
 struct Serving(Child, String);
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        common::stop_serve(&mut self.0);
     }
 }
 

@@ -349,3 +349,21 @@ fn image_manifest(layout: &OciLayout, config: &ImageConfig, layers: Vec<Descript
     })))
     .unwrap()
 }
+
+/// Stops a `stevedore serve` process as a user would, with SIGTERM (it then
+/// removes its scratch directory), killing it only if it has not ended
+/// within 10 seconds.
+pub fn stop_serve(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
