@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{create_dir_with_parents, read_capped, verified_blob, write_atomically};
+use super::layout_files::{read_capped, verified_blob, write_atomically, CreatedRoot};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -26,9 +26,8 @@ pub struct Dir {
     root: PathBuf,
     store: FsStore,
     init_lock: Mutex<()>,
-    /// The topmost directory this handle created (the root, or a parent
-    /// the root was created in), removed again by `abort`.
-    created: Mutex<Option<PathBuf>>,
+    /// The directories this handle created for its root, removed by `abort`.
+    created: CreatedRoot,
 }
 
 /// Parses the part after `dir:`: a path, and nothing else.
@@ -49,7 +48,7 @@ impl Dir {
             store: FsStore::flat(&root),
             root,
             init_lock: Mutex::new(()),
-            created: Mutex::new(None),
+            created: CreatedRoot::default(),
         }
     }
 
@@ -89,8 +88,8 @@ impl Dir {
         if version.exists() {
             return Ok(());
         }
-        match create_dir_with_parents(&self.root) {
-            Ok(top) => *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(top),
+        match self.created.create(&self.root) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let mut entries = fs::read_dir(&self.root)
                     .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
@@ -255,16 +254,7 @@ impl Transport for Dir {
     /// complete are kept by a copy that is killed instead, so a re-run does
     /// not fetch them again.)
     fn abort(&self) {
-        let created = self
-            .created
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(top) = created {
-            // Best effort: the directory is ours alone, and an error here must
-            // not hide the error that made the copy fail.
-            let _ = fs::remove_dir_all(top);
-        } else if self.root.join(MANIFEST_FILE).exists() {
+        if !self.created.remove() && self.root.join(MANIFEST_FILE).exists() {
             let _ = self.remove_unused();
         }
     }

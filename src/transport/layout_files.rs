@@ -5,6 +5,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::new_file::{output_dir, temp_file_in, FILE_MODE};
 
@@ -50,12 +51,43 @@ pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The topmost directory a layout or `dir:` handle created for its root (the
+/// root, or a parent the root was created in), removed again when the write
+/// is abandoned.
+#[derive(Default)]
+pub(super) struct CreatedRoot(Mutex<Option<PathBuf>>);
+
+impl CreatedRoot {
+    /// Creates `root` with its missing parents (see
+    /// [`create_dir_with_parents`]) and remembers the topmost one made.
+    /// Errors: as `create_dir_with_parents`'s, `AlreadyExists` included.
+    pub(super) fn create(&self, root: &Path) -> io::Result<()> {
+        let top = create_dir_with_parents(root)?;
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(top);
+        Ok(())
+    }
+
+    /// Removes what [`CreatedRoot::create`] made, if anything; whether it had
+    /// made something. Best effort: the directory is the handle's alone, and
+    /// an error here must not hide the error that made the write fail.
+    pub(super) fn remove(&self) -> bool {
+        let top = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match top {
+            Some(top) => {
+                let _ = fs::remove_dir_all(top);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Creates the directory `root` of a new layout or `dir:` with its missing
 /// parents, as skopeo does (containers/image calls `MkdirAll`). Returns the
 /// topmost directory it created, whose removal undoes it all. Errors: the
 /// `io::Error` of the first directory that cannot be made; `AlreadyExists`
 /// when `root` exists.
-pub(super) fn create_dir_with_parents(root: &Path) -> io::Result<PathBuf> {
+fn create_dir_with_parents(root: &Path) -> io::Result<PathBuf> {
     let mut top = root;
     while let Some(parent) = top.parent().filter(|p| !p.as_os_str().is_empty()) {
         if fs::symlink_metadata(parent).is_ok() {

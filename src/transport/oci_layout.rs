@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::layout_files::{create_dir_with_parents, read_capped, verified_blob, write_atomically};
+use super::layout_files::{read_capped, verified_blob, write_atomically, CreatedRoot};
 use super::{ImageRef, Selector, Transport};
 use crate::descriptor::Descriptor;
 use crate::digest::Digest;
@@ -28,9 +28,8 @@ pub struct OciLayout {
     store: FsStore,
     index_lock: Mutex<()>,
     init_lock: Mutex<()>,
-    /// The topmost directory this handle created (the root, or a parent
-    /// the root was created in), removed again by `abort`.
-    created: Mutex<Option<PathBuf>>,
+    /// The directories this handle created for its root, removed by `abort`.
+    created: CreatedRoot,
     /// Blobs this handle wrote that were not there before, until `finalize`.
     written: Mutex<Vec<Digest>>,
     /// What messages call the layout, when not `oci:ROOT` (an archive's
@@ -106,7 +105,7 @@ impl OciLayout {
             root,
             index_lock: Mutex::new(()),
             init_lock: Mutex::new(()),
-            created: Mutex::new(None),
+            created: CreatedRoot::default(),
             written: Mutex::new(Vec::new()),
             shown_as: None,
         }
@@ -181,8 +180,8 @@ impl OciLayout {
         if self.path(LAYOUT_FILE).exists() {
             return Ok(());
         }
-        match create_dir_with_parents(&self.root) {
-            Ok(top) => *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(top),
+        match self.created.create(&self.root) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let entries = fs::read_dir(&self.root)
                     .map_err(|e| Error::io(format!("reading {}", self.root.display()), e))?;
@@ -533,15 +532,7 @@ impl Transport for OciLayout {
     /// tagging it can lose it; one writer per layout is the safe use.)
     fn abort(&self) {
         let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|p| p.into_inner()));
-        let created = self
-            .created
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(top) = created {
-            // Best effort: the directory is ours alone, and an error here must
-            // not hide the error that made the copy fail.
-            let _ = fs::remove_dir_all(top);
+        if self.created.remove() {
             return;
         }
         let _ = self.update_index(|index| {
