@@ -6,6 +6,23 @@ mod common;
 use common::registry::Registry;
 use common::*;
 
+/// Runs stevedore in `dir` (a cosign key there has the password `pw`) and
+/// returns its stdout, failing the test when it fails.
+fn ok_in(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
+        .env("COSIGN_PASSWORD", "pw")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 #[test]
 fn five_jobs_with_one_bad_source() {
     let registry = Registry::start();
@@ -98,21 +115,7 @@ fn each_line_carries_its_own_platforms_all_and_referrers() {
     let a = tmp.path().join("a");
     make_index(&a, "multi", &["linux/amd64", "linux/arm64", "linux/arm/v7"]);
     make_image(&a, "1", b"signed\n");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
-            .env("COSIGN_PASSWORD", "pw")
-            .current_dir(tmp.path())
-            .arg("--tls-verify=false")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let run = |args: &[&str]| ok_in(tmp.path(), &[&["--tls-verify=false"], args].concat());
     let signed = registry.image("up/signed:1");
     run(&["copy", &oci(&a, "1"), &signed]);
     run(&["generate-key-pair"]);
@@ -207,20 +210,7 @@ fn a_synced_image_gets_referrers_attached_later() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
     make_image(&a, "1", b"referred\n");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
-            .current_dir(tmp.path())
-            .arg("--tls-verify=false")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let run = |args: &[&str]| ok_in(tmp.path(), &[&["--tls-verify=false"], args].concat());
     let src = registry.image("up/app:1");
     run(&["copy", &oci(&a, "1"), &src]);
     let referrers = |image: &str| -> Vec<String> {
@@ -321,38 +311,32 @@ fn a_docker_source_is_listed_with_the_source_side_flags() {
     let mirror = Registry::start();
     let tmp = tempfile::tempdir().unwrap();
     let manifest = make_image(tmp.path(), "1", b"listed\n");
-    let stevedore = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_stevedore"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let pushed = stevedore(&[
-        "--tls-verify=false",
-        "--creds",
-        "alice:pw",
-        "copy",
-        &oci(tmp.path(), "1"),
-        &source.image("team/app:1"),
-    ]);
-    assert!(pushed.status.success(), "{pushed:?}");
-    let synced = stevedore(&[
-        "sync",
-        "--src",
-        "docker",
-        "--dest",
-        "docker",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        "--src-creds",
-        "alice:pw",
-        &format!("{}/team/app", source.addr),
-        &format!("{}/mirror", mirror.addr),
-    ]);
-    assert!(
-        synced.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synced.stderr)
+    ok_in(
+        tmp.path(),
+        &[
+            "--tls-verify=false",
+            "--creds",
+            "alice:pw",
+            "copy",
+            &oci(tmp.path(), "1"),
+            &source.image("team/app:1"),
+        ],
+    );
+    ok_in(
+        tmp.path(),
+        &[
+            "sync",
+            "--src",
+            "docker",
+            "--dest",
+            "docker",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--src-creds",
+            "alice:pw",
+            &format!("{}/team/app", source.addr),
+            &format!("{}/mirror", mirror.addr),
+        ],
     );
     let inspected = tool_ok(
         "skopeo",
